@@ -1,0 +1,10 @@
+"""Benchmarks of the video pipeline (issue 6): `make bench`, or `python -m bench --help`.
+
+Every figure is measured next to its baseline in the same run and reported as
+a ratio (median of several runs, with min–max), because the machine is small,
+shared and noisy. A benchmark reports; it never fails on a timing.
+
+Modules: one per measurement (e2e, messaging, uploads, throughput,
+responsiveness, progress, encoding), `runner` (the CLI), `table` (the one
+table), `harness` (the stack, the worker's argv, direct runs, sampling).
+"""

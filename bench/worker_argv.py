@@ -1,0 +1,126 @@
+"""Print, as JSON, the exact ffprobe/ffmpeg argv lists the worker runs for one source.
+
+Run with the transcoder's own interpreter, from the transcoder_service folder:
+
+    transcoder_service/.venv/bin/python -m bench.worker_argv SOURCE OUT_DIR [--profile 720p]
+
+(the bench runs it with PYTHONPATH set to both the repository and
+transcoder_service). It only *reads* the worker's code: the same functions
+the pipeline calls build the commands (transcoder.media.commands) and the
+probe argv is recorded from ffmpeg-python's own `probe` (the worker's
+`probe_source`/`run_ffprobe`), so a change there shows up here unchanged.
+Settings (-threads, nice) come from the worker's `load_settings` applied to
+this process's environment, i.e. the same variables the bench gives the worker.
+
+--preset/--crf replace those two fields of the profile, for the encoding sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("source", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--profile", default="720p")
+    parser.add_argument("--preset")
+    parser.add_argument("--crf", type=int)
+    args = parser.parse_args(argv)
+
+    import ffmpeg._probe
+    from transcoder import contract
+    from transcoder.media import probe as probe_module
+    from transcoder.media.commands import (
+        fit_within,
+        poster_command,
+        poster_time,
+        transcode_command,
+    )
+    from transcoder.media.profiles import PROFILES
+    from transcoder.settings import load_settings
+
+    recorded: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    class RecordingPopen(real_popen):  # type: ignore[misc,valid-type]
+        def __init__(self, popen_args, *a, **kw):
+            recorded.append([str(x) for x in popen_args])
+            super().__init__(popen_args, *a, **kw)
+
+    ffmpeg._probe.subprocess.Popen = RecordingPopen  # type: ignore[attr-defined]
+
+    settings = load_settings(environ=os.environ)
+    profile = PROFILES[args.profile]
+    changes = {k: v for k, v in (("preset", args.preset), ("crf", args.crf)) if v is not None}
+    if changes:
+        profile = dataclasses.replace(profile, **changes)
+
+    source = args.source.resolve()
+    out_dir = args.out_dir.resolve()
+    info = probe_module.probe_source(source)
+    probe_argv = recorded[-1]
+    width, height = fit_within(
+        width=info.width,
+        height=info.height,
+        box_width=profile.box_width,
+        box_height=profile.box_height,
+    )
+    # The worker's temp names look like ".720p.mp4.<hex>.tmp" in the job folder.
+    rendition = out_dir / f".{contract.rendition_filename(args.profile)}.bench.tmp"
+    poster = out_dir / f".{contract.POSTER_FILENAME}.bench.tmp"
+    transcode = ffmpeg.compile(
+        transcode_command(
+            source=source,
+            target=rendition,
+            profile=profile,
+            info=info,
+            threads=settings.ffmpeg_threads,
+        )
+    )
+    poster_argv = ffmpeg.compile(
+        poster_command(
+            source=source,
+            target=poster,
+            info=info,
+            at_seconds=poster_time(info.duration),
+            width=width,
+            height=height,
+        )
+    )
+    # verify_rendition -> probe_source -> run_ffprobe, and verify_poster -> run_ffprobe:
+    # record their argv without needing the files (ffprobe fails fast on a missing one).
+    verify = []
+    for target in (rendition, poster):
+        with contextlib.suppress(Exception):  # InvalidMedia: the file does not exist yet
+            probe_module.run_ffprobe(target)
+        verify.append(recorded[-1])
+    json.dump(
+        {
+            "probe": probe_argv,
+            "transcode": [str(x) for x in transcode],
+            "poster": [str(x) for x in poster_argv],
+            "verify": verify,
+            "rendition": str(rendition),
+            "poster_path": str(poster),
+            "nice": settings.ffmpeg_nice,
+            "threads": settings.ffmpeg_threads,
+            "profile": {"name": profile.name, "preset": profile.preset, "crf": profile.crf},
+            "size": [width, height],
+            "duration": info.duration,
+        },
+        sys.stdout,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

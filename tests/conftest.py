@@ -1,0 +1,37 @@
+"""Fixtures shared by the repository-level suites (e2e, browser, faults).
+
+Session-scoped and lazy: the stack starts only for the suites that ask.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.api import ApiClient
+from tests.support.media import clip_make
+from tests.support.stack import Stack, stack_external, stack_running
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running system: started here, or an external one (E2E_BASE_URL)."""
+    if os.environ.get("E2E_BASE_URL"):
+        with stack_external() as external:
+            yield external
+        return
+    with stack_running(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> ApiClient:
+    return ApiClient(stack.base_url)
+
+
+@pytest.fixture(scope="session")
+def clip_10s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return clip_make(tmp_path_factory.mktemp("clips") / "ten-seconds.mp4", seconds=10)

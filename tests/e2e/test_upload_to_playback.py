@@ -1,0 +1,53 @@
+"""Upload over HTTP → transcode by the real worker → result via the collector → play over HTTP."""
+
+from __future__ import annotations
+
+from tests.support.media import ffprobe, stream_of
+
+
+def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
+    response = api.upload(clip_10s, title="Ten seconds")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == "queued"
+
+    final, seen = api.wait_final(created["id"], timeout=180)
+    assert final["status"] == "ready", (final, stack.logs())
+    assert final["error"] is None
+    assert final["progress"] == 100
+    assert [body["status"] for body in seen][0] in {"queued", "processing"}
+
+    source = ffprobe(clip_10s)
+    source_duration = float(source["format"]["duration"])
+    assert final["source"]["width"] == 640
+    assert final["source"]["video_codec"] == "h264"
+
+    (output,) = final["outputs"]
+    assert output["profile"] == "720p"
+    # Downloaded over HTTP from the web service, then probed independently.
+    probe = ffprobe(f"{stack.base_url}{output['url']}")
+    video, audio = stream_of(probe, "video"), stream_of(probe, "audio")
+    assert video["codec_name"] == "h264"
+    assert video["pix_fmt"] == "yuv420p"
+    assert (video["width"], video["height"]) == (640, 360)  # never upscaled
+    assert audio["codec_name"] == "aac"
+    assert abs(float(probe["format"]["duration"]) - source_duration) <= 0.25
+    assert (output["width"], output["height"], output["video_codec"]) == (640, 360, "h264")
+
+    poster = api.get(final["poster_url"])
+    assert poster.status_code == 200
+    assert poster.content[:3] == b"\xff\xd8\xff"  # JPEG
+
+    page = api.get(f"/videos/{created['id']}/").text
+    assert f'src="{output["url"]}"' in page
+    assert "<video" in page
+
+
+def test_a_file_that_is_not_a_video_fails_with_a_readable_reason(api, tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("these are not moving pictures\n" * 100)
+    created = api.upload(fake).json()
+    final, _ = api.wait_final(created["id"], timeout=60)
+    assert final["status"] == "failed"
+    assert final["error"] and "not" in final["error"].lower()
+    assert final["outputs"] == []

@@ -1,0 +1,44 @@
+"""A job past the worker's soft time limit fails with a reason, and leaves
+no ffmpeg and no partial file behind."""
+
+from __future__ import annotations
+
+from tests.support.api import ApiClient
+from tests.support.observe import ffmpeg_pids, files_under, job_of, wait_until
+from tests.support.processes import _alive
+
+SOFT_LIMIT = 3
+
+
+def test_a_job_over_the_time_limit_fails_with_the_reason_and_leaves_no_ffmpeg_or_partial_file(
+    start_stack, make_clip
+):
+    stack = start_stack(
+        TRANSCODER_CONCURRENCY="1",
+        TRANSCODE_SOFT_TIME_LIMIT=str(SOFT_LIMIT),
+        TRANSCODE_TIME_LIMIT="10",
+    )
+    api = ApiClient(stack.base_url)
+    worker = stack.processes["worker"]
+    # About 7 s of ffmpeg on two cores: well past the 3 s soft limit.
+    video_id = api.upload(make_clip(seconds=30, width=1280, height=720)).json()["id"]
+    job_id = job_of(stack.database_url, video_id)["id"]
+    (ffmpeg,) = wait_until(
+        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="ffmpeg runs"
+    )
+
+    final, _ = api.wait_final(video_id, timeout=60)
+
+    assert final["status"] == "failed", final
+    assert f"took longer than {SOFT_LIMIT} s" in final["error"]
+    assert job_of(stack.database_url, video_id)["error_code"] == "TranscodeTimeout"
+    assert not _alive(ffmpeg), f"ffmpeg {ffmpeg} outlived its job"
+    # Only the lock file remains: no temp file, nothing published.
+    assert files_under(stack.media_root / "outputs" / job_id) == [".lock"]
+    # The soft limit let the task clean up; the hard limit never had to kill the pool process.
+    assert "Hard time limit" not in worker.log_text()
+
+    # The worker goes on to the next job.
+    short = api.upload(make_clip(seconds=3)).json()["id"]
+    final, _ = api.wait_final(short, timeout=60)
+    assert final["status"] == "ready", final

@@ -1,0 +1,105 @@
+"""The transcoder dies mid-job: the job is delivered again and finishes.
+
+With `acks_late` a job stays unacknowledged while it runs, so RabbitMQ still
+holds it when the process dies; `reject_on_worker_lost` makes Celery hand
+it back (requeue) when only a pool process dies. The task is idempotent per
+job_id, and a new attempt first removes the dead attempt's temp files.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from tests.support.api import ApiClient
+from tests.support.media import ffprobe
+from tests.support.observe import (
+    ffmpeg_pids,
+    files_under,
+    job_of,
+    parent_of,
+    queue_state,
+    wait_until,
+)
+from tests.support.processes import _alive
+
+# Long enough (about 3 s of ffmpeg on two cores) for a kill to land mid-transcode.
+LONG_CLIP_SECONDS = 30
+
+
+def test_a_pool_process_killed_mid_transcode_is_redelivered_and_completes(start_stack, make_clip):
+    stack = start_stack(TRANSCODER_CONCURRENCY="1")
+    api = ApiClient(stack.base_url)
+    worker = stack.processes["worker"]
+    response = api.upload(make_clip(seconds=LONG_CLIP_SECONDS))
+    assert response.status_code == 201, response.text
+    video_id = response.json()["id"]
+    job_id = job_of(stack.database_url, video_id)["id"]
+    job_dir = stack.media_root / "outputs" / job_id
+
+    (ffmpeg,) = wait_until(
+        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="ffmpeg runs the job"
+    )
+    pool_process = parent_of(ffmpeg)
+    # The pool process, not the worker's main process, runs the task.
+    assert pool_process != worker.pid and parent_of(pool_process) == worker.pid
+    os.kill(pool_process, signal.SIGKILL)
+
+    # ffmpeg dies with its parent (PR_SET_PDEATHSIG), mid-file.
+    wait_until(lambda: not _alive(ffmpeg), timeout=10, what=f"ffmpeg {ffmpeg} is gone")
+    assert not (job_dir / "720p.mp4").exists(), "a partial file was published"
+
+    # The main process starts a new pool process, and the broker delivers the job again.
+    (again,) = wait_until(
+        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="the job runs again"
+    )
+    assert parent_of(again) != pool_process
+
+    final, _ = api.wait_final(video_id, timeout=120)
+    assert final["status"] == "ready", final
+    (output,) = final["outputs"]
+    duration = float(
+        ffprobe(stack.media_root / output["url"].removeprefix("/media/"))["format"]["duration"]
+    )
+    assert abs(duration - LONG_CLIP_SECONDS) <= 0.25
+    assert [name for name in files_under(stack.media_root) if name.endswith(".tmp")] == []
+    assert "WorkerLostError" in worker.log_text()  # Celery saw the loss and requeued
+
+
+def test_jobs_sent_while_the_worker_is_dead_wait_in_the_queue_and_complete_after_restart(
+    start_stack, make_clip
+):
+    stack = start_stack(TRANSCODER_CONCURRENCY="1")
+    api = ApiClient(stack.base_url)
+    worker = stack.processes["worker"]
+    first = api.upload(make_clip(seconds=LONG_CLIP_SECONDS)).json()["id"]
+    first_job = job_of(stack.database_url, first)["id"]
+    (ffmpeg,) = wait_until(
+        lambda: ffmpeg_pids(worker.pid, mentioning=first_job), timeout=60, what="ffmpeg runs"
+    )
+
+    worker.kill()  # the whole process group at once: main process, pool, ffmpeg
+    assert not _alive(ffmpeg)
+    later = []
+    for n in range(2):
+        response = api.upload(make_clip(seconds=3), title=f"sent while the worker is dead {n}")
+        assert response.status_code == 201, response.text
+        later.append(response.json()["id"])
+
+    # All three wait in the durable queue: the job that was running came back
+    # when its unacknowledged delivery died with the worker's connection.
+    wait_until(
+        lambda: queue_state(stack.broker_url, "transcode_queue") == (3, 0),
+        timeout=30,
+        what="3 ready messages and no consumer in transcode_queue",
+        diagnostics=lambda: str(queue_state(stack.broker_url, "transcode_queue")),
+    )
+    assert {api.video(video)["status"] for video in later} == {"queued"}
+
+    worker.start()
+    for video in [first, *later]:
+        final, _ = api.wait_final(video, timeout=120)
+        assert final["status"] == "ready", final
+        (output,) = final["outputs"]
+        assert (stack.media_root / output["url"].removeprefix("/media/")).stat().st_size > 0
+    assert [name for name in files_under(stack.media_root) if name.endswith(".tmp")] == []

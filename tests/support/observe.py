@@ -1,0 +1,114 @@
+"""Looking at the system from outside: rows, queues, processes and files.
+
+The fault tests judge outcomes by what really is there (a row's state, a
+queue's depth, a PID, a file), never by what a process says in its log
+alone, and they wait for conditions with a deadline, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg2
+import psycopg2.extras
+from amqp.exceptions import NotFound
+from kombu import Connection
+
+from tests.support.processes import command_line, descendants
+
+T = TypeVar("T")
+
+
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    diagnostics: Callable[[], str] = lambda: "",
+    interval: float = 0.1,
+) -> T:
+    """Poll `condition` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {what}\n{diagnostics()}")
+        time.sleep(interval)
+
+
+# ---- the web's database -----------------------------------------------------------
+
+
+def db_rows(database_url: str, query: str, params: tuple | list = ()) -> list[dict[str, Any]]:
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            cursor.execute(query, params)
+            return [dict(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def job_of(database_url: str, video_id: str) -> dict[str, Any]:
+    """The current job row of a video: id, status, dispatch_state, ..."""
+    (row,) = db_rows(
+        database_url,
+        "SELECT j.* FROM videos_transcodejob j JOIN videos_video v ON v.current_job_id = j.id"
+        " WHERE v.id = %s",
+        [video_id],
+    )
+    row["id"] = str(row["id"])
+    return row
+
+
+# ---- the broker -------------------------------------------------------------------
+
+
+def queue_state(broker_url: str, queue: str) -> tuple[int, int] | None:
+    """(ready messages, consumers) of `queue`, or None if it does not exist.
+
+    A passive declare asks RabbitMQ without creating anything. Messages a
+    consumer holds unacknowledged are not counted as ready.
+    """
+    with Connection(broker_url, connect_timeout=5) as connection:
+        channel = connection.channel()
+        try:
+            _, messages, consumers = channel.queue_declare(queue, passive=True)
+        except NotFound:
+            return None
+        finally:
+            # After NotFound the broker has closed the channel already.
+            with contextlib.suppress(Exception):
+                channel.close()
+    return messages, consumers
+
+
+# ---- processes and files ----------------------------------------------------------
+
+
+def ffmpeg_pids(root_pid: int, *, mentioning: str = "") -> list[int]:
+    """ffmpeg processes under `root_pid` whose command line contains `mentioning`."""
+    found = []
+    for pid in descendants(root_pid):
+        argv = command_line(pid)
+        if argv.split(" ", 1)[0].endswith("ffmpeg") and mentioning in argv:
+            found.append(pid)
+    return found
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def files_under(root: Path) -> list[str]:
+    """Every file below `root`, as sorted paths relative to it."""
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

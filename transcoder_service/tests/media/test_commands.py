@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from transcoder.media.commands import fit_within, poster_command, poster_time, transcode_command
+from transcoder.media.probe import SourceInfo
+from transcoder.media.profiles import PROFILES
+
+SOURCE = Path("/media/sources/in")
+TARGET = Path("/media/outputs/j/.720p.mp4.abc.tmp")
+
+
+def info(
+    *, width: int = 1920, height: int = 1080, audio: bool = True, duration: float = 60.0
+) -> SourceInfo:
+    return SourceInfo(
+        duration=duration,
+        width=width,
+        height=height,
+        video_codec="h264",
+        audio_codec="aac" if audio else None,
+        format="mov,mp4,m4a,3gp,3g2,mj2",
+        size_bytes=1000,
+        rotation=0,
+        video_stream_index=0,
+        audio_stream_index=1 if audio else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "expected"),
+    [
+        ((1920, 1080), (1280, 720), (1280, 720)),  # plain downscale
+        ((3840, 2160), (854, 480), (854, 480)),  # 853.3 rounds to even 854
+        ((1440, 1080), (1280, 720), (960, 720)),  # 4:3 limited by height
+        ((2560, 1080), (1280, 720), (1280, 540)),  # ultra-wide limited by width
+        ((320, 240), (1280, 720), (320, 240)),  # never upscaled
+        ((321, 241), (1280, 720), (320, 240)),  # odd: rounded down, not up
+        ((323, 243), (1280, 720), (322, 242)),  # round() would give 324 > 323
+        ((1080, 1920), (1280, 720), (720, 1280)),  # portrait uses the turned box
+        ((720, 1280), (854, 480), (480, 854)),
+        ((1000, 1000), (1280, 720), (720, 720)),  # square counts as landscape
+        ((4000, 2), (1280, 720), (1280, 2)),  # never below 2
+    ],
+)
+def test_fit_within(
+    source: tuple[int, int], box: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    width, height = fit_within(
+        width=source[0], height=source[1], box_width=box[0], box_height=box[1]
+    )
+    assert (width, height) == expected
+    assert width % 2 == 0
+    assert height % 2 == 0
+
+
+def transcode_args(**kwargs: object) -> list[str]:
+    stream = transcode_command(
+        source=SOURCE,
+        target=TARGET,
+        profile=PROFILES["720p"],
+        info=kwargs.pop("source_info", info()),
+        threads=kwargs.pop("threads", 0),
+    )
+    return stream.get_args()
+
+
+def option(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def test_transcode_input_is_locked_to_local_files() -> None:
+    args = transcode_args()
+    assert args[:4] == ["-protocol_whitelist", "file", "-i", str(SOURCE)]
+
+
+def test_transcode_encoder_settings_come_from_the_profile() -> None:
+    args = transcode_args(threads=2)
+    assert option(args, "-f") == "mp4"
+    assert option(args, "-c:v") == "libx264"
+    assert option(args, "-preset") == "veryfast"
+    assert option(args, "-crf") == "23"
+    assert option(args, "-pix_fmt") == "yuv420p"
+    assert option(args, "-movflags") == "+faststart"
+    assert option(args, "-threads") == "2"
+    assert option(args, "-map_metadata") == "-1"
+
+
+def test_transcode_scales_to_explicit_even_size() -> None:
+    args = transcode_args(source_info=info(width=321, height=241))
+    assert option(args, "-filter_complex") == "[0:0]scale=320:240[s0]"
+    assert args[args.index("-filter_complex") + 2 : args.index("-filter_complex") + 4] == [
+        "-map",
+        "[s0]",
+    ]
+
+
+def test_transcode_portrait() -> None:
+    args = transcode_args(source_info=info(width=1080, height=1920))
+    assert option(args, "-filter_complex") == "[0:0]scale=720:1280[s0]"
+
+
+def test_transcode_with_audio_maps_the_probed_stream() -> None:
+    args = transcode_args()
+    assert "0:1" in args
+    assert option(args, "-c:a") == "aac"
+    assert option(args, "-b:a") == "128k"
+    assert option(args, "-ac") == "2"
+    assert "-an" not in args
+
+
+def test_transcode_without_audio() -> None:
+    args = transcode_args(source_info=info(audio=False))
+    assert "-an" in args
+    assert "-c:a" not in args
+    assert "0:1" not in args
+
+
+def test_transcode_output_and_global_options() -> None:
+    args = transcode_args()
+    assert str(TARGET) in args
+    tail = args[args.index(str(TARGET)) + 1 :]
+    assert tail == ["-v", "error", "-nostats", "-progress", "pipe:1", "-y"]
+
+
+def test_480p_audio_bitrate() -> None:
+    stream = transcode_command(
+        source=SOURCE, target=TARGET, profile=PROFILES["480p"], info=info(), threads=0
+    )
+    args = stream.get_args()
+    assert option(args, "-b:a") == "96k"
+    assert option(args, "-filter_complex") == "[0:0]scale=854:480[s0]"
+
+
+@pytest.mark.parametrize(
+    ("duration", "expected"), [(2.0, 0.2), (60.0, 6.0), (3600.0, 10.0), (0.5, 0.05)]
+)
+def test_poster_time(duration: float, expected: float) -> None:
+    assert poster_time(duration) == expected
+
+
+def test_poster_command() -> None:
+    stream = poster_command(
+        source=SOURCE,
+        target=Path("/media/outputs/j/.poster.jpg.abc.tmp"),
+        info=info(),
+        at_seconds=6.0,
+        width=1280,
+        height=720,
+    )
+    args = stream.get_args()
+    # -ss before -i: a fast demuxer-level seek.
+    assert args[:6] == ["-protocol_whitelist", "file", "-ss", "6.0", "-i", str(SOURCE)]
+    assert option(args, "-filter_complex") == "[0:0]scale=1280:720[s0]"
+    assert option(args, "-frames:v") == "1"
+    assert option(args, "-f") == "mjpeg"
+    assert args[-6:] == ["-v", "error", "-nostats", "-progress", "pipe:1", "-y"]

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.support import Clips
+from transcoder.errors import InvalidMedia
+from transcoder.media.probe import SourceInfo, check_limits, probe_source
+
+
+def test_video_with_audio(clips: Clips) -> None:
+    path = clips.directory / clips.clip
+    info = probe_source(path)
+    assert info == SourceInfo(
+        duration=pytest.approx(2.0, abs=0.1),
+        width=320,
+        height=240,
+        video_codec="h264",
+        audio_codec="aac",
+        format="mov,mp4,m4a,3gp,3g2,mj2",
+        size_bytes=path.stat().st_size,
+        rotation=0,
+        video_stream_index=0,
+        audio_stream_index=1,
+    )
+
+
+def test_video_without_audio(clips: Clips) -> None:
+    info = probe_source(clips.directory / clips.silent)
+    assert info.audio_codec is None
+    assert info.audio_stream_index is None
+
+
+def test_rotated_video_reports_display_size(clips: Clips) -> None:
+    info = probe_source(clips.directory / clips.portrait)
+    assert info.rotation in (90, 270)
+    assert (info.width, info.height) == (240, 320)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "message"),
+    [
+        ("audio_only", "The file is not a video: no video stream was found."),
+        # Cover art is a one-picture "video" stream; it does not count.
+        ("cover_art", "The file is not a video: no video stream was found."),
+        ("text", "The file could not be read as a media file."),
+        ("still", "The file is a still image, not a video."),
+        ("raw_h264", "The video does not say how long it is"),
+    ],
+)
+def test_refused_files(clips: Clips, attribute: str, message: str) -> None:
+    with pytest.raises(InvalidMedia) as caught:
+        probe_source(clips.directory / getattr(clips, attribute))
+    assert caught.value.message.startswith(message)
+
+
+def test_missing_file_is_unreadable(clips: Clips) -> None:
+    with pytest.raises(InvalidMedia, match="could not be read"):
+        probe_source(clips.directory / "absent.mp4")
+
+
+BIG = SourceInfo(
+    duration=7200.0,
+    width=3840,
+    height=2160,
+    video_codec="hevc",
+    audio_codec=None,
+    format="matroska,webm",
+    size_bytes=10**9,
+    rotation=0,
+    video_stream_index=0,
+    audio_stream_index=None,
+)
+LIMITS = {"max_source_bytes": 2 * 1024**3, "max_duration_seconds": 10800, "max_pixels": 35389440}
+
+
+def test_within_limits() -> None:
+    check_limits(BIG, **LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("change", "limit", "message"),
+    [
+        ({"size_bytes": 3 * 1024**3}, {}, "too large: 3221225472 bytes, the limit is 2147483648"),
+        ({"duration": 10801.0}, {}, "too long: 10801 s, the limit is 10800 s"),
+        ({}, {"max_pixels": 1920 * 1080}, "3840x2160 pixels, the limit is 2073600 pixels"),
+    ],
+)
+def test_over_limits(change: dict[str, object], limit: dict[str, int], message: str) -> None:
+    with pytest.raises(InvalidMedia, match=message):
+        check_limits(dataclasses.replace(BIG, **change), **{**LIMITS, **limit})

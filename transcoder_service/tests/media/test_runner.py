@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import ffmpeg
+import pytest
+
+from tests.support import SERVICE_DIR, ffmpeg_children
+from transcoder.errors import TranscodeFailed
+from transcoder.media.runner import progress_percentages, run_ffmpeg
+
+PID_LINE = re.compile(r"ffmpeg pid=(\d+) job=(\S+)")
+
+
+def lines(text: str) -> list[bytes]:
+    return [line.encode() + b"\n" for line in textwrap.dedent(text).strip().splitlines()]
+
+
+def test_progress_from_out_time_us() -> None:
+    output = lines(
+        """
+        frame=0
+        out_time_us=N/A
+        progress=continue
+        out_time_us=500000
+        progress=continue
+        out_time_us=1000000
+        progress=continue
+        out_time_us=1000000
+        progress=continue
+        out_time_us=2000000
+        progress=end
+        """
+    )
+    assert list(progress_percentages(output, duration=2.0)) == [25, 50, 100]
+
+
+def test_out_time_ms_alone_counts_in_microseconds() -> None:
+    # What ffmpeg before 4.2 writes.
+    output = lines("out_time_ms=500000\nprogress=continue\nout_time_ms=1500000\nprogress=continue")
+    assert list(progress_percentages(output, duration=2.0)) == [25, 75]
+
+
+def test_progress_never_reaches_100_before_the_end() -> None:
+    # ffmpeg's output can run slightly past the probed duration.
+    output = lines("out_time_us=2100000\nprogress=continue\nprogress=end")
+    assert list(progress_percentages(output, duration=2.0)) == [99, 100]
+
+
+def test_negative_out_time_counts_as_zero() -> None:
+    output = lines("out_time_us=-23220\nprogress=continue")
+    assert list(progress_percentages(output, duration=2.0)) == [0]
+
+
+def lavfi(spec: str) -> ffmpeg.nodes.OutputStream:
+    """A command encoding a generated picture to nowhere, with the runner's progress flags."""
+    return (
+        ffmpeg.input(spec, f="lavfi")
+        .output("/dev/null", f="null")
+        .global_args("-v", "error", "-nostats", "-progress", "pipe:1")
+    )
+
+
+def logged_pid(caplog: pytest.LogCaptureFixture) -> int:
+    for record in caplog.records:
+        match = PID_LINE.fullmatch(record.getMessage())
+        if match:
+            return int(match.group(1))
+    raise AssertionError("no 'ffmpeg pid=' line was logged")
+
+
+def test_successful_run_reports_progress_and_logs_its_pid(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="transcoder")
+    seen: list[int] = []
+    run_ffmpeg(
+        lavfi("testsrc2=size=160x120:rate=25:duration=2"),
+        duration=2.0,
+        on_progress=seen.append,
+        job_id="job-7",
+        nice=0,
+    )
+    assert seen[-1] == 100
+    assert seen == sorted(set(seen))
+    assert PID_LINE.fullmatch(f"ffmpeg pid={logged_pid(caplog)} job=job-7")
+
+
+def test_failure_quotes_ffmpeg_stderr(tmp_path: Path) -> None:
+    stream = (
+        ffmpeg.input(str(tmp_path / "missing.mp4"))
+        .output("/dev/null", f="null")
+        .global_args("-v", "error", "-nostats", "-progress", "pipe:1")
+    )
+    with pytest.raises(TranscodeFailed) as caught:
+        run_ffmpeg(stream, duration=1.0, on_progress=lambda p: None, job_id="j", nice=0)
+    message = caught.value.message
+    assert message.startswith("ffmpeg could not convert the video (exit status 1): ")
+    assert "No such file or directory" in message
+
+
+def test_exception_during_run_kills_and_reaps_ffmpeg(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="transcoder")
+    niceness: list[int] = []
+
+    def interrupt(percent: int) -> None:
+        # Stands in for SoftTimeLimitExceeded or SystemExit arriving mid-run.
+        stat = Path(f"/proc/{logged_pid(caplog)}/stat").read_text()
+        niceness.append(int(stat[stat.rindex(")") + 2 :].split()[16]))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        # No duration: this input never ends on its own.
+        run_ffmpeg(
+            lavfi("testsrc2=size=160x120:rate=25"),
+            duration=3600.0,
+            on_progress=interrupt,
+            job_id="j",
+            nice=7,
+        )
+    assert niceness == [7]
+    with pytest.raises(ProcessLookupError):
+        os.kill(logged_pid(caplog), 0)  # gone, and reaped (no zombie either)
+    assert ffmpeg_children() == []
+
+
+def test_ffmpeg_dies_with_a_sigkilled_parent() -> None:
+    # The Celery pool process can be SIGKILLed (hard time limit, OOM killer),
+    # which runs no Python cleanup at all; PR_SET_PDEATHSIG covers that case.
+    script = textwrap.dedent(
+        """
+        import logging, sys
+        import ffmpeg
+        from transcoder.media.runner import run_ffmpeg
+        logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+        # No -progress: an ffmpeg writing to the dead parent's pipe would die
+        # of SIGPIPE anyway, and this test is about PR_SET_PDEATHSIG.
+        stream = (ffmpeg.input("testsrc2=size=160x120:rate=25", f="lavfi")
+                  .output("/dev/null", f="null").global_args("-v", "error", "-nostats"))
+        run_ffmpeg(stream, duration=3600.0, on_progress=lambda p: None, job_id="orphan", nice=0)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=SERVICE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    ffmpeg_pid = None
+    try:
+        assert parent.stdout is not None
+        match = PID_LINE.search(parent.stdout.readline())
+        assert match, "the child did not log its ffmpeg pid"
+        ffmpeg_pid = int(match.group(1))
+        assert _alive(ffmpeg_pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while _alive(ffmpeg_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(ffmpeg_pid)
+    finally:
+        parent.kill()
+        parent.wait()
+        if ffmpeg_pid is not None and _alive(ffmpeg_pid):
+            os.kill(ffmpeg_pid, signal.SIGKILL)  # don't leak it when the test fails
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie awaiting its reaper counts as dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from transcoder.progress import ProgressReporter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(interval: float) -> tuple[ProgressReporter, list[tuple[str, int]], FakeClock]:
+    sent: list[tuple[str, int]] = []
+    clock = FakeClock()
+
+    def emit(*, stage: str, percent: int) -> None:
+        sent.append((stage, percent))
+
+    return ProgressReporter(emit=emit, interval=interval, clock=clock), sent, clock
+
+
+def test_first_update_is_sent_at_once() -> None:
+    reporter, sent, _ = make(0.25)
+    reporter.report(stage="probing", percent=0)
+    assert sent == [("probing", 0)]
+
+
+def test_updates_within_the_interval_are_dropped() -> None:
+    reporter, sent, clock = make(0.25)
+    reporter.report(stage="transcoding", percent=1)
+    clock.now += 0.1
+    reporter.report(stage="transcoding", percent=2)
+    clock.now += 0.2
+    reporter.report(stage="transcoding", percent=3)
+    assert sent == [("transcoding", 1), ("transcoding", 3)]
+
+
+def test_at_most_four_a_second() -> None:
+    reporter, sent, clock = make(0.25)
+    for percent in range(100):
+        reporter.report(stage="transcoding", percent=percent)
+        clock.now += 0.01  # 100 updates in one second
+    assert len(sent) <= 4
+
+
+def test_repeats_are_not_sent() -> None:
+    reporter, sent, clock = make(0)
+    reporter.report(stage="transcoding", percent=5)
+    clock.now += 1
+    reporter.report(stage="transcoding", percent=5)
+    assert sent == [("transcoding", 5)]
+
+
+def test_percent_never_goes_back_and_stays_in_range() -> None:
+    reporter, sent, clock = make(0)
+    reporter.report(stage="transcoding", percent=40)
+    clock.now += 1
+    reporter.report(stage="poster", percent=10)
+    clock.now += 1
+    reporter.report(stage="poster", percent=250)
+    assert sent == [("transcoding", 40), ("poster", 40), ("poster", 100)]

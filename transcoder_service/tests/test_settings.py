@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from transcoder.settings import DEFAULT_MEDIA_ROOT, SERVICE_DIR, SettingsError, load_settings
+
+
+def test_defaults() -> None:
+    settings = load_settings(environ={})
+    assert settings.broker_url == "amqp://guest:guest@localhost:5672//"
+    assert settings.media_root == DEFAULT_MEDIA_ROOT == SERVICE_DIR.parent / "var" / "media"
+    assert settings.concurrency == 1
+    assert settings.ffmpeg_threads == 0
+    assert settings.ffmpeg_nice == 10
+    assert settings.soft_time_limit == 1500
+    assert settings.time_limit == 1560
+    assert settings.max_source_bytes == 2147483648
+    assert settings.max_duration_seconds == 10800
+    assert settings.max_pixels == 35389440
+    assert settings.progress_interval == 0.25
+
+
+def test_empty_values_mean_default() -> None:
+    # docker-compose passes the blank `NAME=` lines of .env as empty strings.
+    assert load_settings(environ={"BROKER_URL": "", "FFMPEG_NICE": " "}) == load_settings(
+        environ={}
+    )
+
+
+def test_values_are_read() -> None:
+    settings = load_settings(
+        environ={
+            "BROKER_URL": "amqp://u:p@rabbit:5672/v",
+            "MEDIA_ROOT": "/srv/media",
+            "TRANSCODE_SOFT_TIME_LIMIT": "100",
+            "PROGRESS_INTERVAL": "0",
+        }
+    )
+    assert settings.broker_url == "amqp://u:p@rabbit:5672/v"
+    assert settings.media_root == Path("/srv/media")
+    assert settings.time_limit == 160  # follows the soft limit
+    assert settings.progress_interval == 0.0
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"TRANSCODER_CONCURRENCY": "two"}, "TRANSCODER_CONCURRENCY must be a whole number"),
+        ({"TRANSCODER_CONCURRENCY": "0"}, "must be at least 1"),
+        ({"FFMPEG_NICE": "20"}, "FFMPEG_NICE must be at least 0 and at most 19"),
+        ({"MAX_SOURCE_BYTES": "2GB"}, "MAX_SOURCE_BYTES must be a whole number, got '2GB'"),
+        ({"PROGRESS_INTERVAL": "fast"}, "PROGRESS_INTERVAL must be a number"),
+        ({"PROGRESS_INTERVAL": "nan"}, "must be a finite number"),
+        (
+            {"TRANSCODE_SOFT_TIME_LIMIT": "100", "TRANSCODE_TIME_LIMIT": "100"},
+            r"TRANSCODE_TIME_LIMIT \(100\) must be greater than TRANSCODE_SOFT_TIME_LIMIT \(100\)",
+        ),
+    ],
+)
+def test_malformed_values(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ=environ)

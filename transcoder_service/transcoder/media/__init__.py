@@ -1,0 +1,1 @@
+"""Everything that knows about ffmpeg: profiles, probing, command building, running."""

@@ -1,0 +1,129 @@
+"""Pure functions that build ffmpeg command lines (as ffmpeg-python streams).
+
+Nothing here touches the file system or runs a process, so the tests pin
+the exact arguments with `.get_args()`; runner.py is what executes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ffmpeg
+
+from transcoder.media.probe import SourceInfo
+from transcoder.media.profiles import Profile
+
+# Arguments every ffmpeg run gets:
+# -v error: stderr holds only errors, so its tail is a useful failure reason.
+# -nostats -progress pipe:1: machine-readable key=value progress on stdout
+#   instead of the human status line on stderr.
+# -y: outputs are fresh temporary names; never stop to ask a question.
+_GLOBAL_ARGS = ("-v", "error", "-nostats", "-progress", "pipe:1")
+
+# Don't let the demuxer open anything but local files: a crafted upload (an
+# HLS playlist, a concat list) could otherwise make ffmpeg fetch URLs or read
+# other files on this machine.
+_INPUT_OPTIONS = {"protocol_whitelist": "file"}
+
+POSTER_FRACTION = 0.1
+POSTER_MAX_SECONDS = 10.0
+
+
+def fit_within(*, width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
+    """The largest even size that keeps the aspect ratio, fits the box, never upscales.
+
+    The box is for landscape; a portrait source (taller than wide) uses it
+    turned by 90 degrees, so a phone video becomes 720x1280, not 406x720.
+    """
+    if height > width:
+        box_width, box_height = box_height, box_width
+    scale = min(1.0, box_width / width, box_height / height)
+    return _even(width * scale, ceiling=min(width, box_width)), _even(
+        height * scale, ceiling=min(height, box_height)
+    )
+
+
+def _even(value: float, *, ceiling: int) -> int:
+    # H.264 in yuv420p needs even dimensions. Round to the nearest even
+    # number, but never above the ceiling: an odd 321-pixel source must
+    # become 320, not 322 (that would be an upscale, and maybe outside the box).
+    nearest = int(value / 2 + 0.5) * 2
+    return max(2, min(nearest, ceiling - ceiling % 2))
+
+
+def transcode_command(
+    *, source: Path, target: Path, profile: Profile, info: SourceInfo, threads: int
+) -> ffmpeg.nodes.OutputStream:
+    """ffmpeg command turning `source` into one MP4 rendition at `target`."""
+    width, height = fit_within(
+        width=info.width,
+        height=info.height,
+        box_width=profile.box_width,
+        box_height=profile.box_height,
+    )
+    stream = ffmpeg.input(str(source), **_INPUT_OPTIONS)
+    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
+    # filter sees display-oriented frames and gets display dimensions.
+    video = stream[str(info.video_stream_index)].filter("scale", width, height)
+    outputs = [video]
+    options: dict[str, object] = {
+        # The target is a temp name ending in ".tmp"; name the muxer instead
+        # of letting ffmpeg guess it from the extension.
+        "format": "mp4",
+        "c:v": profile.video_codec,
+        "preset": profile.preset,
+        "crf": profile.crf,
+        "pix_fmt": profile.pix_fmt,
+        # Moves the index to the front so browsers can start playing before
+        # the whole file has downloaded.
+        "movflags": "+faststart",
+        "threads": threads,
+        # Phone videos carry GPS coordinates and device details in their
+        # metadata; a published rendition has no business keeping them.
+        "map_metadata": -1,
+        "map_chapters": -1,
+    }
+    if info.audio_stream_index is None:
+        options["an"] = None  # ffmpeg-python renders a None value as a bare flag
+    else:
+        outputs.append(stream[str(info.audio_stream_index)])
+        options.update(
+            {
+                "c:a": profile.audio_codec,
+                "b:a": profile.audio_bitrate,
+                "ac": profile.audio_channels,
+            }
+        )
+    return (
+        ffmpeg.output(*outputs, str(target), **options)
+        .global_args(*_GLOBAL_ARGS)
+        .overwrite_output()
+    )
+
+
+def poster_time(duration: float) -> float:
+    """When to grab the poster: early, but past a typical black fade-in."""
+    return round(min(duration * POSTER_FRACTION, POSTER_MAX_SECONDS), 3)
+
+
+def poster_command(
+    *, source: Path, target: Path, info: SourceInfo, at_seconds: float, width: int, height: int
+) -> ffmpeg.nodes.OutputStream:
+    """ffmpeg command writing one JPEG frame of `source`, `width`x`height`, to `target`."""
+    # -ss as an input option seeks in the demuxer, which is fast even deep
+    # into a long file; ffmpeg still decodes to the exact frame.
+    stream = ffmpeg.input(str(source), ss=at_seconds, **_INPUT_OPTIONS)
+    video = stream[str(info.video_stream_index)].filter("scale", width, height)
+    return (
+        ffmpeg.output(
+            video,
+            str(target),
+            # image2 picks its codec from the extension, which is ".tmp"
+            # here; the mjpeg muxer writes a plain JPEG file for one frame.
+            format="mjpeg",
+            **{"frames:v": 1, "q:v": 3},
+            map_metadata=-1,
+        )
+        .global_args(*_GLOBAL_ARGS)
+        .overwrite_output()
+    )

@@ -1,0 +1,159 @@
+"""What a media file contains, according to ffprobe.
+
+`probe_source` turns ffprobe's JSON into a small `SourceInfo` and refuses
+anything that is not a video we are willing to transcode, with a sentence a
+person can act on. `check_limits` applies the size/duration/pixel limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from transcoder.errors import InvalidMedia
+
+logger = logging.getLogger(__name__)
+
+# ffprobe's format names for single pictures. A JPEG probes as a 0.04 s
+# "video"; transcoding it would produce a useless clip, so say what it is.
+_STILL_IMAGE_FORMATS = frozenset({"image2", "image2pipe"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo:
+    duration: float
+    # Display dimensions: already swapped when `rotation` is 90 or 270, since
+    # ffmpeg rotates frames upright while decoding.
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    format: str
+    size_bytes: int
+    rotation: int
+    # ffprobe's stream indexes, so commands map exactly the streams probed
+    # here (and never the cover art picture).
+    video_stream_index: int
+    audio_stream_index: int | None
+
+
+def probe_source(path: Path) -> SourceInfo:
+    """Probe `path`, raising `InvalidMedia` when it is not a usable video."""
+    data = run_ffprobe(path)
+    fmt = data.get("format", {})
+    streams = data.get("streams", [])
+    format_name = str(fmt.get("format_name", ""))
+    if format_name in _STILL_IMAGE_FORMATS or format_name.endswith("_pipe"):
+        raise InvalidMedia("The file is a still image, not a video.")
+    video = _first(streams, "video")
+    if video is None:
+        raise InvalidMedia("The file is not a video: no video stream was found.")
+    audio = _first(streams, "audio")
+    duration = _duration(fmt, video)
+    if duration is None:
+        # Without a duration there is no progress and no limit check; raw
+        # streams (.h264) and damaged files end up here.
+        raise InvalidMedia(
+            "The video does not say how long it is; it may be damaged or a raw stream."
+        )
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise InvalidMedia("The video stream has no picture size; the file may be damaged.")
+    rotation = _rotation(video)
+    if rotation in (90, 270):
+        width, height = height, width
+    return SourceInfo(
+        duration=duration,
+        width=width,
+        height=height,
+        video_codec=str(video.get("codec_name", "unknown")),
+        audio_codec=str(audio.get("codec_name", "unknown")) if audio else None,
+        format=format_name,
+        size_bytes=int(fmt.get("size") or path.stat().st_size),
+        rotation=rotation,
+        video_stream_index=int(video["index"]),
+        audio_stream_index=int(audio["index"]) if audio else None,
+    )
+
+
+def run_ffprobe(path: Path) -> dict[str, Any]:
+    """ffprobe's JSON for `path`, or `InvalidMedia` if it cannot read it."""
+    # ffprobe runs here rather than through runner.run_ffmpeg: it reads
+    # headers only and exits in a fraction of a second, so there is no long
+    # run to report on or to kill.
+    try:
+        # protocol_whitelist=file: a crafted file (an HLS playlist, say) must
+        # not make ffprobe open URLs or other protocols on our behalf.
+        data: dict[str, Any] = ffmpeg.probe(str(path), protocol_whitelist="file", v="error")
+    except ffmpeg.Error as exc:
+        detail = exc.stderr.decode("utf-8", "replace").strip().splitlines()
+        logger.info("ffprobe refused %s: %s", path, detail[-1] if detail else "no output")
+        raise InvalidMedia("The file could not be read as a media file.") from None
+    return data
+
+
+def check_limits(
+    info: SourceInfo, *, max_source_bytes: int, max_duration_seconds: int, max_pixels: int
+) -> None:
+    """Refuse sources that would tie a worker up for too long."""
+    if info.size_bytes > max_source_bytes:
+        raise InvalidMedia(
+            f"The file is too large: {info.size_bytes} bytes, the limit is {max_source_bytes}."
+        )
+    if info.duration > max_duration_seconds:
+        raise InvalidMedia(
+            f"The video is too long: {info.duration:.0f} s, the limit is {max_duration_seconds} s."
+        )
+    if info.width * info.height > max_pixels:
+        raise InvalidMedia(
+            f"The picture is too large: {info.width}x{info.height} pixels, "
+            f"the limit is {max_pixels} pixels per frame."
+        )
+
+
+def _first(streams: list[dict[str, Any]], codec_type: str) -> dict[str, Any] | None:
+    for stream in streams:
+        if stream.get("codec_type") != codec_type:
+            continue
+        # An MP3's or an MP4's cover art is a "video" stream holding one
+        # picture; it does not make the file a video.
+        if stream.get("disposition", {}).get("attached_pic"):
+            continue
+        return stream
+    return None
+
+
+def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float | None:
+    # The container's duration covers all streams; some formats (raw
+    # streams, some MKVs) only have it per stream.
+    for raw in (fmt.get("duration"), video.get("duration")):
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if value > 0:
+            return value
+    return None
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    """Rotation in degrees, normalised to 0, 90, 180 or 270."""
+    # Newer ffmpeg reports the display matrix as side data; older files and
+    # ffmpeg versions carry a `rotate` tag. Only the angle modulo 180
+    # matters to us (it decides whether width and height swap).
+    for side_data in video.get("side_data_list", []):
+        if "rotation" in side_data:
+            return _normalise(side_data["rotation"])
+    return _normalise(video.get("tags", {}).get("rotate", 0))
+
+
+def _normalise(raw: object) -> int:
+    try:
+        degrees = round(float(str(raw)))
+    except ValueError:
+        return 0
+    return (round(degrees / 90) * 90) % 360

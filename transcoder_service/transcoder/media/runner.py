@@ -1,0 +1,147 @@
+"""The one place ffmpeg runs.
+
+`run_ffmpeg` starts the command built by commands.py, turns ffmpeg's
+`-progress` output into percentages, and makes sure that ffmpeg never
+outlives the job that started it:
+
+- any exception while it runs (a time limit, SystemExit from SIGTERM, a
+  failing progress callback) kills and reaps it in a `finally`;
+- if the Celery pool process itself is SIGKILLed, no Python code runs at all,
+  so the kernel does it: ffmpeg is started with PR_SET_PDEATHSIG=SIGKILL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from typing import IO
+
+import ffmpeg
+
+from transcoder.errors import TranscodeFailed
+
+logger = logging.getLogger(__name__)
+
+PercentCallback = Callable[[int], None]
+
+# From <linux/prctl.h>.
+_PR_SET_PDEATHSIG = 1
+# Looked up once here: the lookup allocates, and the code between fork() and
+# exec() in _child_setup should do as little as possible.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+# How much of ffmpeg's stderr a failure message quotes.
+_STDERR_TAIL_CHARS = 300
+
+
+def run_ffmpeg(
+    stream: ffmpeg.nodes.OutputStream,
+    *,
+    duration: float,
+    on_progress: PercentCallback,
+    job_id: str,
+    nice: int,
+) -> None:
+    """Run ffmpeg to completion; raise `TranscodeFailed` if it fails.
+
+    `duration` is the probed source duration in seconds: ffmpeg reports how
+    far it got in output time, and the ratio of the two is the percentage.
+    `on_progress` receives each new percentage (0-100, never decreasing).
+    """
+    argv = ffmpeg.compile(stream)
+    parent_pid = os.getpid()
+    with tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            # A file, not a pipe: nobody reads stderr while ffmpeg runs, and a
+            # full pipe would block ffmpeg forever.
+            stderr=stderr_file,
+            # preexec_fn is documented as unsafe with threads in the parent; a
+            # Celery prefork pool process runs its task in its only thread.
+            preexec_fn=functools.partial(_child_setup, parent_pid=parent_pid, nice=nice),
+        )
+        # Logged so operators (and the fault tests) can find the process.
+        logger.info("ffmpeg pid=%d job=%s", process.pid, job_id)
+        try:
+            assert process.stdout is not None
+            for percent in progress_percentages(process.stdout, duration=duration):
+                on_progress(percent)
+            returncode = process.wait()
+        finally:
+            _kill_and_reap(process)
+        if returncode != 0:
+            raise TranscodeFailed(_failure_message(returncode, stderr_file))
+
+
+def progress_percentages(lines: Iterable[bytes], *, duration: float) -> Iterable[int]:
+    """Yield a rising percentage for each block of ffmpeg's `-progress` output.
+
+    ffmpeg writes blocks of key=value lines, each ending with
+    `progress=continue` or, once at the very end, `progress=end`.
+    """
+    total_us = max(duration, 0.001) * 1_000_000
+    last = -1
+    out_time_us: int | None = None
+    for raw in lines:
+        key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+        if key in ("out_time_us", "out_time_ms"):
+            # Both hold the same number of microseconds: out_time_ms is
+            # misnamed (an old ffmpeg bug kept for compatibility), and ffmpeg
+            # before 4.2 writes only that one. Both read "N/A" until the
+            # first frame is written.
+            if value.lstrip("-").isdigit():
+                out_time_us = max(int(value), 0)
+        elif key == "progress":
+            if value == "end":
+                percent = 100
+            elif out_time_us is None:
+                continue
+            else:
+                # Capped at 99: only "progress=end" means done.
+                percent = min(int(out_time_us * 100 / total_us), 99)
+            if percent > last:
+                last = percent
+                yield percent
+
+
+def _child_setup(*, parent_pid: int, nice: int) -> None:
+    """Runs in the forked child just before exec()ing ffmpeg."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # If the parent died between fork() and prctl(), the signal will never
+        # come (we were already re-parented); don't start an orphan ffmpeg.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+    # Transcoding is a background job: let web requests on the same host win.
+    os.nice(nice)
+
+
+def _kill_and_reap(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        logger.warning("killing ffmpeg pid=%d", process.pid)
+        process.kill()
+    # wait() after kill() returns at once; it removes the zombie.
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _failure_message(returncode: int, stderr_file: IO[bytes]) -> str:
+    if returncode < 0:
+        # Someone else killed it: the kernel's OOM killer, or an operator.
+        return f"ffmpeg was stopped by signal {-returncode} before it finished."
+    stderr_file.seek(0, os.SEEK_END)
+    stderr_file.seek(max(0, stderr_file.tell() - 4096))
+    lines = stderr_file.read().decode("utf-8", "replace").strip().splitlines()
+    tail = " ".join(line.strip() for line in lines[-3:])[-_STDERR_TAIL_CHARS:]
+    reason = f": {tail}" if tail else ""
+    return f"ffmpeg could not convert the video (exit status {returncode}){reason}"

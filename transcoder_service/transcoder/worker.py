@@ -1,0 +1,105 @@
+"""The Celery application. Started by ./Procfile:
+
+    celery --app transcoder.worker worker --queues transcode_queue --loglevel INFO
+
+Every setting that the message contract (docs/messages.md) depends on is
+set here explicitly, even where it equals Celery's default, so that a
+Celery upgrade changing a default cannot silently change the contract.
+Settings reference: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from transcoder import contract
+from transcoder.settings import get_settings
+
+settings = get_settings()
+
+# `include` makes the worker import the task module at start-up, which
+# registers the task names (the documented project layout:
+# https://docs.celeryq.dev/en/stable/getting-started/next-steps.html#project-layout).
+app = Celery("transcoder", include=["transcoder.tasks"])
+
+app.conf.update(
+    broker_url=settings.broker_url,
+    # Retry the first connection too, so the worker can start before RabbitMQ
+    # (docker-compose, a reboot) instead of exiting.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup
+    broker_connection_retry_on_startup=True,
+    # Results and states go back as messages to the caller's reply_to queue.
+    # https://docs.celeryq.dev/en/stable/userguide/tasks.html#rpc-result-backend-rabbitmq-qpid
+    result_backend="rpc://",
+    # delivery_mode=2: a result survives a RabbitMQ restart in the durable
+    # reply queue. https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-persistent
+    result_persistent=True,
+    # JSON only, in both directions: unpickling a message from the broker
+    # would let anyone who can publish run code in the worker.
+    # https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    result_accept_content=["json"],
+    # Acknowledge a job only once it has finished, so a job in flight when a
+    # worker dies is delivered again instead of lost. Safe because the task
+    # is idempotent (same job_id, same output paths, manifest check).
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
+    task_acks_late=True,
+    # ...including when the pool process was killed (OOM, hard time limit).
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
+    task_reject_on_worker_lost=True,
+    # Take one job at a time from the queue: jobs last minutes, and a job
+    # prefetched by a busy worker would wait while another worker idles.
+    # https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
+    worker_prefetch_multiplier=1,
+    worker_concurrency=settings.concurrency,
+    # The soft limit raises SoftTimeLimitExceeded in the task, which cleans
+    # up and fails with TranscodeTimeout; the hard limit kills the pool
+    # process if that cleanup hangs. Both stay below RabbitMQ's
+    # consumer_timeout (30 min by default), past which the broker would
+    # close the channel on an unacknowledged job.
+    # https://docs.celeryq.dev/en/stable/userguide/workers.html#time-limits
+    task_soft_time_limit=settings.soft_time_limit,
+    task_time_limit=settings.time_limit,
+    # Without the broker connection the job's ack can no longer be sent, so
+    # RabbitMQ will deliver it again anyway; stop working on it now instead
+    # of running two copies.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-cancel-long-running-tasks-on-connection-loss
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # Publishes STARTED (with pid and hostname) when a worker takes the job.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-track-started
+    task_track_started=True,
+    # A typo in a queue name must fail loudly, not create a queue nobody reads.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-create-missing-queues
+    task_create_missing_queues=False,
+    # Declared exactly as the web declares it (durable, no arguments): RabbitMQ
+    # refuses a second declaration with different properties.
+    task_queues=(
+        Queue(
+            contract.QUEUE,
+            Exchange(contract.EXCHANGE, type=contract.EXCHANGE_TYPE, durable=True),
+            routing_key=contract.ROUTING_KEY,
+            durable=True,
+        ),
+    ),
+    # Where the worker's own retries (StorageError) are published.
+    task_default_queue=contract.QUEUE,
+    task_default_exchange=contract.EXCHANGE,
+    task_default_exchange_type=contract.EXCHANGE_TYPE,
+    task_default_routing_key=contract.ROUTING_KEY,
+    # Let Celery configure the root logger from --loglevel, so this
+    # package's `logging.getLogger(__name__)` loggers (the ffmpeg pid line)
+    # appear in the worker log with Celery's format. There is no other
+    # logging configuration in this process to protect.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-hijack-root-logger
+    worker_hijack_root_logger=True,
+)
+
+# About SIGTERM in a pool process (what `revoke(terminate=True)` and a cold
+# shutdown send): billiard already installs a handler there that raises
+# SystemExit (billiard.common._shutdown_cleanup, set up right after the
+# worker_process_init signal, so a handler of our own would be replaced).
+# SystemExit unwinds the task's `finally` blocks: the runner kills ffmpeg and
+# the pipeline removes its temp files. tests/test_worker.py checks this.

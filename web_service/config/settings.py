@@ -1,0 +1,167 @@
+"""Django settings for web_service.
+
+Twelve-factor: every value that differs between deployments comes from the
+environment, read here and nowhere else. Required values have no default, so a
+missing one fails at start-up with a clear message instead of at the first
+request. See .env.example at the repository root for the full list.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if default is None:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is required (see .env.example)."
+        )
+    return default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def _env_list(name: str, default: str | None = None) -> list[str]:
+    return [item.strip() for item in _env(name, default).split(",") if item.strip()]
+
+
+DEBUG = _env("DJANGO_DEBUG", "0") == "1"
+SECRET_KEY = _env("DJANGO_SECRET_KEY")
+# In debug mode a missing value falls back to local names only; in production
+# it must be set, because a wildcard would accept any Host header.
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else None)
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_results",
+    "videos",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from gunicorn, so the admin and the page
+    # are styled without a separate web server. https://whitenoise.readthedocs.io/
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees database errors raised by any view or middleware above.
+    "videos.middleware.DatabaseUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# conn_health_checks re-opens a connection the database dropped (a restart)
+# instead of failing the next request with it.
+# https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+DATABASES = {
+    "default": dj_database_url.parse(_env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed but not hashed: works with or without collectstatic, so a
+    # fresh checkout serves the same CSS as the image that ran collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Without collectstatic (tests, a fresh checkout) WhiteNoise serves from the
+# apps' static folders directly. https://whitenoise.readthedocs.io/en/stable/django.html
+WHITENOISE_USE_FINDERS = True
+
+# ---- Shared media storage --------------------------------------------------
+# The same directory is mounted in the web, the collector and the transcoder;
+# messages carry paths relative to it, never absolute paths.
+MEDIA_ROOT = Path(_env("MEDIA_ROOT", str(BASE_DIR.parent / "var" / "media"))).resolve()
+MEDIA_URL = "/media/"
+
+# ---- Uploads ---------------------------------------------------------------
+UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
+# Stream every upload to a temporary file: nothing is held whole in memory, and
+# the size limit is enforced while the bytes arrive.
+# https://docs.djangoproject.com/en/5.2/topics/http/file-uploads/#upload-handlers
+FILE_UPLOAD_HANDLERS = [
+    "videos.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Inside MEDIA_ROOT, so the finished upload is renamed into place, never copied.
+FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / "incoming")
+FILE_UPLOAD_PERMISSIONS = 0o640
+# An upload whose temporary file has not grown for this long lost its web
+# process (killed mid-request); the collector removes the file.
+UPLOAD_ABANDONED_AFTER = _env_int("UPLOAD_ABANDONED_AFTER", 3600)
+
+# ---- Messaging -------------------------------------------------------------
+BROKER_URL = _env("BROKER_URL", "amqp://guest:guest@localhost:5672//")
+# kombu's filesystem transport is `make run`'s embedded fallback when no
+# RabbitMQ answers; both services must point it at the same folder.
+# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
+BROKER_TRANSPORT_OPTIONS: dict[str, str] = {}
+if BROKER_URL.startswith("filesystem:"):
+    _folder = _env("BROKER_FILESYSTEM_DIR", str(BASE_DIR.parent / "var" / "broker"))
+    Path(_folder).mkdir(parents=True, exist_ok=True)
+    BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _folder, "data_folder_out": _folder}
+RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
+OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
+
+# ---- Security --------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # the page's JavaScript reads the token from the form, not the cookie
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

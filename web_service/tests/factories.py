@@ -1,0 +1,53 @@
+"""Small builders for test data (plain functions: the models are simple)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videos.models import DispatchState, JobStatus, TranscodeJob, Video
+
+
+def video_with_job(
+    *, status: str = JobStatus.QUEUED, dispatch_state: str = DispatchState.SENT, **job_fields: Any
+) -> tuple[Video, TranscodeJob]:
+    video = Video.objects.create(
+        title="Clip", original_filename="clip.mp4", source_path="sources/x", size_bytes=10
+    )
+    job = TranscodeJob.objects.create(
+        video=video, profiles=["720p"], status=status, dispatch_state=dispatch_state, **job_fields
+    )
+    video.current_job = job
+    video.save(update_fields=["current_job"])
+    return video, job
+
+
+def success_result(*, job_id: str) -> dict[str, Any]:
+    """A SUCCESS result exactly as docs/messages.md shows it."""
+    return {
+        "contract_version": 1,
+        "job_id": job_id,
+        "source": {
+            "duration": 10.0,
+            "width": 1920,
+            "height": 1080,
+            "video_codec": "h264",
+            "audio_codec": "aac",
+            "format": "mov,mp4,m4a,3gp,3g2,mj2",
+            "size_bytes": 1048576,
+        },
+        "outputs": [
+            {
+                "profile": "720p",
+                "path": f"outputs/{job_id}/720p.mp4",
+                "width": 1280,
+                "height": 720,
+                "duration": 10.0,
+                "size_bytes": 734003,
+                "video_codec": "h264",
+                "audio_codec": "aac",
+            }
+        ],
+        "poster_path": f"outputs/{job_id}/poster.jpg",
+        "elapsed_seconds": 3.41,
+        "timings": {"probe": 0.05, "transcode": 3.2, "poster": 0.1, "verify": 0.06},
+    }

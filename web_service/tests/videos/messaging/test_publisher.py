@@ -1,0 +1,38 @@
+"""The publisher against kombu's in-memory transport: a real kombu round trip."""
+
+from __future__ import annotations
+
+import json
+
+from kombu import Consumer
+
+from videos.messaging import contract
+from videos.messaging.publisher import transcode_request_publish
+
+
+def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
+    transcode_request_publish(job_id="job-1", source_path="sources/abc", profiles=["720p"])
+
+    received = []
+    with Consumer(
+        memory_broker.default_channel,
+        queues=[contract.transcode_queue()],
+        accept=["json"],
+        callbacks=[lambda body, message: received.append(message)],
+    ):
+        memory_broker.drain_events(timeout=2)
+
+    (message,) = received
+    assert message.content_type == "application/json"
+    assert message.headers["task"] == "transcode.convert_video"
+    assert message.headers["id"] == "job-1"
+    assert message.properties["reply_to"] == settings.RESULTS_QUEUE
+    args, kwargs, _embed = json.loads(message.body)
+    assert args == []
+    assert kwargs == {
+        "job_id": "job-1",
+        "source_path": "sources/abc",
+        "profiles": ["720p"],
+        "contract_version": 1,
+    }
+    message.ack()

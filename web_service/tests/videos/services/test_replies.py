@@ -1,0 +1,94 @@
+"""The collector's state machine, applied straight to the database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django_celery_results.models import TaskResult
+
+from tests.factories import success_result, video_with_job
+from videos.messaging.replies import reply_decode
+from videos.models import JobStatus
+from videos.services.replies import reply_apply
+
+pytestmark = pytest.mark.django_db
+
+
+def _apply(task_id: str, status: str, result=None) -> None:
+    reply_apply(reply=reply_decode(body={"task_id": task_id, "status": status, "result": result}))
+
+
+def test_full_lifecycle_to_ready():
+    _, job = video_with_job()
+    task_id = str(job.id)
+
+    _apply(task_id, "STARTED", {"pid": 1, "hostname": "w"})
+    job.refresh_from_db()
+    assert (job.status, job.started_at is not None) == (JobStatus.PROCESSING, True)
+
+    _apply(task_id, "PROGRESS", {"percent": 40, "stage": "transcoding"})
+    job.refresh_from_db()
+    assert (job.progress, job.stage) == (40, "transcoding")
+
+    _apply(task_id, "SUCCESS", success_result(job_id=task_id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY
+    assert job.progress == 100
+    assert job.result["outputs"][0]["path"] == f"outputs/{task_id}/720p.mp4"
+    assert job.source_metadata["width"] == 1920
+    assert job.finished_at is not None
+
+    stored = TaskResult.objects.get(task_id=task_id)
+    assert stored.status == "SUCCESS"
+    assert stored.task_name == "transcode.convert_video"
+    assert json.loads(stored.result)["job_id"] == task_id
+
+
+def test_a_late_progress_never_overwrites_a_final_state():
+    _, job = video_with_job()
+    task_id = str(job.id)
+    _apply(task_id, "SUCCESS", success_result(job_id=task_id))
+    _apply(task_id, "PROGRESS", {"percent": 10, "stage": "transcoding"})
+    _apply(task_id, "STARTED", {})
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (JobStatus.READY, 100)
+    assert TaskResult.objects.get(task_id=task_id).status == "SUCCESS"
+
+
+def test_failure_stores_the_reason_for_a_person():
+    _, job = video_with_job(status=JobStatus.PROCESSING)
+    _apply(
+        str(job.id),
+        "FAILURE",
+        {
+            "exc_type": "InvalidMedia",
+            "exc_message": ["The file is not a video."],
+            "exc_module": "x",
+        },
+    )
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert (job.error_code, job.error) == ("InvalidMedia", "The file is not a video.")
+
+
+def test_a_success_without_outputs_is_a_failure_not_a_crash():
+    _, job = video_with_job()
+    _apply(str(job.id), "SUCCESS", {"outputs": "nope"})
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_code == "UnexpectedResult"
+
+
+def test_applying_the_same_message_twice_is_harmless():
+    _, job = video_with_job()
+    for _ in range(2):
+        _apply(str(job.id), "SUCCESS", success_result(job_id=str(job.id)))
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY
+    assert TaskResult.objects.filter(task_id=str(job.id)).count() == 1
+
+
+def test_unknown_task_ids_are_kept_in_task_result_only():
+    _apply("not-a-job", "SUCCESS", {"pong": True, "contract_version": 1})
+    assert TaskResult.objects.get(task_id="not-a-job").status == "SUCCESS"

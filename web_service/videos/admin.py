@@ -1,0 +1,68 @@
+from django.contrib import admin, messages
+
+from videos.models import TranscodeJob, Video
+from videos.services.jobs import JobActionError, job_cancel, job_retry
+
+
+def _run_for_each(modeladmin, request, videos, action, verb: str) -> None:
+    done = 0
+    for video in videos:
+        try:
+            action(video=video)
+            done += 1
+        except JobActionError as exc:
+            modeladmin.message_user(request, f"{video}: {exc}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} video(s).", messages.SUCCESS)
+
+
+@admin.action(description="Cancel the current transcode")
+def cancel_videos(modeladmin, request, queryset):
+    _run_for_each(modeladmin, request, queryset, job_cancel, "Cancelled")
+
+
+@admin.action(description="Retry the transcode")
+def retry_videos(modeladmin, request, queryset):
+    _run_for_each(modeladmin, request, queryset, job_retry, "Retried")
+
+
+class TranscodeJobInline(admin.TabularInline):
+    model = TranscodeJob
+    extra = 0
+    can_delete = False
+    fields = ("id", "status", "progress", "dispatch_state", "error", "created_at", "finished_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "original_filename", "size_bytes", "current_status", "created_at")
+    search_fields = ("title", "original_filename", "id")
+    readonly_fields = ("id", "source_path", "size_bytes", "current_job", "created_at")
+    inlines = [TranscodeJobInline]
+    actions = [cancel_videos, retry_videos]
+
+    @admin.display(description="status")
+    def current_status(self, obj: Video) -> str:
+        return obj.current_job.status if obj.current_job else "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("current_job")
+
+
+@admin.register(TranscodeJob)
+class TranscodeJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "video",
+        "status",
+        "progress",
+        "dispatch_state",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "dispatch_state")
+    search_fields = ("id", "video__title", "video__original_filename")
+    readonly_fields = [field.name for field in TranscodeJob._meta.fields]
+    list_select_related = ("video",)

@@ -1,0 +1,43 @@
+"""`manage.py run_collector`: consume the reply queue, relay the outbox, tidy uploads."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from kombu import Connection
+
+from videos.messaging.collector import ResultCollector
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Store transcode results from the reply queue in the database, send outbox jobs,"
+        " and remove abandoned uploads."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # heartbeat: detect a dead broker connection within about a minute.
+        # https://www.rabbitmq.com/docs/heartbeats
+        connection = Connection(
+            settings.BROKER_URL, heartbeat=30, transport_options=settings.BROKER_TRANSPORT_OPTIONS
+        )
+        collector = ResultCollector(
+            connection=connection, relay_interval=settings.OUTBOX_RELAY_INTERVAL
+        )
+
+        def stop(signum: int, _frame: Any) -> None:
+            logger.info("collector stopping on %s", signal.Signals(signum).name)
+            collector.should_stop = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logger.info("collector consuming %s", settings.RESULTS_QUEUE)
+        with connection:
+            collector.run()
+        logger.info("collector stopped")

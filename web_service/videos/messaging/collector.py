@@ -1,0 +1,144 @@
+"""The result collector: a long-running consumer of the fixed reply queue.
+
+Celery's own rpc result consumer lives inside the process that sent the task
+and loses results when that process dies or forks. This collector instead
+consumes one durable queue that every web process names as `reply_to`, and
+writes each state to PostgreSQL before acknowledging it. If the collector is
+down, results wait in the queue; if the database is down, messages are
+requeued and applied once it is back. Between messages it relays the outbox
+and removes abandoned uploads (`on_iteration`).
+
+kombu's ConsumerMixin reconnects to the broker by itself, with back-off.
+https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.mixins.html
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from kombu import Connection
+from kombu.message import Message
+from kombu.mixins import ConsumerMixin
+
+from videos.messaging import contract
+from videos.messaging.replies import MalformedReply, reply_decode
+from videos.services.dispatch import jobs_dispatch_pending
+from videos.services.replies import reply_apply
+from videos.services.uploads import abandoned_uploads_remove
+
+logger = logging.getLogger(__name__)
+
+# Unacked messages the broker may hand us at once. Small, so that a stopped
+# collector holds few messages, and ordering stays close to publish order.
+PREFETCH_COUNT = 16
+# Pause before requeueing a message the database could not take, so an
+# outage does not turn into a hot loop.
+DATABASE_RETRY_PAUSE = 1.0
+
+
+class _Stopped(Exception):
+    """Raised out of kombu's reconnect loop when a stop was asked for."""
+
+
+class ResultCollector(ConsumerMixin):
+    def __init__(self, *, connection: Connection, relay_interval: float) -> None:
+        self.connection = connection
+        self.relay_interval = relay_interval
+        self._next_relay = 0.0
+
+    def run(self, _tokens: int = 1, **kwargs: Any) -> None:
+        """Consume until `should_stop` is set, whether or not the broker is up."""
+        try:
+            super().run(_tokens, **kwargs)
+        except _Stopped:
+            logger.info("stopped while waiting for the broker")
+
+    @contextmanager
+    def establish_connection(self) -> Iterator[Connection]:
+        # kombu's own, plus `callback`: its reconnect loop calls that about
+        # once a second but never looks at `should_stop` itself, so without
+        # it a SIGTERM during a broker outage would wait until the broker is
+        # back (and then for SIGKILL).
+        with self.create_connection() as connection:
+            connection.ensure_connection(
+                self.on_connection_error, self.connect_max_retries, callback=self._stop_if_asked
+            )
+            yield connection
+
+    def _stop_if_asked(self) -> None:
+        if self.should_stop:
+            raise _Stopped
+
+    def get_consumers(self, Consumer: Any, channel: Any) -> list[Any]:
+        # The dead-letter queue must exist before anything is rejected into
+        # it. Declared on this connection's channel: `self.connection` is only
+        # the template kombu clones for each (re)connection.
+        contract.dead_letter_queue()(channel).declare()
+        consumer = Consumer(
+            queues=[contract.results_queue()],
+            callbacks=[self.on_reply],
+            accept=["json"],
+            on_decode_error=self.on_decode_error,
+        )
+        consumer.qos(prefetch_count=PREFETCH_COUNT)
+        return [consumer]
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        logger.warning("broker connection lost (%s); retrying in %.1f s", exc, interval)
+
+    def on_iteration(self) -> None:
+        # Housekeeping rides along: when the broker is reachable for us, it is
+        # reachable for sending the jobs the web could not send. And this is
+        # the web service's one long-running process besides gunicorn, so it
+        # also removes the files of uploads whose web process died.
+        now = time.monotonic()
+        if now < self._next_relay:
+            return
+        self._next_relay = now + self.relay_interval
+        self._outbox_relay()
+        try:
+            abandoned_uploads_remove(idle_seconds=settings.UPLOAD_ABANDONED_AFTER)
+        except OSError as exc:
+            # Caught here: ConsumerMixin would take an OSError for a broker
+            # connection error and reconnect.
+            logger.warning("abandoned uploads not removed: %s", exc)
+
+    def _outbox_relay(self) -> None:
+        try:
+            close_old_connections()
+            sent = jobs_dispatch_pending()
+        except DatabaseError as exc:
+            logger.warning("outbox relay skipped: database unavailable (%s)", exc)
+            return
+        if sent:
+            logger.info("outbox relay sent %d job(s)", sent)
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        # Not JSON (pickle included): never decoded, kept aside for a person.
+        logger.error("rejecting undecodable reply (%s): %s", message.content_type, exc)
+        message.reject(requeue=False)
+
+    def on_reply(self, body: Any, message: Message) -> None:
+        try:
+            reply = reply_decode(body=body)
+        except MalformedReply as exc:
+            logger.error("rejecting malformed reply: %s", exc)
+            message.reject(requeue=False)
+            return
+        try:
+            close_old_connections()
+            reply_apply(reply=reply)
+        except DatabaseError as exc:
+            logger.warning(
+                "database unavailable (%s); requeueing %s %s", exc, reply.task_id, reply.status
+            )
+            time.sleep(DATABASE_RETRY_PAUSE)
+            message.requeue()
+            return
+        message.ack()

@@ -1,0 +1,33 @@
+"""Sending transcode requests: the one place the web publishes to RabbitMQ."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from config.celery_app import app
+from videos.messaging import contract
+
+
+def transcode_request_publish(*, job_id: str, source_path: str, profiles: list[str]) -> None:
+    """Publish `transcode.convert_video` by name, with the fixed reply queue.
+
+    Raises kombu's/amqp's connection errors when the broker cannot take the
+    message; the caller keeps the job in the outbox in that case.
+    """
+    app.send_task(
+        contract.TASK_CONVERT_VIDEO,
+        kwargs=contract.convert_video_kwargs(
+            job_id=job_id, source_path=source_path, profiles=profiles
+        ),
+        # The job id doubles as the task id: redelivery and outbox re-sends
+        # carry the same id, and the collector finds the job by it.
+        task_id=job_id,
+        reply_to=settings.RESULTS_QUEUE,
+        # Declare the reply queue together with the task queue, so the result
+        # has somewhere to go even if the collector has never run.
+        declare=[
+            contract.transcode_queue(),
+            contract.dead_letter_queue(),
+            contract.results_queue(),
+        ],
+    )

@@ -1,0 +1,76 @@
+"""The JSON shape of a video, shared by the API and the page's live updates.
+
+Outside tools rely on these keys (see the README's API section); add keys,
+never rename them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from videos.models import JobStatus, TranscodeJob, Video
+from videos.selectors import job_queue_position
+from videos.services.jobs import CANCELLABLE, RETRYABLE
+
+OUTPUT_KEYS = ("profile", "width", "height", "duration", "size_bytes", "video_codec", "audio_codec")
+
+
+def media_url(*, path: str | None) -> str | None:
+    return f"{settings.MEDIA_URL}{path}" if path else None
+
+
+def compression_ratio(*, source: Any, output: Any) -> float | None:
+    """How many times smaller the output is than the source (2.5 means 2.5x smaller)."""
+    if not isinstance(source, int | float) or not isinstance(output, int | float) or output <= 0:
+        return None
+    return round(source / output, 2)
+
+
+def job_eta_seconds(*, job: TranscodeJob | None, now: datetime) -> int | None:
+    """Seconds left, extrapolated from the progress so far; None until it means something."""
+    if job is None or job.status != JobStatus.PROCESSING or not job.started_at:
+        return None
+    if not 1 <= job.progress < 100:
+        return None
+    elapsed = (now - job.started_at).total_seconds()
+    return max(0, round(elapsed * (100 - job.progress) / job.progress))
+
+
+def video_to_dict(*, video: Video) -> dict[str, Any]:
+    job = video.current_job
+    result = (job.result if job else None) or {}
+    source_size = (job.source_metadata or {}).get("size_bytes") if job else None
+    outputs = [
+        {
+            **{key: output.get(key) for key in OUTPUT_KEYS},
+            "url": media_url(path=output.get("path")),
+            "compression_ratio": compression_ratio(
+                source=source_size, output=output.get("size_bytes")
+            ),
+        }
+        for output in result.get("outputs", [])
+        if isinstance(output, dict)
+    ]
+    return {
+        "id": str(video.id),
+        "title": video.title,
+        "original_filename": video.original_filename,
+        "status": job.status if job else JobStatus.QUEUED,
+        "progress": job.progress if job else 0,
+        "stage": job.stage if job else "",
+        "error": (job.error or None) if job else None,
+        "source": job.source_metadata if job else None,
+        "outputs": outputs,
+        "poster_url": media_url(path=result.get("poster_path")),
+        "created_at": video.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job and job.finished_at else None,
+        "url": f"/api/videos/{video.id}/",
+        "queue_position": job_queue_position(job=job) if job else None,
+        "eta_seconds": job_eta_seconds(job=job, now=timezone.now()),
+        "can_cancel": bool(job and job.status in CANCELLABLE),
+        "can_retry": bool(job and job.status in RETRYABLE),
+    }

@@ -1,0 +1,86 @@
+"""The transactional outbox for transcode jobs.
+
+A job row is created `pending` in the same transaction as its video. After
+the commit, `job_dispatch` publishes it and marks it `sent`. If the broker is
+down, the row simply stays `pending` and the collector's relay
+(`jobs_dispatch_pending`) sends it later. So an upload never fails because of
+the broker, and no job is left unsent.
+
+The delivery guarantee is at-least-once: if the process dies between the
+publish and the commit that marks the row `sent`, the relay sends it again.
+That is safe because the transcoder is idempotent per `job_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from videos.messaging.publisher import transcode_request_publish
+from videos.models import DispatchState, JobStatus, TranscodeJob, Video
+
+logger = logging.getLogger(__name__)
+
+# What a broker outage looks like from the producer: kombu's OperationalError
+# (a KombuError) wraps most of them, plain socket errors are OSErrors.
+PUBLISH_ERRORS = (KombuError, OSError)
+
+
+def job_create(*, video: Video, profiles: list[str]) -> TranscodeJob:
+    """Create a pending job for `video` and send it once the transaction commits."""
+    job = TranscodeJob.objects.create(video=video, profiles=list(profiles))
+    video.current_job = job
+    video.save(update_fields=["current_job"])
+    # Only after the commit: a worker must never receive a job_id whose row
+    # (and source file) it cannot see yet.
+    transaction.on_commit(lambda: job_dispatch(job_id=job.id))
+    return job
+
+
+def job_dispatch(*, job_id: uuid.UUID) -> bool:
+    """Publish one pending job. Returns True when this call sent it."""
+    with transaction.atomic():
+        job = (
+            TranscodeJob.objects.select_for_update(skip_locked=True)
+            .select_related("video")
+            .filter(pk=job_id, dispatch_state=DispatchState.PENDING, status=JobStatus.QUEUED)
+            .first()
+        )
+        if job is None:
+            # Sent already, cancelled, or another process holds it right now.
+            return False
+        try:
+            transcode_request_publish(
+                job_id=job.job_id, source_path=job.video.source_path, profiles=job.profiles
+            )
+        except PUBLISH_ERRORS as exc:
+            logger.warning("job %s stays in the outbox: broker unavailable (%s)", job.id, exc)
+            return False
+        job.dispatch_state = DispatchState.SENT
+        job.sent_at = timezone.now()
+        job.save(update_fields=["dispatch_state", "sent_at", "updated_at"])
+    logger.info("job %s sent", job_id)
+    return True
+
+
+def jobs_dispatch_pending(*, older_than: timedelta = timedelta(seconds=2), limit: int = 100) -> int:
+    """Relay: send jobs left in the outbox. Returns how many were sent.
+
+    `older_than` leaves fresh rows to the on_commit hook of the request that
+    created them; row locks make a race between the two harmless anyway.
+    """
+    cutoff = timezone.now() - older_than
+    pending = TranscodeJob.objects.filter(
+        dispatch_state=DispatchState.PENDING, status=JobStatus.QUEUED, created_at__lte=cutoff
+    ).order_by("created_at")
+    sent = 0
+    for job_id in pending.values_list("id", flat=True)[:limit]:
+        if not job_dispatch(job_id=job_id):
+            break  # the broker is down again (or the row is busy): try on the next sweep
+        sent += 1
+    return sent

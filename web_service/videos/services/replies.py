@@ -1,0 +1,121 @@
+"""Applying the worker's state messages (from the reply queue) to the database.
+
+Every message is stored twice, in one transaction: in django-celery-results'
+TaskResult (the generic, admin-visible record of task states) and in the
+app's own TranscodeJob (what pages and the API read). The collector acks the
+message only after this transaction commits.
+
+Messages can arrive late or twice (a redelivered job publishes its states
+again), so the rule is simple: once a job or a TaskResult is final, nothing
+moves it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from videos.messaging import contract
+from videos.messaging.replies import Reply
+from videos.models import JobStatus, TranscodeJob
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED_RESULT = "The transcoder returned a result this site does not understand."
+
+
+def _task_result_store(*, reply: Reply, task_name: str | None) -> None:
+    current = TaskResult.objects.select_for_update().filter(task_id=reply.task_id).first()
+    if current is not None and current.status in contract.FINAL_STATES:
+        return
+    extra = {"date_started": timezone.now()} if reply.status == contract.STATE_STARTED else {}
+    TaskResult.objects.store_result(
+        content_type="application/json",
+        content_encoding="utf-8",
+        task_id=reply.task_id,
+        result=json.dumps(reply.result),
+        status=reply.status,
+        traceback=reply.traceback,
+        task_name=task_name,
+        **extra,
+    )
+
+
+def _result_is_valid(result: Any) -> bool:
+    if not isinstance(result, dict):
+        return False
+    outputs = result.get("outputs")
+    return (
+        isinstance(outputs, list)
+        and bool(outputs)
+        and all(isinstance(o, dict) and isinstance(o.get("path"), str) for o in outputs)
+        and isinstance(result.get("source"), dict)
+    )
+
+
+def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
+    now = timezone.now()
+    if reply.status in (contract.STATE_STARTED, contract.STATE_PROGRESS, contract.STATE_RETRY):
+        job.status = JobStatus.PROCESSING
+        job.started_at = job.started_at or now
+        if reply.status == contract.STATE_PROGRESS:
+            job.progress = reply.percent
+            job.stage = reply.stage
+        elif reply.status == contract.STATE_RETRY:
+            job.stage = "retrying"
+    elif reply.status == contract.STATE_SUCCESS and _result_is_valid(reply.result):
+        job.status = JobStatus.READY
+        job.progress = 100
+        job.stage = ""
+        job.result = reply.result
+        job.source_metadata = reply.result["source"]
+        job.finished_at = now
+    elif reply.status == contract.STATE_SUCCESS:
+        logger.error("job %s: malformed SUCCESS result %r", job.id, reply.result)
+        job.status = JobStatus.FAILED
+        job.error_code, job.error = "UnexpectedResult", UNEXPECTED_RESULT
+        job.finished_at = now
+    elif reply.status == contract.STATE_FAILURE:
+        job.status = JobStatus.FAILED
+        job.error_code, job.error = reply.failure_reason
+        job.finished_at = now
+    elif reply.status == contract.STATE_REVOKED:
+        job.status = JobStatus.CANCELLED
+        job.finished_at = now
+    job.save()
+
+
+def _job_id_parse(task_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(task_id)
+    except ValueError:
+        return None
+
+
+@transaction.atomic
+def reply_apply(*, reply: Reply) -> None:
+    """Store one state message. Idempotent; never moves a final state back."""
+    job_id = _job_id_parse(reply.task_id)
+    # Lock the job first, so two collectors handling two states of one task
+    # apply them one after the other.
+    job = (
+        TranscodeJob.objects.select_for_update().filter(pk=job_id).first()
+        if job_id is not None
+        else None
+    )
+    _task_result_store(reply=reply, task_name=contract.TASK_CONVERT_VIDEO if job else None)
+    if job is None:
+        logger.info(
+            "reply for unknown task %s (%s) stored in TaskResult only", reply.task_id, reply.status
+        )
+        return
+    if job.is_final:
+        logger.info("job %s is %s already; ignoring late %s", job.id, job.status, reply.status)
+        return
+    _job_apply(job=job, reply=reply)

@@ -129,3 +129,8 @@ class ManagedProcess:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        # SIGKILL is asynchronous: a grandchild (ffmpeg) may still be exiting
+        # after its parent is reaped. Return only once every member is gone.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in members):
+            time.sleep(0.05)

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from transcoder.settings import DEFAULT_MEDIA_ROOT, SERVICE_DIR, SettingsError, load_settings
+from transcoder.settings import (
+    DEFAULT_BROKER_FILESYSTEM_DIR,
+    DEFAULT_MEDIA_ROOT,
+    SERVICE_DIR,
+    SettingsError,
+    load_settings,
+)
 
 
 def test_defaults() -> None:
@@ -20,6 +26,20 @@ def test_defaults() -> None:
     assert settings.max_duration_seconds == 10800
     assert settings.max_pixels == 35389440
     assert settings.progress_interval == 0.25
+    assert settings.broker_filesystem_dir is None
+
+
+def test_a_filesystem_broker_gets_a_folder_shared_with_the_web() -> None:
+    default = load_settings(environ={"BROKER_URL": "filesystem://"})
+    assert default.broker_filesystem_dir == DEFAULT_BROKER_FILESYSTEM_DIR
+    assert DEFAULT_BROKER_FILESYSTEM_DIR == SERVICE_DIR.parent / "var" / "broker"
+    chosen = load_settings(
+        environ={"BROKER_URL": "filesystem://", "BROKER_FILESYSTEM_DIR": "/srv/broker"}
+    )
+    assert chosen.broker_filesystem_dir == Path("/srv/broker")
+    # Ignored with a real broker, so a stale value in .env cannot matter.
+    amqp = load_settings(environ={"BROKER_FILESYSTEM_DIR": "/srv/broker"})
+    assert amqp.broker_filesystem_dir is None
 
 
 def test_empty_values_mean_default() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MEDIA_ROOT = SERVICE_DIR.parent / "var" / "media"
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
+DEFAULT_BROKER_FILESYSTEM_DIR = SERVICE_DIR.parent / "var" / "broker"
 
 
 class SettingsError(Exception):
@@ -27,6 +28,9 @@ class SettingsError(Exception):
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     broker_url: str
+    # Only for a `filesystem://` broker URL (`make run`'s embedded fallback):
+    # the folder both services exchange message files through.
+    broker_filesystem_dir: Path | None
     media_root: Path
     concurrency: int
     ffmpeg_threads: int
@@ -50,8 +54,15 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
             f"TRANSCODE_TIME_LIMIT ({time_limit}) must be greater than "
             f"TRANSCODE_SOFT_TIME_LIMIT ({soft_time_limit})."
         )
+    broker_url = _str(environ, "BROKER_URL", default=DEFAULT_BROKER_URL)
+    broker_filesystem_dir = None
+    if broker_url.startswith("filesystem:"):
+        broker_filesystem_dir = Path(
+            _str(environ, "BROKER_FILESYSTEM_DIR", default=str(DEFAULT_BROKER_FILESYSTEM_DIR))
+        ).absolute()
     return Settings(
-        broker_url=_str(environ, "BROKER_URL", default=DEFAULT_BROKER_URL),
+        broker_url=broker_url,
+        broker_filesystem_dir=broker_filesystem_dir,
         media_root=Path(_str(environ, "MEDIA_ROOT", default=str(DEFAULT_MEDIA_ROOT))).absolute(),
         concurrency=_int(environ, "TRANSCODER_CONCURRENCY", default=1, minimum=1),
         ffmpeg_threads=_int(environ, "FFMPEG_THREADS", default=0, minimum=0),

@@ -97,6 +97,18 @@ app.conf.update(
     worker_hijack_root_logger=True,
 )
 
+if settings.broker_filesystem_dir is not None:
+    # kombu's filesystem transport (`make run` with no RabbitMQ): both
+    # services must exchange message files, and the exchange bindings kept
+    # in control_folder, through the same folder. The web sets the same.
+    # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
+    settings.broker_filesystem_dir.mkdir(parents=True, exist_ok=True)
+    app.conf.broker_transport_options = {
+        "data_folder_in": str(settings.broker_filesystem_dir),
+        "data_folder_out": str(settings.broker_filesystem_dir),
+        "control_folder": str(settings.broker_filesystem_dir / "control"),
+    }
+
 # About SIGTERM in a pool process (what `revoke(terminate=True)` and a cold
 # shutdown send): billiard already installs a handler there that raises
 # SystemExit (billiard.common._shutdown_cleanup, set up right after the

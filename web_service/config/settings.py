@@ -147,7 +147,12 @@ BROKER_TRANSPORT_OPTIONS: dict[str, str] = {}
 if BROKER_URL.startswith("filesystem:"):
     _folder = _env("BROKER_FILESYSTEM_DIR", str(BASE_DIR.parent / "var" / "broker"))
     Path(_folder).mkdir(parents=True, exist_ok=True)
-    BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _folder, "data_folder_out": _folder}
+    BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _folder,
+        "data_folder_out": _folder,
+        # The exchange bindings; kombu's default is ./control in the cwd.
+        "control_folder": str(Path(_folder) / "control"),
+    }
 RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
 

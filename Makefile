@@ -49,6 +49,8 @@ test-e2e: setup
 lint: setup
 	$(MAKE) -C transcoder_service lint
 	$(MAKE) -C web_service lint
+	$(VENV)/bin/ruff check tests bench bin
+	$(VENV)/bin/ruff format --check tests bench bin
 
 # One table, also written into bench/results.md. BENCH_QUICK=1 for fewer
 # repeats; BENCH_ARGS="--only e2e,messaging --profile" and more: python -m bench --help.

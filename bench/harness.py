@@ -208,10 +208,8 @@ def tree(pid: int) -> list[int]:
 def rss_bytes(pids: Sequence[int]) -> int:
     total = 0
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError, IndexError, ValueError):
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
-        except (OSError, IndexError, ValueError):
-            pass
     return total
 
 

@@ -7,12 +7,12 @@ run directly, N-way parallel, in the same run (N = cores).
   (written by the collector when SUCCESS arrives), read from the database,
   so that no polling of the web steals CPU from the jobs.
 - baseline: each job's five worker commands (argv from the worker's code,
-  same nice, FFMPEG_THREADS=0 like the service default), N lanes pulling jobs
+  same nice and -threads as the worker's defaults), N lanes pulling jobs
   from one list like `xargs -P N`.
 
-Explored in the same rounds (full mode): FFMPEG_THREADS=1 (= cores/N) with
-concurrency N, and concurrency 1 with FFMPEG_THREADS=0 (ffmpeg alone gets
-every core). Every configuration is compared with the same baseline.
+Explored in the same rounds (full mode): FFMPEG_THREADS=0 (ffmpeg sizes
+itself for the whole machine) with concurrency N, and concurrency 1 with
+FFMPEG_THREADS=0 (ffmpeg alone gets every core). Every configuration is compared with the same baseline.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def run(bench: Bench) -> list[Row]:
     configs: list[tuple[str, dict]] = [(f"N, FFMPEG_THREADS={default} (default)", {})]
     if p.tp_explore:
         configs += [
-            ("N, FFMPEG_THREADS=1 (= cores/N)", {"FFMPEG_THREADS": 1}),
-            (f"1, FFMPEG_THREADS={default}", {"TRANSCODER_CONCURRENCY": 1}),
+            ("N, FFMPEG_THREADS=0 (ffmpeg decides)", {"FFMPEG_THREADS": 0}),
+            ("1, FFMPEG_THREADS=0", {"TRANSCODER_CONCURRENCY": 1, "FFMPEG_THREADS": 0}),
         ]
     jobs = [base_cmds.retarget(bench.scratch("tp-direct")) for _ in range(p.tp_jobs)]
     baseline: list[float] = []

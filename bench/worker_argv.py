@@ -9,7 +9,7 @@ transcoder_service). It only *reads* the worker's code: the same functions
 the pipeline calls build the commands (transcoder.media.commands) and the
 probe argv is recorded from ffmpeg-python's own `probe` (the worker's
 `probe_source`/`run_ffprobe`), so a change there shows up here unchanged.
-Settings (-threads, nice) come from the worker's `load_settings` applied to
+Settings (-threads, nice, the progress interval) come from the worker's `load_settings` applied to
 this process's environment, i.e. the same variables the bench gives the worker.
 
 --preset/--crf replace those two fields of the profile, for the encoding sweep.
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "poster_path": str(poster),
             "nice": settings.ffmpeg_nice,
             "threads": settings.ffmpeg_threads,
+            "progress_interval": settings.progress_interval,
             "profile": {"name": profile.name, "preset": profile.preset, "crf": profile.crf},
             "size": [width, height],
             "duration": info.duration,

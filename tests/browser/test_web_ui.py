@@ -75,7 +75,9 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     )
     page.screenshot(path=screenshot_dir / "processing.png")
     _wait_status(page, row, "ready", 180)
-    page.wait_for_function(f"!document.querySelector('{row} [data-field=poster]').hidden", timeout=10_000)
+    page.wait_for_function(
+        f"!document.querySelector('{row} [data-field=poster]').hidden", timeout=10_000
+    )
     page.screenshot(path=screenshot_dir / "list-ready.png")
 
     samples = page.evaluate("window.__samples")
@@ -101,7 +103,9 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     page.screenshot(path=screenshot_dir / "ready.png", full_page=True)
 
 
-def test_cancel_a_running_job_then_retry_it(page: Page, stack, api, screenshot_dir: Path, tmp_path: Path):
+def test_cancel_a_running_job_then_retry_it(
+    page: Page, stack, api, screenshot_dir: Path, tmp_path: Path
+):
     if "worker" not in stack.processes:
         pytest.skip("needs the worker's process tree, which an external stack does not expose")
     clip = clip_make(tmp_path / "long.mp4", seconds=90, width=1280, height=720)
@@ -134,7 +138,18 @@ def test_cancel_a_running_job_then_retry_it(page: Page, stack, api, screenshot_d
 def test_non_video_files_show_the_reason(page: Page, stack, screenshot_dir: Path, tmp_path: Path):
     picture = tmp_path / "picture.png"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", str(picture)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64",
+            "-frames:v",
+            "1",
+            str(picture),
+        ],
         check=True,
     )
     page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
@@ -157,4 +172,3 @@ def test_non_video_files_show_the_reason(page: Page, stack, screenshot_dir: Path
     error = page.locator(row).first.locator("[data-field=error]")  # the newest row
     expect(error).to_have_text("The file could not be read as a media file.")
     page.screenshot(path=screenshot_dir / "failed.png")
-

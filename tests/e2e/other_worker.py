@@ -12,7 +12,13 @@ app.conf.update(
     task_serializer="json",
     accept_content=["json"],
     result_accept_content=["json"],
-    task_queues=[Queue("thumbnail_queue", Exchange("thumbnail_queue", type="direct"), routing_key="thumbnail_queue")],
+    task_queues=[
+        Queue(
+            "thumbnail_queue",
+            Exchange("thumbnail_queue", type="direct"),
+            routing_key="thumbnail_queue",
+        )
+    ],
     task_create_missing_queues=False,
 )
 

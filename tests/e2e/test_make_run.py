@@ -65,7 +65,9 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
         try:
             api = ApiClient(f"http://127.0.0.1:{env['WEB_PORT']}")
             deadline = time.monotonic() + 120
-            while f"Open http://localhost:{env['WEB_PORT']}/" not in log.read_text(errors="replace"):
+            while f"Open http://localhost:{env['WEB_PORT']}/" not in log.read_text(
+                errors="replace"
+            ):
                 assert proc.poll() is None, log.read_text(errors="replace")
                 assert time.monotonic() < deadline, log.read_text(errors="replace")
                 time.sleep(0.2)
@@ -88,9 +90,15 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
 def test_make_run_refuses_an_unreachable_url(tmp_path: Path):
     env = _run_env(tmp_path, BROKER_URL="amqp://guest:guest@127.0.0.1:1//")
     result = subprocess.run(
-        ["make", "--no-print-directory", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
-    assert "BROKER_URL is set to 'amqp://guest:guest@127.0.0.1:1//', but nothing answers on 127.0.0.1:1." in (
-        result.stdout + result.stderr
+    assert (
+        "BROKER_URL is set to 'amqp://guest:guest@127.0.0.1:1//', but nothing answers on 127.0.0.1:1."
+        in (result.stdout + result.stderr)
     )

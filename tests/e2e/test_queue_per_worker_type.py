@@ -25,9 +25,22 @@ THUMBNAIL_QUEUE = Queue(
 def test_a_worker_on_another_queue_never_receives_transcode_tasks(stack, clip_10s, tmp_path):
     other = ManagedProcess(
         name="other-worker",
-        argv=[sys.executable, "-m", "celery", "--app", "other_worker", "worker",
-              "--queues", "thumbnail_queue", "--concurrency", "1", "--loglevel", "INFO",
-              "--hostname", f"other-{uuid.uuid4().hex[:6]}@%h"],
+        argv=[
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "other_worker",
+            "worker",
+            "--queues",
+            "thumbnail_queue",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"other-{uuid.uuid4().hex[:6]}@%h",
+        ],
         cwd=OTHER_WORKER.parent,
         env={**stack.env, "PYTHONPATH": str(OTHER_WORKER.parent)},
         log_path=tmp_path / "other-worker.log",
@@ -44,10 +57,16 @@ def test_a_worker_on_another_queue_never_receives_transcode_tasks(stack, clip_10
             job_id = f"seed-{uuid.uuid4().hex[:8]}-{n}"
             (stack.media_root / "sources").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(clip_10s, stack.media_root / "sources" / f"{job_id}.mp4")
-            jobs.append(client.send_task(
-                "transcode.convert_video",
-                kwargs={"job_id": job_id, "source_path": f"sources/{job_id}.mp4", "profiles": ["480p"]},
-            ))
+            jobs.append(
+                client.send_task(
+                    "transcode.convert_video",
+                    kwargs={
+                        "job_id": job_id,
+                        "source_path": f"sources/{job_id}.mp4",
+                        "profiles": ["480p"],
+                    },
+                )
+            )
         thumb = client.send_task("thumbnail.echo", kwargs={"value": "hello"})
         assert thumb.get(timeout=60) == {"echo": "hello"}
         for job in jobs:

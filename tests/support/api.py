@@ -27,7 +27,9 @@ class ApiClient:
             self.session.get(f"{self.base_url}/api/videos/", timeout=10).raise_for_status()
         return self.session.cookies["csrftoken"]
 
-    def upload(self, path: Path, *, title: str = "", filename: str | None = None) -> requests.Response:
+    def upload(
+        self, path: Path, *, title: str = "", filename: str | None = None
+    ) -> requests.Response:
         token = self._csrf_token()
         with open(path, "rb") as handle:
             return self.session.post(
@@ -48,8 +50,8 @@ class ApiClient:
         token = self._csrf_token()
         boundary = uuid.uuid4().hex
         head = (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\ncut off\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\ncut off\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
             "Content-Type: video/mp4\r\n\r\n"
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
@@ -73,7 +75,9 @@ class ApiClient:
         response.raise_for_status()
         return response.json()
 
-    def wait_final(self, video_id: str, *, timeout: float = 120) -> tuple[dict[str, Any], list[dict]]:
+    def wait_final(
+        self, video_id: str, *, timeout: float = 120
+    ) -> tuple[dict[str, Any], list[dict]]:
         """Poll until the video is final. Returns the last body and every body seen."""
         seen: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout

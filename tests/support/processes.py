@@ -8,6 +8,7 @@ processes it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,10 +96,8 @@ class ManagedProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the process group, then SIGKILL whatever is left after `timeout`."""
@@ -121,14 +120,10 @@ class ManagedProcess:
         self._signal_group(signal.SIGKILL)
         for pid in members:  # children that left the group (none should) go too
             if _alive(pid):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         # SIGKILL is asynchronous: a grandchild (ffmpeg) may still be exiting
         # after its parent is reaped. Return only once every member is gone.
         deadline = time.monotonic() + 10

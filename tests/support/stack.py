@@ -57,7 +57,9 @@ class Stack:
     def media_root(self) -> Path:
         return Path(self.env["MEDIA_ROOT"])
 
-    def process(self, name: str, *, service: str, process_type: str, **extra_env: str) -> ManagedProcess:
+    def process(
+        self, name: str, *, service: str, process_type: str, **extra_env: str
+    ) -> ManagedProcess:
         """Define (not start) a process from a service's Procfile."""
         proc = ManagedProcess(
             name=name,
@@ -142,7 +144,9 @@ def stack_running(
         media_root = workdir / "media"
         media_root.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        env = stack_env(broker_url=broker_url, database_url=database_url, media_root=media_root, port=port)
+        env = stack_env(
+            broker_url=broker_url, database_url=database_url, media_root=media_root, port=port
+        )
         env.update(env_overrides)
         stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
         for name, (service, process_type) in SERVICES.items():
@@ -170,7 +174,9 @@ def stack_running(
 def stack_external() -> Iterator[Stack]:
     """The stack someone else runs (docker compose): E2E_BASE_URL, BROKER_URL, MEDIA_ROOT."""
     env = dict(os.environ)
-    stack = Stack(base_url=env["E2E_BASE_URL"].rstrip("/"), env=env, workdir=Path(env.get("MEDIA_ROOT", ".")))
+    stack = Stack(
+        base_url=env["E2E_BASE_URL"].rstrip("/"), env=env, workdir=Path(env.get("MEDIA_ROOT", "."))
+    )
     stack.wait_web()
     stack.wait_worker()
     yield stack

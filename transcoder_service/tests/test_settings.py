@@ -10,6 +10,7 @@ from transcoder.settings import (
     SERVICE_DIR,
     SettingsError,
     load_settings,
+    usable_cores,
 )
 
 
@@ -17,15 +18,15 @@ def test_defaults() -> None:
     settings = load_settings(environ={})
     assert settings.broker_url == "amqp://guest:guest@localhost:5672//"
     assert settings.media_root == DEFAULT_MEDIA_ROOT == SERVICE_DIR.parent / "var" / "media"
-    assert settings.concurrency == 1
-    assert settings.ffmpeg_threads == 0
+    assert settings.concurrency == usable_cores()
+    assert settings.ffmpeg_threads == 1  # cores ÷ concurrency
     assert settings.ffmpeg_nice == 10
     assert settings.soft_time_limit == 1500
     assert settings.time_limit == 1560
     assert settings.max_source_bytes == 2147483648
     assert settings.max_duration_seconds == 10800
     assert settings.max_pixels == 35389440
-    assert settings.progress_interval == 0.25
+    assert settings.progress_interval == 1.0
     assert settings.broker_filesystem_dir is None
 
 
@@ -40,6 +41,28 @@ def test_a_filesystem_broker_gets_a_folder_shared_with_the_web() -> None:
     # Ignored with a real broker, so a stale value in .env cannot matter.
     amqp = load_settings(environ={"BROKER_FILESYSTEM_DIR": "/srv/broker"})
     assert amqp.broker_filesystem_dir is None
+
+
+@pytest.mark.parametrize(
+    ("cores", "environ", "concurrency", "threads"),
+    [
+        (8, {}, 8, 1),
+        (8, {"TRANSCODER_CONCURRENCY": "2"}, 2, 4),
+        (8, {"TRANSCODER_CONCURRENCY": "3"}, 3, 2),
+        (2, {"TRANSCODER_CONCURRENCY": "4"}, 4, 1),  # never below one thread
+        (8, {"TRANSCODER_CONCURRENCY": "2", "FFMPEG_THREADS": "0"}, 2, 0),  # 0: ffmpeg decides
+    ],
+)
+def test_threads_follow_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int,
+    environ: dict[str, str],
+    concurrency: int,
+    threads: int,
+) -> None:
+    monkeypatch.setattr("transcoder.settings.usable_cores", lambda: cores)
+    settings = load_settings(environ=environ)
+    assert (settings.concurrency, settings.ffmpeg_threads) == (concurrency, threads)
 
 
 def test_empty_values_mean_default() -> None:

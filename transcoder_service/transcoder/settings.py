@@ -54,6 +54,13 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
             f"TRANSCODE_TIME_LIMIT ({time_limit}) must be greater than "
             f"TRANSCODE_SOFT_TIME_LIMIT ({soft_time_limit})."
         )
+    # Jobs at once and threads per ffmpeg multiply, so they are one decision:
+    # one job per usable core (a lone 720p ffmpeg keeps only ~1.3 cores
+    # busy), and each ffmpeg sized to its share rather than to the whole
+    # machine, which `-threads 0` would do N times over. Evidence and
+    # figures: bench/results.md, section 4.
+    cores = usable_cores()
+    concurrency = _int(environ, "TRANSCODER_CONCURRENCY", default=cores, minimum=1)
     broker_url = _str(environ, "BROKER_URL", default=DEFAULT_BROKER_URL)
     broker_filesystem_dir = None
     if broker_url.startswith("filesystem:"):
@@ -64,8 +71,10 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         broker_url=broker_url,
         broker_filesystem_dir=broker_filesystem_dir,
         media_root=Path(_str(environ, "MEDIA_ROOT", default=str(DEFAULT_MEDIA_ROOT))).absolute(),
-        concurrency=_int(environ, "TRANSCODER_CONCURRENCY", default=1, minimum=1),
-        ffmpeg_threads=_int(environ, "FFMPEG_THREADS", default=0, minimum=0),
+        concurrency=concurrency,
+        ffmpeg_threads=_int(
+            environ, "FFMPEG_THREADS", default=max(1, cores // concurrency), minimum=0
+        ),
         # nice(2) increments above 19 are clamped by the kernel; refusing them
         # here makes a typo visible instead of silently ignored.
         ffmpeg_nice=_int(environ, "FFMPEG_NICE", default=10, minimum=0, maximum=19),
@@ -74,8 +83,15 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         max_source_bytes=_int(environ, "MAX_SOURCE_BYTES", default=2 * 1024**3, minimum=1),
         max_duration_seconds=_int(environ, "MAX_DURATION_SECONDS", default=10800, minimum=1),
         max_pixels=_int(environ, "MAX_PIXELS", default=8192 * 4320, minimum=1),
-        progress_interval=_float(environ, "PROGRESS_INTERVAL", default=0.25, minimum=0.0),
+        # 1 s costs 0.6 % of a job's CPU against 2.1 % at 0.25 s, and the page
+        # polls about once a second anyway (bench/results.md, section 6).
+        progress_interval=_float(environ, "PROGRESS_INTERVAL", default=1.0, minimum=0.0),
     )
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (a cpuset or taskset narrows them)."""
+    return len(os.sched_getaffinity(0))
 
 
 @functools.cache

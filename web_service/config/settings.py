@@ -129,7 +129,7 @@ UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 # https://docs.djangoproject.com/en/5.2/topics/http/file-uploads/#upload-handlers
 FILE_UPLOAD_HANDLERS = [
     "videos.uploads.SizeLimitedUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "videos.uploads.LargeChunkTemporaryFileUploadHandler",
 ]
 # Inside MEDIA_ROOT, so the finished upload is renamed into place, never copied.
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / "incoming")

@@ -33,6 +33,13 @@ STATE_FAILURE = "FAILURE"
 STATE_REVOKED = "REVOKED"
 FINAL_STATES = frozenset({STATE_SUCCESS, STATE_FAILURE, STATE_REVOKED})
 
+# The failure codes (`exc_type`) whose `exc_message[0]` is written for a
+# person. Anything else is Celery's own (TimeLimitExceeded when the hard
+# limit kills the process) or a bug, and its text is not meant to be shown.
+FAILURE_CODES = frozenset(
+    {"InvalidPayload", "InvalidMedia", "TranscodeFailed", "TranscodeTimeout", "StorageError"}
+)
+
 
 def transcode_queue() -> Queue:
     """The transcoder's queue, declared exactly as the worker declares it."""

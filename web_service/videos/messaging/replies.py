@@ -23,6 +23,15 @@ KNOWN_STATES = frozenset(
 )
 
 
+UNEXPECTED_FAILURE = "The transcoder failed unexpectedly. Try again, or ask an operator."
+# Celery's own failures that can reach a caller, in words a person can act on.
+# https://docs.celeryq.dev/en/stable/reference/celery.exceptions.html
+UNLISTED_FAILURES = {
+    "TimeLimitExceeded": "The transcode ran past the hard time limit and was stopped.",
+    "WorkerLostError": "The transcoder process stopped while working on this video.",
+}
+
+
 class MalformedReply(ValueError):
     """A message on the reply queue that does not follow the contract."""
 
@@ -58,16 +67,21 @@ class Reply:
         """(code, sentence for a person) from a FAILURE/RETRY body.
 
         Celery serializes the exception as {"exc_type", "exc_message", ...};
-        the contract promises exc_message[0] is readable as it is.
+        the contract promises exc_message[0] is readable as it is, but only
+        for its own codes. Another code's text (a Celery internal, a stray
+        KeyError) may name paths or code, so it is logged, not shown.
         """
         meta = self.result if isinstance(self.result, dict) else {}
         code = meta.get("exc_type") if isinstance(meta.get("exc_type"), str) else "Unknown"
+        code = code[:64]
         message = meta.get("exc_message")
         if isinstance(message, list | tuple) and message:
             message = message[0]
+        if code not in contract.FAILURE_CODES:
+            return code, UNLISTED_FAILURES.get(code, UNEXPECTED_FAILURE)
         if not isinstance(message, str) or not message.strip():
             message = "The transcoder failed without giving a reason."
-        return code[:64], message.strip()[:2000]
+        return code, message.strip()[:2000]
 
 
 def reply_decode(*, body: Any) -> Reply:

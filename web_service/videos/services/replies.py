@@ -84,6 +84,9 @@ def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
     elif reply.status == contract.STATE_FAILURE:
         job.status = JobStatus.FAILED
         job.error_code, job.error = reply.failure_reason
+        if job.error_code not in contract.FAILURE_CODES:
+            # Its own text is not shown to the person; keep it for the operator.
+            logger.error("job %s: failed outside the contract: %r", job.id, reply.result)
         job.finished_at = now
     elif reply.status == contract.STATE_REVOKED:
         job.status = JobStatus.CANCELLED

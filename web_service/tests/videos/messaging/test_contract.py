@@ -21,6 +21,13 @@ def test_task_and_queue_names():
     assert contract.EXCHANGE_TYPE == "direct"
     assert contract.ROUTING_KEY == "transcode_queue"
     assert contract.CONTRACT_VERSION == 1
+    assert {
+        "InvalidPayload",
+        "InvalidMedia",
+        "TranscodeFailed",
+        "TranscodeTimeout",
+        "StorageError",
+    } == contract.FAILURE_CODES
 
 
 def test_queue_declaration_matches_the_worker():

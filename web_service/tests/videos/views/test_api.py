@@ -149,3 +149,48 @@ def test_declared_non_video_types_are_refused_with_the_pages_message(content_typ
     assert response.json() == {
         "error": f"Only video files can be uploaded; this file is {content_type}."
     }
+
+
+@pytest.mark.parametrize(
+    ("client_name", "shown"),
+    [
+        ("Ünïcødé 视频 🎬.mp4", "Ünïcødé 视频 🎬.mp4"),
+        ("  spaced   out .mp4", "spaced   out .mp4"),
+        ("""it's "quoted".mp4""", """it's "quoted".mp4"""),
+        ("a; rm -rf ~ $(id) `id` | x & y.mp4", "a; rm -rf ~ $(id) `id` | x & y.mp4"),
+        ("-i evil.mp4", "-i evil.mp4"),
+        ("..\\..\\windows\\evil.mp4", "evil.mp4"),
+        ("line\nbreak\x00.mp4", "linebreak.mp4"),
+        ("<img src=x onerror=alert(1)>.mp4", "<img src=x onerror=alert(1)>.mp4"),
+        ("é" * 200 + ".mp4", "é" * 200 + ".mp4"),  # 404 bytes: over a file system's 255
+        ("x" * 300 + ".mp4", "x" * 251 + ".mp4"),  # Django keeps the extension
+    ],
+    ids=[
+        "unicode",
+        "spaces",
+        "quotes",
+        "shell",
+        "dash",
+        "backslashes",
+        "control",
+        "html",
+        "long-bytes",
+        "long-chars",
+    ],
+)
+def test_a_hostile_file_name_is_kept_as_text_and_never_used_as_a_path(
+    memory_broker, media_root, client_name, shown
+):
+    client, token = _csrf_client()
+    upload = SimpleUploadedFile(client_name, b"\x00" * 64, content_type="video/mp4")
+    response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201, response.content
+    video = Video.objects.get(pk=response.json()["id"])
+    # The stored file's name is ours; the client's name is only a label.
+    assert video.source_path == f"sources/{video.id}"
+    assert [p.name for p in (media_root / "sources").iterdir()] == [str(video.id)]
+    assert video.original_filename == shown
+    page = client.get(f"/videos/{video.id}/").content.decode()
+    assert "<img src=x" not in page  # autoescaped wherever it is shown
+    if "<img" in shown:
+        assert "&lt;img src=x onerror=alert(1)&gt;.mp4" in page

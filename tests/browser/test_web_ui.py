@@ -172,3 +172,48 @@ def test_non_video_files_show_the_reason(page: Page, stack, screenshot_dir: Path
     error = page.locator(row).first.locator("[data-field=error]")  # the newest row
     expect(error).to_have_text("The file could not be read as a media file.")
     page.screenshot(path=screenshot_dir / "failed.png")
+
+
+def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_in_flight(
+    page: Page, stack, api, tmp_path: Path
+):
+    page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    count_before = api.get("/api/videos/").json()["count"]
+
+    # One byte over the server's limit, as a sparse file: refused before any byte is sent.
+    limit = int(page.get_attribute("#upload-form", "data-max-bytes"))
+    huge = tmp_path / "huge.mp4"
+    with huge.open("wb") as f:
+        f.truncate(limit + 1)
+    page.set_input_files("#id_file", str(huge))
+    human = page.get_attribute("#upload-form", "data-max-human")
+    expect(page.locator("#upload-error")).to_have_text(
+        f"The file is larger than the {human} upload limit."
+    )
+    assert posts == []
+
+    # A slow upload, cancelled half-way by the person.
+    clip = clip_make(tmp_path / "slow.mp4", seconds=10, width=640, height=360)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 64 * 1024},
+    )
+    page.set_input_files("#id_file", str(clip))
+    page.wait_for_function("document.getElementById('upload-bar').value >= 5", timeout=30_000)
+    expect(page.locator("#upload-cancel")).to_be_visible()
+    page.click("#upload-cancel")
+    expect(page.locator("#upload-error")).to_have_text("Upload cancelled.")
+    expect(page.locator("#upload-progress")).to_be_hidden()
+    assert len(posts) == 1
+
+    # The server saw the request die: no video, and its temporary file is gone.
+    incoming = stack.media_root / "incoming"
+    deadline = time.monotonic() + 15
+    while incoming.is_dir() and any(incoming.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not incoming.is_dir() or not any(incoming.iterdir()), list(incoming.iterdir())
+    assert api.get("/api/videos/").json()["count"] == count_before

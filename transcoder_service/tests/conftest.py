@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.broker import Caller, throwaway_vhost
 from tests.support import Clips, add_source, audio_input, ffmpeg, make_settings, video_input
 from transcoder.settings import Settings, get_settings
 
@@ -23,7 +24,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     aac = ["-c:a", "aac", "-shortest"]
     ffmpeg(*video_input("320x240", 2), *audio_input(2), *h264, *aac, str(directory / c.clip))
     ffmpeg(*video_input("320x240", 2), *h264, str(directory / c.silent))
-    ffmpeg(*video_input("321x241", 1), *h264, "-pix_fmt", "yuv444p", str(directory / c.odd))
+    # testsrc2 rounds its size down to even numbers, so scale to the odd size.
+    odd = ("-vf", "scale=321:241", "-pix_fmt", "yuv444p")
+    ffmpeg(*video_input("320x240", 1), *h264, *odd, str(directory / c.odd))
     plain = directory / "plain.mp4"
     ffmpeg(*video_input("320x240", 1), *h264, str(plain))
     # Phones store landscape frames plus a display rotation; ffmpeg 5.1 sets
@@ -79,3 +82,20 @@ def worker_env(monkeypatch: pytest.MonkeyPatch, media_root: Path) -> Iterator[Pa
     get_settings.cache_clear()
     yield media_root
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def broker_url() -> Iterator[str]:
+    """A throwaway RabbitMQ vhost for the module's worker (tests/broker.py)."""
+    with throwaway_vhost() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def caller(broker_url: str, worker: object) -> Iterator[Caller]:
+    """The web's side of the contract; `worker` is each broker module's own fixture."""
+    caller = Caller(broker_url)
+    try:
+        yield caller
+    finally:
+        caller.close()

@@ -94,6 +94,28 @@ def test_unsafe_source_paths(source_path: str, expected: str) -> None:
     assert expected in refused(**{**VALID, "source_path": source_path})
 
 
+def test_name_of_255_bytes_is_fine() -> None:
+    path = f"sources/{'é' * 125}x.mp4"  # 250 + 5 bytes of UTF-8
+    assert parse(**{**VALID, "source_path": path}).source_path == path
+
+
+@pytest.mark.parametrize("name", ["é" * 126 + ".mp4", "a" * 256])
+def test_name_over_255_bytes_cannot_exist_on_disk(name: str) -> None:
+    # Refused as a bad message, not left to the file system's ENAMETOOLONG,
+    # which storage would take for a passing fault and retry.
+    message = refused(**{**VALID, "source_path": f"sources/{name}"})
+    assert message.startswith("The source_path has a name of 256 bytes (")
+    assert message.endswith("); a file or folder name is at most 255 bytes.")
+    assert len(message) < 300
+
+
+def test_lone_surrogate_is_refused() -> None:
+    # JSON can carry "\ud800"; no file name can hold it.
+    assert refused(**{**VALID, "source_path": "sources/\ud800.mp4"}) == (
+        "The source_path is not valid Unicode text: it contains a lone surrogate."
+    )
+
+
 def test_dots_inside_a_name_are_fine() -> None:
     assert parse(**{**VALID, "source_path": "sources/my..video.mp4"})
 

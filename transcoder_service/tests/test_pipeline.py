@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.corpus import broken
 from tests.support import ffmpeg_children, temp_files_under
 from transcoder import pipeline
 from transcoder.errors import InvalidMedia
@@ -108,6 +109,16 @@ def test_rotated_phone_video_stays_portrait(settings: Settings) -> None:
     assert (result["source"]["width"], result["source"]["height"]) == (240, 320)
     (output,) = result["outputs"]
     assert (output["width"], output["height"]) == (240, 320)
+
+
+def test_single_frame_video_gets_its_frame_as_poster(settings: Settings, media_root: Path) -> None:
+    # poster_time() falls after the only frame; ffmpeg then writes no picture
+    # and exits with 0, so the poster comes from the first frame instead.
+    broken.one_frame(media_root / "sources" / "one.mp4")
+    result = convert(settings, "one.mp4")
+    assert result["outputs"][0]["duration"] == pytest.approx(0.04, abs=0.01)
+    (poster,) = run_ffprobe(media_root / result["poster_path"])["streams"]
+    assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 320, 240)
 
 
 def test_video_without_audio(settings: Settings) -> None:

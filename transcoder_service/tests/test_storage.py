@@ -62,6 +62,32 @@ def test_missing_source(root: Path) -> None:
         storage.resolve_source(media_root=root, source_path="sources/nope.mp4")
 
 
+def test_path_through_a_file_does_not_exist(root: Path) -> None:
+    # ENOTDIR: a bad path, not a storage fault worth retrying.
+    with pytest.raises(InvalidPayload, match=r"'sources/a\.mp4/b\.mp4' does not exist"):
+        storage.resolve_source(media_root=root, source_path="sources/a.mp4/b.mp4")
+
+
+def test_symlink_loop_is_refused(root: Path) -> None:
+    (root / "sources" / "loop.mp4").symlink_to("loop.mp4")
+    with pytest.raises(InvalidPayload, match="is a loop of symbolic links"):
+        storage.resolve_source(media_root=root, source_path="sources/loop.mp4")
+
+
+def test_path_too_long_for_the_file_system_is_refused(root: Path) -> None:
+    # Each name fits in 255 bytes, but together they exceed PATH_MAX (4096).
+    path = "/".join(["é" * 120] * 18)
+    with pytest.raises(InvalidPayload, match="too long for the file system"):
+        storage.resolve_source(media_root=root, source_path=path)
+
+
+def test_fifo_is_not_a_source(root: Path) -> None:
+    # Opening a FIFO blocks until someone writes to it: ffprobe would hang.
+    os.mkfifo(root / "sources" / "pipe.mp4")
+    with pytest.raises(InvalidPayload, match="is not a regular file"):
+        storage.resolve_source(media_root=root, source_path="sources/pipe.mp4")
+
+
 def test_directory_is_not_a_source(root: Path) -> None:
     with pytest.raises(InvalidPayload, match="is not a regular file"):
         storage.resolve_source(media_root=root, source_path="sources")

@@ -1,70 +1,25 @@
 """A real worker, started as ./Procfile says, against a real RabbitMQ.
 
-The test plays the web's part with nothing but the contract: a bare Celery
-client sends tasks by name with `reply_to` set to a durable queue it
-declared itself, and reads the states from that queue with kombu.
-
-Each run gets a throwaway RabbitMQ vhost (rabbitmqctl); without rabbitmqctl
-it uses the broker in $BROKER_URL. With neither, the tests are skipped, or
-fail when $CI is set, so CI cannot pass without running them.
+The test plays the web's part with nothing but the contract, through
+`tests.broker.Caller`; the broker fixtures are in conftest.py and
+tests/broker.py. tests/corpus/ runs its bad-input corpus the same way.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from celery import Celery
-from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu import Producer
 
+from tests.broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
 from tests.support import Clips, add_source, temp_files_under
 from tests.worker_process import WorkerProcess, alive
 
 pytestmark = pytest.mark.broker
-
-FINAL_STATES = {"SUCCESS", "FAILURE", "REVOKED"}
-TRANSCODE_QUEUE = Queue(
-    "transcode_queue",
-    Exchange("transcode_queue", type="direct", durable=True),
-    routing_key="transcode_queue",
-    durable=True,
-)
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"RabbitMQ is required in CI: {reason}")
-    pytest.skip(reason)
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def broker_url() -> Iterator[str]:
-    vhost = f"transcoder-test-{uuid.uuid4().hex[:8]}"
-    try:
-        rabbitmqctl("add_vhost", vhost)
-        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    except (OSError, subprocess.SubprocessError):
-        url = os.environ.get("BROKER_URL")
-        if not url:
-            unavailable("no usable rabbitmqctl and no BROKER_URL in the environment")
-        yield url
-        return
-    try:
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="module")
@@ -76,96 +31,13 @@ def worker_media_root(tmp_path_factory: pytest.TempPathFactory, clips: Clips) ->
 
 @pytest.fixture(scope="module")
 def worker(broker_url: str, worker_media_root: Path) -> Iterator[WorkerProcess]:
-    with Connection(broker_url, connect_timeout=5) as conn:
-        try:
-            conn.ensure_connection(max_retries=1)
-        except Exception as exc:  # any transport error means "no broker here"
-            unavailable(f"cannot connect to the broker: {exc}")
-    process = WorkerProcess.start(
-        broker_url=broker_url,
-        env={
-            "MEDIA_ROOT": str(worker_media_root),
-            "PROGRESS_INTERVAL": "0",  # every PROGRESS, so the test sees several
-            "FFMPEG_THREADS": "1",  # slow enough to be interrupted
-            # The venv running the tests provides `celery` for bin/start.
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        },
-    )
-    try:
-        process.wait_for_log(r"celery@\S+ ready\.")
+    env = {
+        "MEDIA_ROOT": str(worker_media_root),
+        "PROGRESS_INTERVAL": "0",  # every PROGRESS, so the test sees several
+        "FFMPEG_THREADS": "1",  # slow enough to be interrupted
+    }
+    with running_worker(broker_url=broker_url, env=env) as process:
         yield process
-    finally:
-        process.stop()
-
-
-class Caller:
-    """The web's side of the contract, reduced to what the tests need."""
-
-    def __init__(self, broker_url: str) -> None:
-        self.client = Celery(broker=broker_url)
-        self.client.conf.update(
-            task_serializer="json",
-            accept_content=["json"],
-            task_queues=(TRANSCODE_QUEUE,),
-            task_routes={"transcode.*": {"queue": "transcode_queue"}},
-            task_create_missing_queues=False,
-        )
-        self.connection = Connection(broker_url)
-        # Fixed and durable, declared before anything is sent (the contract).
-        self.reply_queue = Queue(f"test.results.{uuid.uuid4().hex[:8]}", durable=True)
-        self.reply_queue(self.connection.default_channel).declare()
-        self.replies: dict[str, list[dict[str, Any]]] = {}
-        self.consumer = Consumer(
-            self.connection, queues=[self.reply_queue], accept=["json"], callbacks=[self._on]
-        )
-        self.consumer.consume()
-
-    def _on(self, body: dict[str, Any], message: Any) -> None:
-        assert message.content_type == "application/json"
-        assert message.properties["correlation_id"] == body["task_id"]
-        assert message.delivery_info["routing_key"] == self.reply_queue.name
-        assert message.properties["delivery_mode"] == 2  # persistent
-        self.replies.setdefault(body["task_id"], []).append(body)
-        message.ack()
-
-    def send(self, name: str, **kwargs: Any) -> str:
-        task_id = uuid.uuid4().hex
-        self.client.send_task(name, kwargs=kwargs, task_id=task_id, reply_to=self.reply_queue.name)
-        return task_id
-
-    def wait(
-        self,
-        task_id: str,
-        *,
-        until: set[str],
-        timeout: float = 60,
-        percent_above: int = -1,
-    ) -> list[dict[str, Any]]:
-        """Read replies until the task's latest state is in `until` (and past a percent)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            states = self.replies.get(task_id, [])
-            if states and states[-1]["status"] in until:
-                percent = states[-1]["result"].get("percent", 100)
-                if percent > percent_above:
-                    return states
-            with contextlib.suppress(TimeoutError):
-                self.connection.drain_events(timeout=0.5)
-        raise AssertionError(f"no {until} for {task_id}; got {self.replies.get(task_id)}")
-
-    def close(self) -> None:
-        self.consumer.cancel()
-        self.reply_queue(self.connection.default_channel).delete()
-        self.connection.close()
-
-
-@pytest.fixture(scope="module")
-def caller(broker_url: str, worker: WorkerProcess) -> Iterator[Caller]:
-    caller = Caller(broker_url)
-    try:
-        yield caller
-    finally:
-        caller.close()
 
 
 def test_ping(caller: Caller) -> None:

@@ -25,6 +25,22 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+def children_of(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == pid and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 class WorkerProcess:
     def __init__(self, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
         self.process = process
@@ -66,17 +82,7 @@ class WorkerProcess:
         return int(self.wait_for_log(rf"ffmpeg pid=(\d+) job={re.escape(job_id)}\b").group(1))
 
     def children(self) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == self.process.pid:
-                found.append(int(entry.name))
-        return found
+        return children_of(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM (Celery's warm shutdown), then SIGKILL if it does not exit in time."""

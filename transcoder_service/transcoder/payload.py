@@ -19,6 +19,11 @@ from transcoder.media.profiles import PROFILES
 # not enough to echo a megabyte of junk back through the result queue.
 _QUOTE_LIMIT = 80
 
+# Linux's NAME_MAX: no file or folder name on disk is longer, so a longer
+# one cannot name an upload. Refused here because the file system would
+# answer ENAMETOOLONG, an OSError that storage treats as a passing fault.
+_NAME_MAX_BYTES = 255
+
 _T = TypeVar("_T")
 
 
@@ -84,6 +89,22 @@ def _source_path(value: object) -> str:
         )
     if "\0" in path:
         raise InvalidPayload("The source_path contains a NUL byte.")
+    try:
+        names = path.encode("utf-8").split(b"/")
+    except UnicodeEncodeError:
+        # JSON can carry a lone surrogate ("\ud800"), which no file name can
+        # hold; the first os call would raise UnicodeEncodeError, a failure
+        # outside the contract.
+        raise InvalidPayload(
+            "The source_path is not valid Unicode text: it contains a lone surrogate."
+        ) from None
+    longest = max(names, key=len)
+    if len(longest) > _NAME_MAX_BYTES:
+        raise InvalidPayload(
+            f"The source_path has a name of {len(longest)} bytes "
+            f"({_quote(longest.decode('utf-8'))}); a file or folder name is at most "
+            f"{_NAME_MAX_BYTES} bytes."
+        )
     if path.startswith("/"):
         raise InvalidPayload(
             f"The source_path {_quote(path)} is absolute; it must be relative to the media root."

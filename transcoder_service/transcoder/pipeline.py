@@ -24,7 +24,7 @@ from transcoder.media.commands import fit_within, poster_command, poster_time, t
 from transcoder.media.probe import SourceInfo, check_limits, probe_source
 from transcoder.media.profiles import PROFILES
 from transcoder.media.runner import PercentCallback, run_ffmpeg
-from transcoder.media.verify import verify_poster, verify_rendition
+from transcoder.media.verify import poster_written, verify_poster, verify_rendition
 from transcoder.payload import ConvertRequest
 from transcoder.progress import ProgressCallback, ProgressReporter
 from transcoder.settings import Settings
@@ -124,25 +124,38 @@ def _run(
     with _timed(timings, "poster"):
         # Same size as the first (normally the largest) rendition.
         width, height = renditions[0][2]
-        run_ffmpeg(
-            poster_command(
-                source=source,
-                target=poster_temp,
-                info=info,
-                at_seconds=poster_time(info.duration),
-                width=width,
-                height=height,
-            ),
-            duration=info.duration,
-            on_progress=lambda percent: None,  # one frame: nothing worth reporting
-            job_id=request.job_id,
-            nice=settings.ffmpeg_nice,
-        )
+        # A video whose only picture comes before poster_time (a single
+        # frame, or one picture under a longer soundtrack) has nothing there,
+        # and ffmpeg then writes no file but exits with 0: take its first frame.
+        for at_seconds in (poster_time(info.duration), 0.0):
+            run_ffmpeg(
+                poster_command(
+                    source=source,
+                    target=poster_temp,
+                    info=info,
+                    at_seconds=at_seconds,
+                    width=width,
+                    height=height,
+                ),
+                duration=info.duration,
+                on_progress=lambda percent: None,  # one frame: nothing worth reporting
+                job_id=request.job_id,
+                nice=settings.ffmpeg_nice,
+            )
+            if poster_written(poster_temp):
+                break
 
     outputs = []
     with _timed(timings, "verify"):
         for name, temp, (width, height) in renditions:
-            checked = verify_rendition(temp, label=name, width=width, height=height, source=info)
+            checked = verify_rendition(
+                temp,
+                label=name,
+                width=width,
+                height=height,
+                pix_fmt=PROFILES[name].pix_fmt,
+                source=info,
+            )
             filename = contract.rendition_filename(name)
             outputs.append(
                 {

@@ -15,6 +15,7 @@ retries: a full disk or a flaky network mount may well recover.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -66,9 +67,18 @@ def resolve_source(*, media_root: Path, source_path: str) -> Path:
         raise InvalidPayload(f"The source_path {source_path!r} points outside the media root.")
     try:
         mode = resolved.stat().st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # NotADirectoryError: a path through a file ("a.mp4/b.mp4").
         raise InvalidPayload(f"The source file {source_path!r} does not exist.") from None
     except OSError as exc:
+        # These say something about the path, not about the storage's health:
+        # retrying them (as StorageError) could never succeed.
+        if exc.errno == errno.ELOOP:
+            raise InvalidPayload(
+                f"The source_path {source_path!r} is a loop of symbolic links."
+            ) from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InvalidPayload("The source_path is too long for the file system.") from None
         raise StorageError(f"The media storage failed while reading the source: {exc}.") from exc
     if not stat.S_ISREG(mode):
         raise InvalidPayload(f"The source_path {source_path!r} is not a regular file.")

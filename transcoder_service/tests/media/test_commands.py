@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from transcoder.media.commands import fit_within, poster_command, poster_time, transcode_command
-from transcoder.media.probe import SourceInfo
+from transcoder.media.probe import ACCEPTED_FORMATS, SourceInfo
 from transcoder.media.profiles import PROFILES
 
 SOURCE = Path("/media/sources/in")
@@ -13,7 +13,13 @@ TARGET = Path("/media/outputs/j/.720p.mp4.abc.tmp")
 
 
 def info(
-    *, width: int = 1920, height: int = 1080, audio: bool = True, duration: float = 60.0
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    audio: bool = True,
+    duration: float = 60.0,
+    frame_rate: float | None = 30.0,
+    interlaced: bool = False,
 ) -> SourceInfo:
     return SourceInfo(
         duration=duration,
@@ -24,6 +30,9 @@ def info(
         format="mov,mp4,m4a,3gp,3g2,mj2",
         size_bytes=1000,
         rotation=0,
+        frame_rate=frame_rate,
+        interlaced=interlaced,
+        pix_fmt="yuv420p",
         video_stream_index=0,
         audio_stream_index=1 if audio else None,
     )
@@ -71,9 +80,24 @@ def option(args: list[str], flag: str) -> str:
     return args[args.index(flag) + 1]
 
 
-def test_transcode_input_is_locked_to_local_files() -> None:
+def input_options(args: list[str]) -> dict[str, str]:
+    before_input = args[: args.index("-i")]
+    return dict(zip(before_input[::2], before_input[1::2], strict=True))
+
+
+def test_transcode_input_is_locked_to_local_files_in_accepted_formats() -> None:
     args = transcode_args()
-    assert args[:4] == ["-protocol_whitelist", "file", "-i", str(SOURCE)]
+    assert input_options(args) == {
+        "-protocol_whitelist": "file",
+        "-format_whitelist": ACCEPTED_FORMATS,
+    }
+    assert option(args, "-i") == str(SOURCE)
+
+
+def test_accepted_formats_leave_out_playlists_and_scripts() -> None:
+    accepted = ACCEPTED_FORMATS.split(",")
+    assert {"mov", "matroska", "avi", "mpegts"} <= set(accepted)
+    assert not {"hls", "dash", "concat", "imf", "tty"} & set(accepted)
 
 
 def test_transcode_encoder_settings_come_from_the_profile() -> None:
@@ -86,6 +110,36 @@ def test_transcode_encoder_settings_come_from_the_profile() -> None:
     assert option(args, "-movflags") == "+faststart"
     assert option(args, "-threads") == "2"
     assert option(args, "-map_metadata") == "-1"
+
+
+def test_transcode_keeps_each_frames_timestamp() -> None:
+    # Not the mp4 muxer's cfr default, which repeats frames of a VFR source.
+    assert option(transcode_args(), "-fps_mode") == "vfr"
+
+
+@pytest.mark.parametrize(
+    ("frame_rate", "graph"),
+    [
+        (240.0, "[0:0]fps=fps=60[s0];[s0]scale=1280:720[s1]"),
+        (60.0, "[0:0]scale=1280:720[s0]"),
+        (29.97, "[0:0]scale=1280:720[s0]"),
+        (None, "[0:0]scale=1280:720[s0]"),  # ffprobe could not tell: leave it
+    ],
+)
+def test_transcode_caps_the_frame_rate(frame_rate: float | None, graph: str) -> None:
+    args = transcode_args(source_info=info(frame_rate=frame_rate))
+    assert option(args, "-filter_complex") == graph
+
+
+def test_transcode_deinterlaces_before_scaling() -> None:
+    args = transcode_args(source_info=info(interlaced=True))
+    assert option(args, "-filter_complex") == (
+        "[0:0]bwdif=deint=interlaced:mode=send_frame:parity=auto[s0];[s0]scale=1280:720[s1]"
+    )
+
+
+def test_progressive_source_is_not_deinterlaced() -> None:
+    assert "bwdif" not in option(transcode_args(), "-filter_complex")
 
 
 def test_transcode_scales_to_explicit_even_size() -> None:
@@ -152,8 +206,27 @@ def test_poster_command() -> None:
     )
     args = stream.get_args()
     # -ss before -i: a fast demuxer-level seek.
-    assert args[:6] == ["-protocol_whitelist", "file", "-ss", "6.0", "-i", str(SOURCE)]
+    assert input_options(args) == {
+        "-protocol_whitelist": "file",
+        "-format_whitelist": ACCEPTED_FORMATS,
+        "-ss": "6.0",
+    }
+    assert option(args, "-i") == str(SOURCE)
     assert option(args, "-filter_complex") == "[0:0]scale=1280:720[s0]"
     assert option(args, "-frames:v") == "1"
     assert option(args, "-f") == "mjpeg"
     assert args[-6:] == ["-v", "error", "-nostats", "-progress", "pipe:1", "-y"]
+
+
+def test_poster_of_an_interlaced_source_is_deinterlaced_at_its_frame_rate() -> None:
+    stream = poster_command(
+        source=SOURCE,
+        target=Path("/media/outputs/j/.poster.jpg.abc.tmp"),
+        info=info(interlaced=True, frame_rate=240.0),
+        at_seconds=0.0,
+        width=1280,
+        height=720,
+    )
+    assert option(stream.get_args(), "-filter_complex") == (
+        "[0:0]bwdif=deint=interlaced:mode=send_frame:parity=auto[s0];[s0]scale=1280:720[s1]"
+    )

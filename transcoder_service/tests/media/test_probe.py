@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from tests.corpus import broken, sources
 from tests.support import Clips
 from transcoder.errors import InvalidMedia
 from transcoder.media.probe import SourceInfo, check_limits, probe_source
@@ -21,6 +24,9 @@ def test_video_with_audio(clips: Clips) -> None:
         format="mov,mp4,m4a,3gp,3g2,mj2",
         size_bytes=path.stat().st_size,
         rotation=0,
+        frame_rate=25.0,
+        interlaced=False,
+        pix_fmt="yuv420p",
         video_stream_index=0,
         audio_stream_index=1,
     )
@@ -55,6 +61,47 @@ def test_refused_files(clips: Clips, attribute: str, message: str) -> None:
     assert caught.value.message.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (broken.empty, "The file is empty."),
+        (broken.no_streams, "The file contains no audio or video at all; it may be damaged."),
+        (broken.truncated_index_lost, "The file is cut short or damaged: the index at the end"),
+        # Named .mp4, so ffprobe misses the index too; but it is no MP4 at all.
+        (broken.text, "The file could not be read as a media file."),
+        # Playlists open the files they name: refused before they are read.
+        (broken.hls_playlist, "The file is not in a video format this service accepts"),
+        (broken.concat_list, "The file is not in a video format this service accepts"),
+    ],
+)
+def test_refused_with_a_precise_reason(
+    tmp_path: Path, make: Callable[[Path], None], message: str
+) -> None:
+    path = tmp_path / "upload.mp4"
+    make(path)
+    with pytest.raises(InvalidMedia) as caught:
+        probe_source(path)
+    assert caught.value.message.startswith(message)
+
+
+def test_interlaced_video(tmp_path: Path) -> None:
+    path = tmp_path / "50i.ts"
+    sources.interlaced_mpeg2_ts(path)
+    info = probe_source(path)
+    assert info.interlaced
+    assert info.frame_rate == 25.0
+
+
+def test_progressive_video(clips: Clips) -> None:
+    assert not probe_source(clips.directory / clips.clip).interlaced
+
+
+def test_frame_rate_of_a_variable_frame_rate_video_is_its_average(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.mp4"
+    sources.mixed_frame_rates(path)  # 24 frames in 1 s, then 60 in 1 s
+    assert probe_source(path).frame_rate == pytest.approx(84 / 2, rel=0.05)
+
+
 def test_missing_file_is_unreadable(clips: Clips) -> None:
     with pytest.raises(InvalidMedia, match="could not be read"):
         probe_source(clips.directory / "absent.mp4")
@@ -69,6 +116,9 @@ BIG = SourceInfo(
     format="matroska,webm",
     size_bytes=10**9,
     rotation=0,
+    frame_rate=30.0,
+    interlaced=False,
+    pix_fmt="yuv420p10le",
     video_stream_index=0,
     audio_stream_index=None,
 )

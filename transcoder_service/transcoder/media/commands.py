@@ -10,7 +10,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from transcoder.media.probe import SourceInfo
+from transcoder.media.probe import ACCEPTED_FORMATS, SourceInfo
 from transcoder.media.profiles import Profile
 
 # Arguments every ffmpeg run gets:
@@ -20,10 +20,15 @@ from transcoder.media.profiles import Profile
 # -y: outputs are fresh temporary names; never stop to ask a question.
 _GLOBAL_ARGS = ("-v", "error", "-nostats", "-progress", "pipe:1")
 
-# Don't let the demuxer open anything but local files: a crafted upload (an
-# HLS playlist, a concat list) could otherwise make ffmpeg fetch URLs or read
-# other files on this machine.
-_INPUT_OPTIONS = {"protocol_whitelist": "file"}
+# Don't let the demuxer open anything but local files, nor read any format
+# but the accepted ones: a crafted upload (an HLS playlist, a concat list)
+# could otherwise make ffmpeg fetch URLs or read other files on this machine.
+_INPUT_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ACCEPTED_FORMATS}
+
+# field_order says the frames are interlaced. bwdif rebuilds whole frames;
+# send_frame keeps the frame rate, and deint=interlaced leaves frames that are
+# flagged progressive alone (sources that mix the two).
+_DEINTERLACE = {"mode": "send_frame", "parity": "auto", "deint": "interlaced"}
 
 POSTER_FRACTION = 0.1
 POSTER_MAX_SECONDS = 10.0
@@ -62,9 +67,9 @@ def transcode_command(
         box_height=profile.box_height,
     )
     stream = ffmpeg.input(str(source), **_INPUT_OPTIONS)
-    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
-    # filter sees display-oriented frames and gets display dimensions.
-    video = stream[str(info.video_stream_index)].filter("scale", width, height)
+    video = _picture(
+        stream, info=info, width=width, height=height, max_frame_rate=profile.max_frame_rate
+    )
     outputs = [video]
     options: dict[str, object] = {
         # The target is a temp name ending in ".tmp"; name the muxer instead
@@ -74,6 +79,11 @@ def transcode_command(
         "preset": profile.preset,
         "crf": profile.crf,
         "pix_fmt": profile.pix_fmt,
+        # Keep each frame's own timestamp. The mp4 muxer's default (cfr)
+        # fills a variable-frame-rate source up to the rate ffprobe guesses
+        # from its smallest gap between frames: a phone clip mixing 24 and
+        # 60 fps came out at 120 fps, each frame repeated two to five times.
+        "fps_mode": "vfr",
         # Moves the index to the front so browsers can start playing before
         # the whole file has downloaded.
         "movflags": "+faststart",
@@ -113,7 +123,7 @@ def poster_command(
     # -ss as an input option seeks in the demuxer, which is fast even deep
     # into a long file; ffmpeg still decodes to the exact frame.
     stream = ffmpeg.input(str(source), ss=at_seconds, **_INPUT_OPTIONS)
-    video = stream[str(info.video_stream_index)].filter("scale", width, height)
+    video = _picture(stream, info=info, width=width, height=height, max_frame_rate=None)
     return (
         ffmpeg.output(
             video,
@@ -127,3 +137,25 @@ def poster_command(
         .global_args(*_GLOBAL_ARGS)
         .overwrite_output()
     )
+
+
+def _picture(
+    stream: ffmpeg.nodes.FilterableStream,
+    *,
+    info: SourceInfo,
+    width: int,
+    height: int,
+    max_frame_rate: float | None,
+) -> ffmpeg.nodes.FilterableStream:
+    """The probed video stream, deinterlaced and slowed if need be, at `width`x`height`."""
+    video = stream[str(info.video_stream_index)]
+    if info.interlaced:
+        # Before scaling: scaling blends the lines of the two fields together,
+        # and then the combing can no longer be undone.
+        video = video.filter("bwdif", **_DEINTERLACE)
+    rate = info.frame_rate
+    if max_frame_rate is not None and rate is not None and rate > max_frame_rate:
+        video = video.filter("fps", fps=max_frame_rate)
+    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
+    # filter sees display-oriented frames and gets display dimensions.
+    return video.filter("scale", width, height)

@@ -22,6 +22,29 @@ logger = logging.getLogger(__name__)
 # "video"; transcoding it would produce a useless clip, so say what it is.
 _STILL_IMAGE_FORMATS = frozenset({"image2", "image2pipe"})
 
+# The demuxers (ffmpeg's short names) ffprobe and ffmpeg may open a source
+# with; ffmpeg refuses any other format before reading past its header
+# (-format_whitelist). Playlists and scripts such as hls, dash, concat and
+# imf open the files they name, so an uploaded playlist could pull another
+# upload, or any video on this machine, into its own rendition. "mov" covers
+# mp4/m4v/3gp and "matroska" covers webm. Audio and still-image formats are
+# here so that they get their own, clearer refusal below; raw h264/hevc
+# streams likewise.
+ACCEPTED_FORMATS = ",".join(
+    (
+        *("mov", "matroska", "avi", "mpeg", "mpegts", "flv", "asf", "ogg", "mxf", "dv", "gif"),
+        *("ivf", "nut", "h264", "hevc"),
+        *("mp3", "wav", "flac", "aac"),
+        *("image2", "image2pipe", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe"),
+    )
+)
+
+# The box types an MP4 or MOV file begins with.
+_MP4_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"})
+
+# field_order values that mean the frames hold two fields (top/bottom first).
+_INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+
 
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo:
@@ -35,6 +58,12 @@ class SourceInfo:
     format: str
     size_bytes: int
     rotation: int
+    # The average frame rate; None when ffprobe cannot tell.
+    frame_rate: float | None
+    # Frames made of two fields from two moments (broadcast, camcorders):
+    # shown as they are on a progressive screen, moving edges look combed.
+    interlaced: bool
+    pix_fmt: str | None
     # ffprobe's stream indexes, so commands map exactly the streams probed
     # here (and never the cover art picture).
     video_stream_index: int
@@ -49,6 +78,8 @@ def probe_source(path: Path) -> SourceInfo:
     format_name = str(fmt.get("format_name", ""))
     if format_name in _STILL_IMAGE_FORMATS or format_name.endswith("_pipe"):
         raise InvalidMedia("The file is a still image, not a video.")
+    if not streams:
+        raise InvalidMedia("The file contains no audio or video at all; it may be damaged.")
     video = _first(streams, "video")
     if video is None:
         raise InvalidMedia("The file is not a video: no video stream was found.")
@@ -75,6 +106,9 @@ def probe_source(path: Path) -> SourceInfo:
         format=format_name,
         size_bytes=int(fmt.get("size") or path.stat().st_size),
         rotation=rotation,
+        frame_rate=_frame_rate(video.get("avg_frame_rate")),
+        interlaced=video.get("field_order") in _INTERLACED_FIELD_ORDERS,
+        pix_fmt=video.get("pix_fmt"),
         video_stream_index=int(video["index"]),
         audio_stream_index=int(audio["index"]) if audio else None,
     )
@@ -88,12 +122,39 @@ def run_ffprobe(path: Path) -> dict[str, Any]:
     try:
         # protocol_whitelist=file: a crafted file (an HLS playlist, say) must
         # not make ffprobe open URLs or other protocols on our behalf.
-        data: dict[str, Any] = ffmpeg.probe(str(path), protocol_whitelist="file", v="error")
+        data: dict[str, Any] = ffmpeg.probe(
+            str(path), protocol_whitelist="file", format_whitelist=ACCEPTED_FORMATS, v="error"
+        )
     except ffmpeg.Error as exc:
         detail = exc.stderr.decode("utf-8", "replace").strip().splitlines()
         logger.info("ffprobe refused %s: %s", path, detail[-1] if detail else "no output")
-        raise InvalidMedia("The file could not be read as a media file.") from None
+        raise InvalidMedia(_unreadable(path, detail)) from None
     return data
+
+
+def _unreadable(path: Path, stderr_lines: list[str]) -> str:
+    """Why ffprobe could not read `path`, as precisely as we can tell."""
+    if any("Format not on whitelist" in line for line in stderr_lines):
+        return (
+            "The file is not in a video format this service accepts "
+            "(such as MP4, MOV, MKV, WebM or AVI)."
+        )
+    unreadable = "The file could not be read as a media file."
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return unreadable
+    if not head:
+        return "The file is empty."
+    # ffprobe says "moov atom not found" for anything named .mp4; only a file
+    # that starts like one (its first box) has really lost its index. An MP4
+    # or MOV written without faststart keeps the index at the end, so an
+    # interrupted upload or recording loses it first.
+    moov_missing = any("moov atom not found" in line for line in stderr_lines)
+    if moov_missing and head[4:8] in _MP4_FIRST_BOXES:
+        return "The file is cut short or damaged: the index at the end of the video is missing."
+    return unreadable
 
 
 def check_limits(
@@ -138,6 +199,16 @@ def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float | None:
         if value > 0:
             return value
     return None
+
+
+def _frame_rate(raw: object) -> float | None:
+    # ffprobe writes a fraction ("30000/1001"), and "0/0" when it does not know.
+    numerator, _, denominator = str(raw).partition("/")
+    try:
+        rate = float(numerator) / float(denominator or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return rate if rate > 0 else None
 
 
 def _rotation(video: dict[str, Any]) -> int:

@@ -27,6 +27,10 @@ class Profile:
     pix_fmt: str = "yuv420p"
     audio_codec: str = "aac"
     audio_channels: int = 2
+    # Faster sources are slowed to this. 720p at 240 fps needs H.264 level
+    # 5.1, beyond what many phones decode in hardware, and costs four times
+    # the encoding of 60 fps for motion no screen shows.
+    max_frame_rate: int = 60
 
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -20,6 +20,11 @@ logger = logging.getLogger(__name__)
 # How far a rendition's duration may drift from the source's before we log
 # it. Not an error: containers round differently and audio may overhang.
 _DURATION_DRIFT_SECONDS = 0.5
+# A rendition shorter than the source says it is, by more than both of these,
+# means the decoder ran out of pictures: an upload cut short or damaged
+# data. Publishing it would silently drop the end of the video.
+_SHORTFALL_SECONDS = 1.0
+_SHORTFALL_FRACTION = 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,9 +38,13 @@ class RenditionInfo:
 
 
 def verify_rendition(
-    path: Path, *, label: str, width: int, height: int, source: SourceInfo
+    path: Path, *, label: str, width: int, height: int, pix_fmt: str, source: SourceInfo
 ) -> RenditionInfo:
-    """Probe a finished rendition; raise `TranscodeFailed` if it is not as planned."""
+    """Probe a finished rendition; raise `TranscodeFailed` if it is not as planned.
+
+    `InvalidMedia` instead when it is much shorter than the source: then the
+    source itself is damaged.
+    """
     try:
         info = probe_source(path)
     except InvalidMedia as exc:
@@ -46,10 +55,19 @@ def verify_rendition(
         problems.append(f"it is {info.width}x{info.height} instead of {width}x{height}")
     if info.video_codec != "h264":
         problems.append(f"its video is {info.video_codec} instead of h264")
+    if info.pix_fmt != pix_fmt:
+        # A 10-bit or 4:2:2 picture is still "h264", but browsers cannot play it.
+        problems.append(f"its pixel format is {info.pix_fmt} instead of {pix_fmt}")
     if info.audio_codec != expected_audio:
         problems.append(f"its audio is {info.audio_codec} instead of {expected_audio}")
     if problems:
         raise TranscodeFailed(f"The {label} rendition came out wrong: {'; '.join(problems)}.")
+    shortfall = source.duration - info.duration
+    if shortfall > max(_SHORTFALL_SECONDS, source.duration * _SHORTFALL_FRACTION):
+        raise InvalidMedia(
+            f"The video stops after {info.duration:.1f} s of the {source.duration:.1f} s "
+            "it announces; the file is cut short or damaged."
+        )
     if abs(info.duration - source.duration) > _DURATION_DRIFT_SECONDS:
         logger.warning(
             "%s rendition lasts %.3f s, the source %.3f s", label, info.duration, source.duration
@@ -64,9 +82,14 @@ def verify_rendition(
     )
 
 
+def poster_written(path: Path) -> bool:
+    """Whether ffmpeg wrote anything at `path` (it exits with 0 when no frame came)."""
+    return path.is_file() and path.stat().st_size > 0
+
+
 def verify_poster(path: Path) -> None:
     """Raise `TranscodeFailed` unless `path` holds one decodable JPEG picture."""
-    if not path.is_file() or path.stat().st_size == 0:
+    if not poster_written(path):
         raise TranscodeFailed("The poster could not be made: ffmpeg wrote no picture.")
     try:
         streams = run_ffprobe(path).get("streams", [])

@@ -96,7 +96,7 @@ def run(bench: Bench) -> list[Row]:
         ),
         Row(
             "6",
-            "· same, PROGRESS_INTERVAL=0.25 (the old default)",
+            "· same, PROGRESS_INTERVAL=0.25 (the earlier default)",
             fmt(cost("fast"), "%", digits=1),
             "same",
             "—",

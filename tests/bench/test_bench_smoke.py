@@ -23,7 +23,7 @@ SECTIONS = {"1", "2", "3", "4", "5", "6", "7"}
 @pytest.mark.timeout(300)
 def test_a_tiny_bench_run_writes_one_well_formed_table(tmp_path):
     out, raw = tmp_path / "results.md", tmp_path / "raw.json"
-    out.write_text(f"# kept above\n\n{BEGIN}\nold\n{END}\n\nkept below\n")
+    out.write_text(f"# kept above\n\n{BEGIN}\nstale table from an earlier run\n{END}\n\nkept below\n")
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(out), "--raw", str(raw)],
         cwd=REPO,
@@ -36,7 +36,7 @@ def test_a_tiny_bench_run_writes_one_well_formed_table(tmp_path):
 
     text = out.read_text()
     assert text.startswith("# kept above") and text.rstrip().endswith("kept below")
-    assert "old" not in text
+    assert "stale table from an earlier run" not in text
     assert "2 cores" in text or " cores (" in text  # the core count and date head the table
     rows = parse_table(text)
     assert {row["#"] for row in rows} == SECTIONS

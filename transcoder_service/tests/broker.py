@@ -25,7 +25,7 @@ import pytest
 from celery import Celery
 from kombu import Connection, Consumer, Exchange, Queue
 
-from tests.worker_process import WorkerProcess
+from .worker_process import WorkerProcess
 
 FINAL_STATES = {"SUCCESS", "FAILURE", "REVOKED"}
 TRANSCODE_QUEUE = Queue(

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Caller, throwaway_vhost
-from tests.support import Clips, add_source, audio_input, ffmpeg, make_settings, video_input
 from transcoder.settings import Settings, get_settings
+
+from .broker import Caller, throwaway_vhost
+from .support import Clips, add_source, audio_input, ffmpeg, make_settings, video_input
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from kombu import Queue
 
-from tests.support import SERVICE_DIR
 from transcoder import contract, errors, pipeline
 from transcoder.media.profiles import PROFILES
 from transcoder.payload import ConvertRequest, parse_convert_request
 from transcoder.settings import Settings
 from transcoder.worker import app
+
+from .support import SERVICE_DIR
 
 
 def test_task_names_and_version() -> None:

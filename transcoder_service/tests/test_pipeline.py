@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.corpus import broken
-from tests.support import ffmpeg_children, temp_files_under
 from transcoder import pipeline
 from transcoder.errors import InvalidMedia
 from transcoder.media.probe import probe_source, run_ffprobe
 from transcoder.payload import ConvertRequest
 from transcoder.settings import Settings
+
+from .corpus import broken
+from .support import ffmpeg_children, temp_files_under
 
 RESULT_KEYS = {
     "contract_version",

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from tests.support import add_source, ffmpeg_children, temp_files_under
 from transcoder import pipeline
 from transcoder.errors import InvalidPayload, StorageError, TranscodeTimeout
 from transcoder.settings import get_settings
 from transcoder.tasks import STORAGE_MAX_RETRIES, convert_video, ping
+
+from .support import add_source, ffmpeg_children, temp_files_under
 
 KWARGS = {"job_id": "job1", "source_path": "sources/clip.mp4", "profiles": ["480p"]}
 

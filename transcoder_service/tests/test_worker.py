@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from kombu import Producer
 
-from tests.broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
-from tests.support import Clips, add_source, temp_files_under
-from tests.worker_process import WorkerProcess, alive
+from .broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
+from .support import Clips, add_source, temp_files_under
+from .worker_process import WorkerProcess, alive
 
 pytestmark = pytest.mark.broker
 

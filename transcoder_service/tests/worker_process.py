@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from tests.support import SERVICE_DIR
+from .support import SERVICE_DIR
 
 STOP_TIMEOUT_SECONDS = 20
 

@@ -13,7 +13,7 @@ import random
 import struct
 from pathlib import Path
 
-from tests.corpus.sources import AAC, X264, ffmpeg, h264_clip, tone, video
+from .sources import AAC, X264, ffmpeg, h264_clip, tone, video
 
 # --- empty and fake files -------------------------------------------------------------
 

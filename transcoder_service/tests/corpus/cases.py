@@ -11,8 +11,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.corpus import broken, sources
-from tests.corpus.model import Case, Corpus, Failed, Message, Ready, refused
+from . import broken, sources
+from .model import Case, Corpus, Failed, Message, Ready, refused
 
 
 def media(case_id: str, path: str, make: Callable[[Path], None], expect: Ready | Failed) -> Case:

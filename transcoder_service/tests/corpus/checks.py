@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.corpus.model import Ready
+from .model import Ready
 
 # The H.264 profiles of 8-bit 4:2:0 video, which every browser decodes.
 # ("High 10" or "High 4:2:2" would mean a 10-bit or 4:2:2 source slipped through.)

@@ -11,8 +11,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.corpus import sources
-from tests.corpus.model import KNOWN_GOOD, Case, Corpus, Failed, Message, Prepare, Ready, invalid
+from . import sources
+from .model import KNOWN_GOOD, Case, Corpus, Failed, Message, Prepare, Ready, invalid
 
 
 def message(case_id: str, expect: Ready | Failed, prepare: Prepare) -> Case:

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.broker import FINAL_STATES, Caller, running_worker
-from tests.corpus import checks, sources
-from tests.corpus.cases import MEDIA_CASES
-from tests.corpus.messages import MESSAGE_CASES
-from tests.corpus.model import KNOWN_GOOD, Case, Corpus, Failed, Ready
-from tests.support import SERVICE_DIR
-from tests.worker_process import WorkerProcess, alive, children_of
+from ..broker import FINAL_STATES, Caller, running_worker
+from ..support import SERVICE_DIR
+from ..worker_process import WorkerProcess, alive, children_of
+from . import checks, sources
+from .cases import MEDIA_CASES
+from .messages import MESSAGE_CASES
+from .model import KNOWN_GOOD, Case, Corpus, Failed, Ready
 
 pytestmark = pytest.mark.broker
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import broken, sources
-from tests.support import Clips
 from transcoder.errors import InvalidMedia
 from transcoder.media.probe import SourceInfo, check_limits, probe_source
+
+from ..corpus import broken, sources
+from ..support import Clips
 
 
 def test_video_with_audio(clips: Clips) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import ffmpeg
 import pytest
 
-from tests.support import SERVICE_DIR, ffmpeg_children
 from transcoder.errors import TranscodeFailed
 from transcoder.media.runner import progress_percentages, run_ffmpeg
+
+from ..support import SERVICE_DIR, ffmpeg_children
 
 PID_LINE = re.compile(r"ffmpeg pid=(\d+) job=(\S+)")
 

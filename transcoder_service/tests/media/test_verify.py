@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Clips
 from transcoder.errors import InvalidMedia, TranscodeFailed
 from transcoder.media.probe import probe_source
 from transcoder.media.verify import poster_written, verify_rendition
+
+from ..support import Clips
 
 
 def test_rendition_as_planned(clips: Clips) -> None:

@@ -9,10 +9,11 @@ import time
 import pytest
 from kombu import Connection, Producer
 
-from tests.factories import success_result, video_with_job
 from videos.messaging import contract
 from videos.messaging.collector import ResultCollector
 from videos.models import JobStatus
+
+from ...factories import success_result, video_with_job
 
 # transaction=True: the collector manages connections and transactions as in production.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,10 @@ test together, and read the doc's Versioning section first.
 from __future__ import annotations
 
 from config.celery_app import app
-from tests.factories import success_result
 from videos.messaging import contract
 from videos.messaging.replies import reply_decode
+
+from ...factories import success_result
 
 
 def test_task_and_queue_names():

@@ -10,11 +10,12 @@ from django.utils import timezone
 from kombu import Consumer
 
 from config.celery_app import app
-from tests.factories import video_with_job
 from videos.messaging import contract
 from videos.models import DispatchState, JobStatus, TranscodeJob
 from videos.services.dispatch import job_dispatch, jobs_dispatch_pending
 from videos.services.uploads import video_create
+
+from ...factories import video_with_job
 
 pytestmark = pytest.mark.django_db
 

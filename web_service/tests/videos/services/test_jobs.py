@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import video_with_job
 from videos.models import DispatchState, JobStatus
 from videos.services.jobs import JobActionError, job_cancel, job_retry
+
+from ...factories import video_with_job
 
 pytestmark = pytest.mark.django_db
 

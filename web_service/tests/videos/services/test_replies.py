@@ -7,10 +7,11 @@ import json
 import pytest
 from django_celery_results.models import TaskResult
 
-from tests.factories import success_result, video_with_job
 from videos.messaging.replies import reply_decode
 from videos.models import JobStatus
 from videos.services.replies import reply_apply
+
+from ...factories import success_result, video_with_job
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.factories import success_result, video_with_job
 from videos.models import JobStatus, Video
+
+from ...factories import success_result, video_with_job
 
 pytestmark = pytest.mark.django_db
 

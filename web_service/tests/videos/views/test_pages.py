@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.factories import video_with_job
 from videos.models import JobStatus, Video
+
+from ...factories import video_with_job
 
 pytestmark = pytest.mark.django_db
 

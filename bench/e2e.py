@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.harness import Bench, direct_job
+from bench.direct import direct_job
+from bench.harness import Bench
 from bench.table import Row, fmt, ratios, verdict
 from tests.support.api import FINAL
 

@@ -25,7 +25,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.harness import Bench, run_argv
+from bench.direct import run_argv
+from bench.harness import Bench
 from bench.table import Row, Summary
 
 SSIM_RE = re.compile(r"SSIM .*All:([0-9.]+)")

@@ -18,7 +18,8 @@ Two readings of "throughput":
 
 from __future__ import annotations
 
-from bench.harness import Bench, cpu_delta, cpu_snapshot, pids_named, python_pids, tree
+from bench.harness import Bench
+from bench.procfs import cpu_delta, cpu_snapshot, pids_named, python_pids, tree
 from bench.table import Row, fmt, ratios, verdict
 from bench.throughput import system_batch
 

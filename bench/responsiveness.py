@@ -14,7 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.harness import Bench, CpuMeter, cores, tree
+from bench.harness import Bench
+from bench.procfs import CpuMeter, cores, tree
 from bench.table import Row, fmt, ratios, verdict
 from tests.support.processes import command_line
 

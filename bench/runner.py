@@ -25,7 +25,9 @@ import traceback
 from pathlib import Path
 
 from bench import e2e, encoding, messaging, progress, responsiveness, throughput, uploads
-from bench.harness import Bench, Params, cores, cpu_model
+from bench.harness import Bench
+from bench.params import Params
+from bench.procfs import cores, cpu_model
 from bench.table import Row, format_table, results_write
 from tests.support.stack import REPO, stack_running
 

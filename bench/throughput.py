@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import time
 
-from bench.harness import Bench, cores, direct_batch
+from bench.direct import direct_batch
+from bench.harness import Bench
+from bench.procfs import cores
 from bench.table import Row, fmt, ratios, verdict
 
 

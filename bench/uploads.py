@@ -20,7 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import Bench, Sampler, rss_bytes, tree
+from bench.harness import Bench
+from bench.procfs import Sampler, rss_bytes, tree
 from bench.table import Row, fmt, ratios, verdict
 from tests.support.stack import REPO, free_port
 

@@ -23,7 +23,9 @@ SECTIONS = {"1", "2", "3", "4", "5", "6", "7"}
 @pytest.mark.timeout(300)
 def test_a_tiny_bench_run_writes_one_well_formed_table(tmp_path):
     out, raw = tmp_path / "results.md", tmp_path / "raw.json"
-    out.write_text(f"# kept above\n\n{BEGIN}\nstale table from an earlier run\n{END}\n\nkept below\n")
+    out.write_text(
+        f"# kept above\n\n{BEGIN}\nstale table from an earlier run\n{END}\n\nkept below\n"
+    )
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(out), "--raw", str(raw)],
         cwd=REPO,

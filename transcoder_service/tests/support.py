@@ -61,8 +61,8 @@ def make_settings(media_root: Path, **overrides: str) -> Settings:
     return load_settings(environ=environ)
 
 
-def ffmpeg_children() -> list[int]:
-    """PIDs of live ffmpeg processes whose parent is this test process."""
+def children_of(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is `pid`."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -72,10 +72,21 @@ def ffmpeg_children() -> list[int]:
         except OSError:
             continue
         # Format: pid (comm) state ppid ...; comm may contain spaces.
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if comm == "ffmpeg" and int(ppid) == os.getpid() and state != "Z":
+        if int(ppid) == pid and state != "Z":
             found.append(int(entry.name))
+    return found
+
+
+def ffmpeg_children() -> list[int]:
+    """PIDs of live ffmpeg processes whose parent is this test process."""
+    found = []
+    for child in children_of(os.getpid()):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == "ffmpeg":
+                found.append(child)
+        except OSError:  # exited meanwhile
+            continue
     return found
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from .support import SERVICE_DIR
+from .support import SERVICE_DIR, children_of
 
 STOP_TIMEOUT_SECONDS = 20
 
@@ -23,22 +23,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
-
-
-def children_of(pid: int) -> list[int]:
-    """The live (not zombie) processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == pid and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 class WorkerProcess:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from ..broker import FINAL_STATES, Caller, running_worker
-from ..support import SERVICE_DIR
-from ..worker_process import WorkerProcess, alive, children_of
+from ..support import SERVICE_DIR, children_of
+from ..worker_process import WorkerProcess, alive
 from . import checks, sources
 from .cases import MEDIA_CASES
 from .messages import MESSAGE_CASES

@@ -1,20 +1,41 @@
-"""Shared fixtures: tiny media files made with ffmpeg at test time, and media roots.
+"""Shared fixtures: tiny media files made with ffmpeg at test time, and a real S3 store.
 
 No media is committed to the repository: every clip is generated once per
-test session from ffmpeg's built-in test sources (lavfi `testsrc2`, `sine`).
+test session from ffmpeg's built-in test sources (lavfi `testsrc2`, `sine`),
+and uploaded once, with the web's key, to the session's SeaweedFS
+(tests/seaweed.py). Tests share that bucket, so each uses its own job_id.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from transcoder.objectstore import ObjectStore, store_connect
 from transcoder.settings import Settings, get_settings
 
 from .broker import Caller, throwaway_vhost
-from .support import Clips, add_source, audio_input, ffmpeg, make_settings, video_input
+from .seaweed import SeaweedStore, seaweed_running
+from .support import (
+    Clips,
+    audio_input,
+    ffmpeg,
+    make_settings,
+    new_job_id,
+    source_put,
+    video_input,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Importing transcoder.worker reads the settings, which require a bucket
+    # and a key pair. These placeholders only let modules import; every test
+    # that talks to a store gets the session's real one from a fixture.
+    for name in ("S3_BUCKET", "TRANSCODER_S3_ACCESS_KEY_ID", "TRANSCODER_S3_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "set-by-a-fixture")
 
 
 @pytest.fixture(scope="session")
@@ -60,28 +81,56 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def media_root(tmp_path: Path, clips: Clips) -> Path:
-    """A fresh media root holding every generated clip under sources/."""
-    root = tmp_path / "media"
-    for name in vars(clips).values():
-        if isinstance(name, str):
-            add_source(root, clips.directory / name)
-    return root
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedStore]:
+    """This session's own `weed mini`, stopped by its pid at the end."""
+    with seaweed_running(tmp_path_factory.mktemp("seaweed")) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def sources(seaweed: SeaweedStore, clips: Clips) -> dict[str, str]:
+    """The source key of every generated clip, by file name, uploaded once."""
+    return {
+        name: source_put(seaweed, clips.directory / name)
+        for name in vars(clips).values()
+        if isinstance(name, str)
+    }
 
 
 @pytest.fixture
-def settings(media_root: Path) -> Settings:
-    return make_settings(media_root)
+def scratch_dir(tmp_path: Path) -> Path:
+    return tmp_path / "scratch"
 
 
 @pytest.fixture
-def worker_env(monkeypatch: pytest.MonkeyPatch, media_root: Path) -> Iterator[Path]:
-    """Point the process-wide settings (what tasks read) at the test media root."""
-    monkeypatch.setenv("MEDIA_ROOT", str(media_root))
+def settings(seaweed: SeaweedStore, scratch_dir: Path) -> Settings:
+    return make_settings(seaweed, scratch_dir)
+
+
+@pytest.fixture
+def store(settings: Settings) -> ObjectStore:
+    """The transcoder's adapter, with the transcoder's own key."""
+    return store_connect(settings=settings)
+
+
+@pytest.fixture
+def job_id() -> str:
+    return new_job_id()
+
+
+@pytest.fixture
+def worker_env(
+    monkeypatch: pytest.MonkeyPatch, seaweed: SeaweedStore, scratch_dir: Path
+) -> Iterator[Path]:
+    """Point the process-wide settings (what tasks read) at the session's store."""
+    for name, value in seaweed.transcoder_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SCRATCH_DIR", str(scratch_dir))
     monkeypatch.setenv("PROGRESS_INTERVAL", "0")
+    monkeypatch.setenv("STORAGE_RETRY_DELAY", "0")
     get_settings.cache_clear()
-    yield media_root
+    yield scratch_dir
     get_settings.cache_clear()
 
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from transcoder import pipeline
+from transcoder.objectstore import ObjectStore
+from transcoder.payload import ConvertRequest
 from transcoder.settings import Settings, load_settings
+
+from .seaweed import SeaweedStore
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,23 +49,71 @@ class Clips:
     text: str = "notes.txt"  # not media at all
 
 
-def add_source(media_root: Path, source: Path) -> str:
-    """Put `source` under media_root/sources/ and return its relative path."""
-    relative = f"sources/{source.name}"
-    target = media_root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A hard link is free; a symlink would (rightly) be refused for pointing
-    # outside the media root.
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-    return relative
+def source_put(store: SeaweedStore, path: Path, *, key: str | None = None) -> str:
+    """Upload `path` as the web does (with the web's key); return its source key.
+
+    The key is unique unless given, so tests sharing the session's bucket
+    never see each other's sources.
+    """
+    key = key or f"sources/{uuid.uuid4().hex[:12]}/{path.name}"
+    store.client(store.web).upload_file(Filename=str(path), Bucket=store.bucket, Key=key)
+    return key
 
 
-def make_settings(media_root: Path, **overrides: str) -> Settings:
-    environ = {"MEDIA_ROOT": str(media_root), "PROGRESS_INTERVAL": "0", **overrides}
+def new_job_id(label: str = "job") -> str:
+    """A job_id no other test of the session uses (they share one bucket)."""
+    return f"{label}-{uuid.uuid4().hex[:12]}"
+
+
+def make_settings(store: SeaweedStore, scratch_dir: Path, **overrides: str) -> Settings:
+    environ = {
+        **store.transcoder_env(),
+        "SCRATCH_DIR": str(scratch_dir),
+        "PROGRESS_INTERVAL": "0",
+        **overrides,
+    }
     return load_settings(environ=environ)
+
+
+def keys_under(store: SeaweedStore, prefix: str) -> dict[str, int]:
+    """Every object under `prefix`, with its size, read with the transcoder's key."""
+    client = store.client(store.transcoder)
+    found: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=store.bucket, Prefix=prefix
+    ):
+        found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+    return found
+
+
+def object_bytes(store: SeaweedStore, key: str) -> bytes:
+    body: bytes = (
+        store.client(store.transcoder).get_object(Bucket=store.bucket, Key=key)["Body"].read()
+    )
+    return body
+
+
+def convert(
+    settings: Settings,
+    store: ObjectStore,
+    source_key: str,
+    *,
+    job_id: str,
+    profiles: tuple[str, ...] = ("720p",),
+    progress: list[tuple[str, int]] | None = None,
+) -> dict[str, Any]:
+    """Run one delivery of a job through the real pipeline; collect its progress."""
+    sink = progress if progress is not None else []
+
+    def on_progress(*, stage: str, percent: int) -> None:
+        sink.append((stage, percent))
+
+    request = ConvertRequest(
+        job_id=job_id, source_key=source_key, profiles=profiles, contract_version=2
+    )
+    return pipeline.convert(
+        request=request, store=store, on_progress=on_progress, settings=settings
+    )
 
 
 def children_of(pid: int) -> list[int]:
@@ -90,5 +145,38 @@ def ffmpeg_children() -> list[int]:
     return found
 
 
-def temp_files_under(root: Path) -> list[Path]:
-    return sorted(root.rglob("*.tmp"))
+def scratch_entries(scratch_dir: Path) -> list[str]:
+    """What is left in a scratch folder (nothing, once every attempt has ended)."""
+    if not scratch_dir.exists():
+        return []
+    return sorted(entry.name for entry in scratch_dir.iterdir())
+
+
+# SIGTERM raises SystemExit, as billiard makes it do in a pool process.
+_ATTEMPT_HOLDER = """
+import signal, sys, time
+from pathlib import Path
+from typing import Any
+from transcoder.scratch import attempt_folder
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+with attempt_folder(scratch_dir=Path(sys.argv[1]), name=sys.argv[2]) as folder:
+    (folder / "source.mp4").write_bytes(b"half a download")
+    print("ready", flush=True)
+    time.sleep(600)
+"""
+
+
+def start_attempt(scratch_dir: Path, name: str) -> subprocess.Popen[str]:
+    """A process inside attempt_folder(name), as a pool process is mid-job.
+
+    SIGKILL it to get what a dead attempt leaves; the caller must reap it.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ATTEMPT_HOLDER, str(scratch_dir), name],
+        cwd=SERVICE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    return process

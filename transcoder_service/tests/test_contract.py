@@ -8,26 +8,39 @@ the same pull request, and read the document's "Versioning" section first.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 from kombu import Queue
 
 from transcoder import contract, errors, pipeline
 from transcoder.media.profiles import PROFILES
-from transcoder.payload import ConvertRequest, parse_convert_request
+from transcoder.objectstore import ObjectStore
+from transcoder.payload import ConvertRequest, parse_convert_request, parse_delete_request
 from transcoder.settings import Settings
+from transcoder.tasks import convert_video, delete_outputs, ping
 from transcoder.worker import app
 
-from .support import SERVICE_DIR
+from .seaweed import SeaweedStore
+from .support import SERVICE_DIR, keys_under, object_bytes
 
 
 def test_task_names_and_version() -> None:
     assert contract.TASK_CONVERT_VIDEO == "transcode.convert_video"
+    assert contract.TASK_DELETE_OUTPUTS == "transcode.delete_outputs"
     assert contract.TASK_PING == "transcode.ping"
-    assert contract.CONTRACT_VERSION == 1
-    assert contract.SUPPORTED_CONTRACT_VERSIONS == {1}
+    assert contract.CONTRACT_VERSION == 2
+    assert contract.SUPPORTED_CONTRACT_VERSIONS == {2}
+
+
+def test_delete_outputs_publishes_no_result_and_no_started_state() -> None:
+    assert delete_outputs.name == "transcode.delete_outputs"
+    assert delete_outputs.ignore_result is True
+    assert delete_outputs.track_started is False
+    assert convert_video.ignore_result is False
+    assert ping.track_started is False
 
 
 def test_the_worker_registers_the_tasks_by_name() -> None:
@@ -39,7 +52,8 @@ def test_the_worker_registers_the_tasks_by_name() -> None:
     output = subprocess.run(
         [sys.executable, "-c", code], cwd=SERVICE_DIR, capture_output=True, text=True, check=True
     ).stdout
-    assert output.strip() == "['transcode.convert_video', 'transcode.ping']"
+    expected = "['transcode.convert_video', 'transcode.delete_outputs', 'transcode.ping']"
+    assert output.strip() == expected
 
 
 def test_queue_exchange_and_routing_key() -> None:
@@ -73,17 +87,37 @@ def test_rpc_results_persistent_and_started_state() -> None:
 
 
 def test_kwargs() -> None:
-    assert contract.REQUIRED_KWARGS == {"job_id", "source_path"}
-    assert contract.OPTIONAL_KWARGS == {"profiles", "contract_version"}
+    assert contract.REQUIRED_KWARGS == {"job_id", "source_key", "contract_version"}
+    assert contract.OPTIONAL_KWARGS == {"profiles"}
+    assert contract.DELETE_KWARGS == {"job_id", "contract_version"}
+    assert contract.KWARG_V1_SOURCE_PATH == "source_path"
     assert contract.DEFAULT_PROFILES == ("720p",)
     assert contract.MAX_PROFILES == 4
-    assert contract.MAX_SOURCE_PATH_LENGTH == 1024
+    assert contract.MAX_SOURCE_KEY_BYTES == 1024
+    assert contract.SOURCES_PREFIX == "sources/"
+    # The example of docs/messages.md, "kwargs", as written there.
     example = {
         "job_id": "0b6c2f0e-1c1e-4b7a-9a53-2f1f6c7d9e10",
-        "source_path": "sources/0b6c2f0e-1c1e-4b7a-9a53-2f1f6c7d9e10",
+        "source_key": "sources/5d1f9a0c-2c7e-4f7b-8d55-0c1e2b3a4d5f",
         "profiles": ["720p"],
+        "contract_version": 2,
     }
-    assert parse_convert_request(args=(), kwargs=example).job_id == example["job_id"]
+    request = parse_convert_request(args=(), kwargs=example)
+    assert (request.job_id, request.source_key) == (example["job_id"], example["source_key"])
+    delete = parse_delete_request(args=(), kwargs={"job_id": "j", "contract_version": 2})
+    assert delete.job_id == "j"
+
+
+def test_output_keys() -> None:
+    assert contract.job_prefix("j") == "outputs/j/"
+    assert contract.attempt_prefix(job_id="j", attempt="9f2c4e1a7b3d5f60") == (
+        "outputs/j/9f2c4e1a7b3d5f60/"
+    )
+    assert contract.manifest_key("j") == "outputs/j/manifest.json"
+    assert contract.rendition_filename("720p") == "720p.mp4"
+    assert contract.POSTER_FILENAME == "poster.jpg"
+    assert contract.ATTEMPT_PATTERN.pattern == "[0-9a-f]{16}"
+    assert contract.ATTEMPT_BYTES * 2 == 16
 
 
 def test_profiles() -> None:
@@ -101,11 +135,14 @@ def test_profiles() -> None:
 def test_progress_state() -> None:
     assert contract.STATE_PROGRESS == "PROGRESS"
     assert (contract.PROGRESS_PERCENT, contract.PROGRESS_STAGE) == ("percent", "stage")
-    assert (contract.STAGE_PROBING, contract.STAGE_TRANSCODING, contract.STAGE_POSTER) == (
-        "probing",
-        "transcoding",
-        "poster",
+    stages = (
+        contract.STAGE_DOWNLOADING,
+        contract.STAGE_PROBING,
+        contract.STAGE_TRANSCODING,
+        contract.STAGE_POSTER,
+        contract.STAGE_UPLOADING,
     )
+    assert stages == ("downloading", "probing", "transcoding", "poster", "uploading")
 
 
 def test_failure_codes_are_the_exception_class_names() -> None:
@@ -114,6 +151,7 @@ def test_failure_codes_are_the_exception_class_names() -> None:
         contract.EXC_INVALID_MEDIA: errors.InvalidMedia,
         contract.EXC_TRANSCODE_FAILED: errors.TranscodeFailed,
         contract.EXC_TRANSCODE_TIMEOUT: errors.TranscodeTimeout,
+        contract.EXC_STORAGE_DENIED: errors.StorageDenied,
         contract.EXC_STORAGE_ERROR: errors.StorageError,
     }
     assert set(codes) == {
@@ -121,19 +159,26 @@ def test_failure_codes_are_the_exception_class_names() -> None:
         "InvalidMedia",
         "TranscodeFailed",
         "TranscodeTimeout",
+        "StorageDenied",
         "StorageError",
     }
     for code, cls in codes.items():
         assert cls.__name__ == cls.__qualname__ == code
 
 
-def test_success_result_fields(settings: Settings, media_root: Path) -> None:
+def test_success_result_fields_and_manifest(
+    settings: Settings,
+    store: ObjectStore,
+    seaweed: SeaweedStore,
+    sources: dict[str, str],
+    job_id: str,
+) -> None:
     request = ConvertRequest(
-        job_id="j", source_path="sources/clip.mp4", profiles=("480p",), contract_version=1
+        job_id=job_id, source_key=sources["clip.mp4"], profiles=("480p",), contract_version=2
     )
     result = pipeline.convert(
         request=request,
-        media_root=media_root,
+        store=store,
         on_progress=lambda *, stage, percent: None,
         settings=settings,
     )
@@ -142,10 +187,12 @@ def test_success_result_fields(settings: Settings, media_root: Path) -> None:
         "job_id",
         "source",
         "outputs",
-        "poster_path",
+        "poster_key",
+        "manifest_key",
         "elapsed_seconds",
         "timings",
     ]
+    assert result["contract_version"] == 2
     assert set(result["source"]) == {
         "duration",
         "width",
@@ -155,16 +202,40 @@ def test_success_result_fields(settings: Settings, media_root: Path) -> None:
         "format",
         "size_bytes",
     }
-    assert set(result["outputs"][0]) == {
+    assert list(result["outputs"][0]) == [
         "profile",
-        "path",
+        "key",
         "width",
         "height",
         "duration",
         "size_bytes",
         "video_codec",
         "audio_codec",
+    ]
+    attempt = re.escape(f"outputs/{job_id}/") + "[0-9a-f]{16}/"
+    assert re.fullmatch(attempt + r"480p\.mp4", result["outputs"][0]["key"])
+    assert re.fullmatch(attempt + r"poster\.jpg", result["poster_key"])
+    assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
+    assert set(result["timings"]) == {
+        "download",
+        "probe",
+        "transcode",
+        "poster",
+        "verify",
+        "upload",
     }
-    assert result["outputs"][0]["path"] == "outputs/j/480p.mp4"
-    assert result["poster_path"] == "outputs/j/poster.jpg"
-    assert set(result["timings"]) == {"probe", "transcode", "poster", "verify"}
+    # The manifest: {"request": {...}, "result": <the SUCCESS result>}.
+    manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
+    assert manifest == {
+        "request": {
+            "source_key": sources["clip.mp4"],
+            "profiles": ["480p"],
+            "contract_version": 2,
+        },
+        "result": result,
+    }
+    assert set(keys_under(seaweed, f"outputs/{job_id}/")) == {
+        result["outputs"][0]["key"],
+        result["poster_key"],
+        result["manifest_key"],
+    }

@@ -16,6 +16,7 @@ CLASSES = [
     errors.InvalidMedia,
     errors.TranscodeFailed,
     errors.TranscodeTimeout,
+    errors.StorageDenied,
     errors.StorageError,
 ]
 
@@ -66,5 +67,6 @@ def test_class_names_are_the_contract_codes() -> None:
         "InvalidMedia",
         "TranscodeFailed",
         "TranscodeTimeout",
+        "StorageDenied",
         "StorageError",
     }

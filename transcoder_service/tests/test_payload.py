@@ -3,9 +3,14 @@ from __future__ import annotations
 import pytest
 
 from transcoder.errors import InvalidPayload
-from transcoder.payload import ConvertRequest, parse_convert_request
+from transcoder.payload import (
+    ConvertRequest,
+    DeleteRequest,
+    parse_convert_request,
+    parse_delete_request,
+)
 
-VALID = {"job_id": "0b6c2f0e-1c1e-4b7a", "source_path": "sources/0b6c2f0e"}
+VALID = {"job_id": "0b6c2f0e-1c1e-4b7a", "source_key": "sources/0b6c2f0e", "contract_version": 2}
 
 
 def parse(**kwargs: object) -> ConvertRequest:
@@ -21,14 +26,14 @@ def refused(*, args: tuple[object, ...] = (), **kwargs: object) -> str:
 def test_minimal_message_gets_defaults() -> None:
     assert parse(**VALID) == ConvertRequest(
         job_id="0b6c2f0e-1c1e-4b7a",
-        source_path="sources/0b6c2f0e",
+        source_key="sources/0b6c2f0e",
         profiles=("720p",),
-        contract_version=1,
+        contract_version=2,
     )
 
 
 def test_full_message() -> None:
-    request = parse(**VALID, profiles=["480p", "720p"], contract_version=1)
+    request = parse(**VALID, profiles=["480p", "720p"])
     assert request.profiles == ("480p", "720p")
 
 
@@ -40,7 +45,7 @@ def test_unknown_field_is_named() -> None:
     assert refused(**VALID, priority=5) == "The message has unknown field(s): 'priority'."
 
 
-@pytest.mark.parametrize("missing", ["job_id", "source_path"])
+@pytest.mark.parametrize("missing", ["job_id", "source_key", "contract_version"])
 def test_missing_field_is_named(missing: str) -> None:
     kwargs = {k: v for k, v in VALID.items() if k != missing}
     assert refused(**kwargs) == f"The message is missing the required field(s): {missing!r}."
@@ -51,7 +56,7 @@ def test_missing_field_is_named(missing: str) -> None:
     [
         ("job_id", 42, "must be a string, not an integer"),
         ("job_id", None, "must be a string, not null"),
-        ("source_path", ["a"], "must be a string, not a list"),
+        ("source_key", ["a"], "must be a string, not a list"),
         ("contract_version", True, "must be an integer, not a boolean"),
         ("contract_version", "1", "must be an integer, not a string"),
         ("contract_version", 1.0, "must be an integer, not a number"),
@@ -80,44 +85,62 @@ def test_huge_job_id_is_not_echoed_in_full() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source_path", "expected"),
+    ("source_key", "expected"),
     [
-        ("", "is empty"),
-        ("/etc/passwd", "is absolute"),
-        ("../secret.mp4", "'..' segment"),
-        ("sources/../../secret.mp4", "'..' segment"),
-        ("sources/a\0b", "NUL byte"),
-        ("a" * 1025, "the limit is 1024"),
+        ("", "The source_key is empty."),
+        ("/sources/a.mp4", "The source_key '/sources/a.mp4' starts with '/'; it is a key"),
+        ("outputs/j/720p.mp4", "The source_key 'outputs/j/720p.mp4' must start with 'sources/'."),
+        ("Sources/a.mp4", "must start with 'sources/'"),
+        ("sources/../outputs/x", "The source_key 'sources/../outputs/x' contains a '..' segment."),
+        ("sources/a/..", "'..' segment"),
+        ("sources//a.mp4", "The source_key 'sources//a.mp4' contains an empty segment."),
+        ("sources/", "empty segment"),
+        ("sources/a/", "empty segment"),
+        ("sources/a\0b", "The source_key contains a NUL byte."),
+        ("sources/a\nb", "The source_key contains a control character."),
+        ("sources/a\x7fb", "control character"),
+        ("sources/a\x85b", "control character"),  # C1, a control character too
+        ("sources/\ud800.mp4", "not valid Unicode text: it contains a lone surrogate."),
+        ("sources/" + "a" * 1017, "The source_key is 1025 bytes long; the limit is 1024."),
+        ("sources/" + "é" * 509, "is 1026 bytes long"),  # bytes of UTF-8, not characters
     ],
 )
-def test_unsafe_source_paths(source_path: str, expected: str) -> None:
-    assert expected in refused(**{**VALID, "source_path": source_path})
+def test_bad_source_keys(source_key: str, expected: str) -> None:
+    assert expected in refused(**{**VALID, "source_key": source_key})
 
 
-def test_name_of_255_bytes_is_fine() -> None:
-    path = f"sources/{'é' * 125}x.mp4"  # 250 + 5 bytes of UTF-8
-    assert parse(**{**VALID, "source_path": path}).source_path == path
+@pytest.mark.parametrize(
+    "source_key",
+    [
+        "sources/a",
+        "sources/5d1f9a0c-2c7e-4f7b-8d55-0c1e2b3a4d5f",
+        "sources/my..video.mp4",  # dots inside a segment are fine
+        "sources/dir/é ü & ; $(x).mp4",  # the key is never given to a shell
+        "sources/" + "a" * 1016,  # exactly 1024 bytes
+    ],
+)
+def test_good_source_keys(source_key: str) -> None:
+    assert parse(**{**VALID, "source_key": source_key}).source_key == source_key
 
 
-@pytest.mark.parametrize("name", ["é" * 126 + ".mp4", "a" * 256])
-def test_name_over_255_bytes_cannot_exist_on_disk(name: str) -> None:
-    # Refused as a bad message, not left to the file system's ENAMETOOLONG,
-    # which storage would take for a passing fault and retry.
-    message = refused(**{**VALID, "source_path": f"sources/{name}"})
-    assert message.startswith("The source_path has a name of 256 bytes (")
-    assert message.endswith("); a file or folder name is at most 255 bytes.")
-    assert len(message) < 300
+def test_huge_source_key_is_not_echoed_in_full() -> None:
+    assert len(refused(**{**VALID, "source_key": "outputs/" + "x" * 900})) < 300
 
 
-def test_lone_surrogate_is_refused() -> None:
-    # JSON can carry "\ud800"; no file name can hold it.
-    assert refused(**{**VALID, "source_path": "sources/\ud800.mp4"}) == (
-        "The source_path is not valid Unicode text: it contains a lone surrogate."
+@pytest.mark.parametrize(
+    "v1",
+    [
+        {"job_id": "j1", "source_path": "sources/a.mp4"},
+        {"job_id": "j1", "source_path": "sources/a.mp4", "contract_version": 1},
+        {**VALID, "source_path": "sources/a.mp4"},
+    ],
+)
+def test_a_v1_message_is_refused_with_a_sentence_that_says_so(v1: dict[str, object]) -> None:
+    assert refused(**v1) == (
+        "This is a contract v1 message: it has 'source_path', a file on a shared disk. "
+        "This worker speaks contract v2 and needs 'source_key', the key of the source "
+        'in the bucket (docs/messages.md, "Upgrading from v1").'
     )
-
-
-def test_dots_inside_a_name_are_fine() -> None:
-    assert parse(**{**VALID, "source_path": "sources/my..video.mp4"})
 
 
 @pytest.mark.parametrize(
@@ -134,7 +157,38 @@ def test_bad_profiles(profiles: list[object], expected: str) -> None:
     assert expected in refused(**VALID, profiles=profiles)
 
 
-def test_unknown_contract_version() -> None:
-    assert refused(**VALID, contract_version=2) == (
-        "Contract version 2 is not supported by this worker (it speaks 1)."
+@pytest.mark.parametrize("version", [1, 3])
+def test_unknown_contract_version(version: int) -> None:
+    assert refused(**{**VALID, "contract_version": version}) == (
+        f"Contract version {version} is not supported by this worker (it speaks 2)."
     )
+
+
+def test_delete_request() -> None:
+    kwargs = {"job_id": "job-7", "contract_version": 2}
+    assert parse_delete_request(args=(), kwargs=kwargs) == DeleteRequest(
+        job_id="job-7", contract_version=2
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        (("job-7",), {}, "keyword arguments only"),
+        ((), {"job_id": "job-7"}, "missing the required field(s): 'contract_version'."),
+        ((), {"contract_version": 2}, "missing the required field(s): 'job_id'."),
+        ((), {"job_id": "../x", "contract_version": 2}, "The job_id '../x' is invalid"),
+        ((), {"job_id": "job-7", "contract_version": 1}, "Contract version 1 is not supported"),
+        (
+            (),
+            {"job_id": "job-7", "contract_version": 2, "source_key": "sources/a"},
+            "unknown field(s): 'source_key'.",
+        ),
+    ],
+)
+def test_bad_delete_requests(
+    args: tuple[object, ...], kwargs: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(InvalidPayload) as caught:
+        parse_delete_request(args=args, kwargs=kwargs)
+    assert expected in caught.value.message

@@ -1,23 +1,45 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from transcoder.settings import (
     DEFAULT_BROKER_FILESYSTEM_DIR,
-    DEFAULT_MEDIA_ROOT,
     SERVICE_DIR,
+    Settings,
     SettingsError,
     load_settings,
     usable_cores,
 )
 
+# The variables without a default.
+REQUIRED = {
+    "S3_BUCKET": "videos",
+    "TRANSCODER_S3_ACCESS_KEY_ID": "transcoder-key",
+    "TRANSCODER_S3_SECRET_ACCESS_KEY": "transcoder-secret",
+}
+
+
+def load(environ: dict[str, str]) -> Settings:
+    return load_settings(environ={**REQUIRED, **environ})
+
 
 def test_defaults() -> None:
-    settings = load_settings(environ={})
+    settings = load({})
     assert settings.broker_url == "amqp://guest:guest@localhost:5672//"
-    assert settings.media_root == DEFAULT_MEDIA_ROOT == SERVICE_DIR.parent / "var" / "media"
+    assert settings.s3_endpoint_url is None  # AWS itself
+    assert settings.s3_region == "us-east-1"
+    assert settings.s3_bucket == "videos"
+    assert settings.s3_access_key_id == "transcoder-key"
+    assert settings.s3_secret_access_key == "transcoder-secret"
+    assert settings.scratch_dir == Path(tempfile.gettempdir()) / "transcoder-scratch"
+    assert settings.broker_heartbeat == 60.0
+    assert settings.storage_retry_delay == 10.0
     assert settings.concurrency == usable_cores()
     assert settings.ffmpeg_threads == 1  # cores ÷ concurrency
     assert settings.ffmpeg_nice == 10
@@ -31,15 +53,13 @@ def test_defaults() -> None:
 
 
 def test_a_filesystem_broker_gets_a_folder_shared_with_the_web() -> None:
-    default = load_settings(environ={"BROKER_URL": "filesystem://"})
+    default = load({"BROKER_URL": "filesystem://"})
     assert default.broker_filesystem_dir == DEFAULT_BROKER_FILESYSTEM_DIR
     assert DEFAULT_BROKER_FILESYSTEM_DIR == SERVICE_DIR.parent / "var" / "broker"
-    chosen = load_settings(
-        environ={"BROKER_URL": "filesystem://", "BROKER_FILESYSTEM_DIR": "/srv/broker"}
-    )
+    chosen = load({"BROKER_URL": "filesystem://", "BROKER_FILESYSTEM_DIR": "/srv/broker"})
     assert chosen.broker_filesystem_dir == Path("/srv/broker")
     # Ignored with a real broker, so a stale value in .env cannot matter.
-    amqp = load_settings(environ={"BROKER_FILESYSTEM_DIR": "/srv/broker"})
+    amqp = load({"BROKER_FILESYSTEM_DIR": "/srv/broker"})
     assert amqp.broker_filesystem_dir is None
 
 
@@ -61,28 +81,34 @@ def test_threads_follow_concurrency(
     threads: int,
 ) -> None:
     monkeypatch.setattr("transcoder.settings.usable_cores", lambda: cores)
-    settings = load_settings(environ=environ)
+    settings = load(environ)
     assert (settings.concurrency, settings.ffmpeg_threads) == (concurrency, threads)
 
 
 def test_empty_values_mean_default() -> None:
     # docker-compose passes the blank `NAME=` lines of .env as empty strings.
-    assert load_settings(environ={"BROKER_URL": "", "FFMPEG_NICE": " "}) == load_settings(
-        environ={}
-    )
+    assert load({"BROKER_URL": "", "FFMPEG_NICE": " ", "S3_ENDPOINT_URL": ""}) == load({})
 
 
 def test_values_are_read() -> None:
-    settings = load_settings(
-        environ={
+    settings = load(
+        {
             "BROKER_URL": "amqp://u:p@rabbit:5672/v",
-            "MEDIA_ROOT": "/srv/media",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:8333",
+            "S3_REGION": "eu-west-3",
+            "SCRATCH_DIR": "/srv/scratch",
+            "BROKER_HEARTBEAT": "5",
+            "STORAGE_RETRY_DELAY": "0.5",
             "TRANSCODE_SOFT_TIME_LIMIT": "100",
             "PROGRESS_INTERVAL": "0",
         }
     )
     assert settings.broker_url == "amqp://u:p@rabbit:5672/v"
-    assert settings.media_root == Path("/srv/media")
+    assert settings.s3_endpoint_url == "http://127.0.0.1:8333"
+    assert settings.s3_region == "eu-west-3"
+    assert settings.scratch_dir == Path("/srv/scratch")
+    assert settings.broker_heartbeat == 5.0
+    assert settings.storage_retry_delay == 0.5
     assert settings.time_limit == 160  # follows the soft limit
     assert settings.progress_interval == 0.0
 
@@ -96,6 +122,8 @@ def test_values_are_read() -> None:
         ({"MAX_SOURCE_BYTES": "2GB"}, "MAX_SOURCE_BYTES must be a whole number, got '2GB'"),
         ({"PROGRESS_INTERVAL": "fast"}, "PROGRESS_INTERVAL must be a number"),
         ({"PROGRESS_INTERVAL": "nan"}, "must be a finite number"),
+        ({"BROKER_HEARTBEAT": "-1"}, "BROKER_HEARTBEAT must be a finite number of at least 0"),
+        ({"STORAGE_RETRY_DELAY": "soon"}, "STORAGE_RETRY_DELAY must be a number"),
         (
             {"TRANSCODE_SOFT_TIME_LIMIT": "100", "TRANSCODE_TIME_LIMIT": "100"},
             r"TRANSCODE_TIME_LIMIT \(100\) must be greater than TRANSCODE_SOFT_TIME_LIMIT \(100\)",
@@ -104,4 +132,41 @@ def test_values_are_read() -> None:
 )
 def test_malformed_values(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
+        load(environ)
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_store_settings_are_required(name: str, value: str | None) -> None:
+    environ = {k: v for k, v in REQUIRED.items() if k != name}
+    if value is not None:
+        environ[name] = value
+    with pytest.raises(SettingsError) as caught:
         load_settings(environ=environ)
+    assert str(caught.value).startswith(f"{name} is required (")
+    assert str(caught.value).endswith('see docs/storage.md, "Configuration".')
+
+
+def test_the_secret_stays_out_of_reprs() -> None:
+    assert "transcoder-secret" not in repr(load({}))
+
+
+def test_there_is_no_media_root_any_more() -> None:
+    # v2 shares nothing on disk: a leftover MEDIA_ROOT in .env changes nothing.
+    assert load({"MEDIA_ROOT": "/srv/media"}) == load({})
+    assert not hasattr(load({}), "media_root")
+
+
+def test_the_worker_app_takes_its_broker_heartbeat_from_the_settings() -> None:
+    # In a fresh interpreter, as the worker starts: the app reads the settings once.
+    code = "from transcoder.worker import app; print(app.conf.broker_heartbeat)"
+    environ = {**os.environ, **REQUIRED, "BROKER_HEARTBEAT": "2.5"}
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=SERVICE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert output.strip() == "2.5"

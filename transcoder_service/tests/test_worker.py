@@ -7,6 +7,9 @@ tests/broker.py. tests/corpus/ runs its bad-input corpus the same way.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,23 +19,48 @@ import pytest
 from kombu import Producer
 
 from .broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
-from .support import Clips, add_source, temp_files_under
+from .seaweed import SeaweedStore
+from .support import keys_under, new_job_id, scratch_entries, source_put, start_attempt
 from .worker_process import WorkerProcess, alive
 
 pytestmark = pytest.mark.broker
 
-
-@pytest.fixture(scope="module")
-def worker_media_root(tmp_path_factory: pytest.TempPathFactory, clips: Clips) -> Path:
-    root = tmp_path_factory.mktemp("worker") / "media"
-    add_source(root, clips.directory / clips.clip)
-    return root
+DEAD_ATTEMPT = "job-dead.00000000000000dd"
+LIVE_ATTEMPT = "job-live.000000000000001e"
 
 
 @pytest.fixture(scope="module")
-def worker(broker_url: str, worker_media_root: Path) -> Iterator[WorkerProcess]:
+def worker_scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "scratch"
+
+
+@pytest.fixture(scope="module")
+def live_attempt(worker_scratch: Path) -> Iterator[subprocess.Popen[str]]:
+    """Left before the worker starts: a SIGKILLed attempt's folder, and a live one.
+
+    The live one stands for another worker's pool process on the same host,
+    mid-job: a starting worker must not touch it.
+    """
+    dead = start_attempt(worker_scratch, DEAD_ATTEMPT)
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.wait()
+    live = start_attempt(worker_scratch, LIVE_ATTEMPT)
+    yield live
+    if live.poll() is None:
+        live.terminate()
+    live.wait()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    broker_url: str,
+    seaweed: SeaweedStore,
+    worker_scratch: Path,
+    live_attempt: subprocess.Popen[str],
+) -> Iterator[WorkerProcess]:
     env = {
-        "MEDIA_ROOT": str(worker_media_root),
+        **seaweed.transcoder_env(),
+        "SCRATCH_DIR": str(worker_scratch),
         "PROGRESS_INTERVAL": "0",  # every PROGRESS, so the test sees several
         "FFMPEG_THREADS": "1",  # slow enough to be interrupted
     }
@@ -40,18 +68,36 @@ def worker(broker_url: str, worker_media_root: Path) -> Iterator[WorkerProcess]:
         yield process
 
 
+def test_at_start_the_worker_removes_dead_attempts_and_keeps_live_ones(
+    worker: WorkerProcess, worker_scratch: Path, live_attempt: subprocess.Popen[str]
+) -> None:
+    # Each pool process sweeps as it starts (worker_process_init).
+    deadline = time.monotonic() + 10
+    while DEAD_ATTEMPT in scratch_entries(worker_scratch) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert scratch_entries(worker_scratch) == [LIVE_ATTEMPT]
+    assert (worker_scratch / LIVE_ATTEMPT / "source.mp4").is_file()
+    live_attempt.terminate()  # its own `finally` removes it
+    live_attempt.wait()
+    assert scratch_entries(worker_scratch) == []
+
+
 def test_ping(caller: Caller) -> None:
     states = caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)
     assert states[-1]["status"] == "SUCCESS"
-    assert states[-1]["result"] == {"pong": True, "contract_version": 1}
+    assert states[-1]["result"] == {"pong": True, "contract_version": 2}
 
 
-def test_convert_video(caller: Caller, worker_media_root: Path) -> None:
+def test_convert_video_then_delete_outputs(
+    caller: Caller, seaweed: SeaweedStore, sources: dict[str, str], worker_scratch: Path
+) -> None:
+    job_id = new_job_id()
     task_id = caller.send(
         "transcode.convert_video",
-        job_id="job-1",
-        source_path="sources/clip.mp4",
+        job_id=job_id,
+        source_key=sources["clip.mp4"],
         profiles=["720p", "480p"],
+        contract_version=2,
     )
     states = caller.wait(task_id, until=FINAL_STATES)
     statuses = [state["status"] for state in states]
@@ -65,38 +111,82 @@ def test_convert_video(caller: Caller, worker_media_root: Path) -> None:
     percents = [meta["percent"] for meta in progress]
     assert percents == sorted(percents)
     assert percents[-1] > percents[0]
-    assert {meta["stage"] for meta in progress} <= {"probing", "transcoding", "poster"}
+    assert progress[0]["stage"] == "downloading"
+    assert progress[-1]["stage"] == "uploading"
+    assert {meta["stage"] for meta in progress} <= {
+        "downloading",
+        "probing",
+        "transcoding",
+        "poster",
+        "uploading",
+    }
 
     result = states[-1]["result"]
-    assert result["contract_version"] == 1
-    assert result["job_id"] == "job-1"
-    assert [o["path"] for o in result["outputs"]] == [
-        "outputs/job-1/720p.mp4",
-        "outputs/job-1/480p.mp4",
-    ]
-    for path in [*(o["path"] for o in result["outputs"]), result["poster_path"]]:
-        assert (worker_media_root / path).is_file()
-    assert set(result["timings"]) == {"probe", "transcode", "poster", "verify"}
+    assert result["contract_version"] == 2
+    assert result["job_id"] == job_id
+    assert [o["profile"] for o in result["outputs"]] == ["720p", "480p"]
+    stored = keys_under(seaweed, f"outputs/{job_id}/")
+    for output in result["outputs"]:
+        assert stored[output["key"]] == output["size_bytes"]
+    assert result["poster_key"] in stored
+    assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
+    assert result["manifest_key"] in stored
+    assert set(result["timings"]) == {
+        "download",
+        "probe",
+        "transcode",
+        "poster",
+        "verify",
+        "upload",
+    }
+    assert scratch_entries(worker_scratch) == []
+
+    # The web's "delete this video": no reply comes (ignore_result, no STARTED).
+    delete_id = caller.send("transcode.delete_outputs", job_id=job_id, contract_version=2)
+    deadline = time.monotonic() + 30
+    while keys_under(seaweed, f"outputs/{job_id}/") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert keys_under(seaweed, f"outputs/{job_id}/") == {}
+    caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)  # replies are in order
+    assert delete_id not in caller.replies
 
 
-def test_unsafe_path_fails_with_invalid_payload(caller: Caller) -> None:
-    task_id = caller.send("transcode.convert_video", job_id="job-2", source_path="../etc/passwd")
+def test_unsafe_key_fails_with_invalid_payload(caller: Caller) -> None:
+    task_id = caller.send(
+        "transcode.convert_video",
+        job_id="job-2",
+        source_key="sources/../outputs/x",
+        contract_version=2,
+    )
     failure = caller.wait(task_id, until=FINAL_STATES)[-1]
     assert failure["status"] == "FAILURE"
     assert failure["result"]["exc_type"] == "InvalidPayload"
     assert failure["result"]["exc_message"] == [
-        "The source_path '../etc/passwd' contains a '..' segment."
+        "The source_key 'sources/../outputs/x' contains a '..' segment."
+    ]
+
+
+def test_a_v1_message_fails_with_a_sentence_that_says_so(caller: Caller) -> None:
+    task_id = caller.send("transcode.convert_video", job_id="job-v1", source_path="sources/a.mp4")
+    failure = caller.wait(task_id, until=FINAL_STATES)[-1]
+    assert failure["status"] == "FAILURE"
+    assert failure["result"]["exc_type"] == "InvalidPayload"
+    assert failure["result"]["exc_message"] == [
+        "This is a contract v1 message: it has 'source_path', a file on a shared disk. "
+        "This worker speaks contract v2 and needs 'source_key', the key of the source "
+        'in the bucket (docs/messages.md, "Upgrading from v1").'
     ]
 
 
 def test_pickle_message_is_refused_and_never_run(
-    caller: Caller, worker: WorkerProcess, worker_media_root: Path
+    caller: Caller, worker: WorkerProcess, seaweed: SeaweedStore, sources: dict[str, str]
 ) -> None:
     task_id = uuid.uuid4().hex
+    job_id = new_job_id("pickled")
     # A well-formed Celery protocol 2 message, except that it is pickled.
     producer = Producer(caller.connection.default_channel)
     producer.publish(
-        ((), {"job_id": "pickled", "source_path": "sources/clip.mp4"}, {}),
+        ((), {"job_id": job_id, "source_key": sources["clip.mp4"], "contract_version": 2}, {}),
         serializer="pickle",
         exchange=TRANSCODE_QUEUE.exchange,
         routing_key="transcode_queue",
@@ -108,32 +198,38 @@ def test_pickle_message_is_refused_and_never_run(
     # The worker acknowledged (dropped) it, and a ping sent after it is answered:
     caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)
     assert task_id not in caller.replies
-    assert not (worker_media_root / "outputs" / "pickled").exists()
+    assert keys_under(seaweed, f"outputs/{job_id}/") == {}
     _, waiting, _ = TRANSCODE_QUEUE(caller.connection.default_channel).queue_declare(passive=True)
     assert waiting == 0
 
 
-def test_revoke_with_terminate_kills_ffmpeg_and_removes_temp_files(
-    caller: Caller, worker: WorkerProcess, worker_media_root: Path, long_clip: Path
+def test_revoke_with_terminate_kills_ffmpeg_and_removes_the_scratch(
+    caller: Caller,
+    worker: WorkerProcess,
+    seaweed: SeaweedStore,
+    worker_scratch: Path,
+    long_clip: Path,
 ) -> None:
-    source = add_source(worker_media_root, long_clip)
-    task_id = caller.send("transcode.convert_video", job_id="job-long", source_path=source)
-    # Well into the transcode: ffmpeg runs and its temp file exists.
-    caller.wait(task_id, until={"PROGRESS"}, percent_above=0)
-    ffmpeg_pid = worker.wait_for_ffmpeg_pid("job-long")
+    job_id = new_job_id("long")
+    source = source_put(seaweed, long_clip)
+    task_id = caller.send(
+        "transcode.convert_video", job_id=job_id, source_key=source, contract_version=2
+    )
+    # Well into the transcode: ffmpeg runs and the attempt's scratch exists.
+    caller.wait(task_id, until={"PROGRESS"}, percent_above=10)
+    ffmpeg_pid = worker.wait_for_ffmpeg_pid(job_id)
     assert alive(ffmpeg_pid)
-    assert temp_files_under(worker_media_root / "outputs" / "job-long")
+    assert [name.split(".")[0] for name in scratch_entries(worker_scratch)] == [job_id]
 
     # What the web's "cancel" does: SIGTERM to the pool process running it.
     caller.client.control.revoke(task_id, terminate=True, signal="SIGTERM")
     assert caller.wait(task_id, until=FINAL_STATES)[-1]["status"] == "REVOKED"
     deadline = time.monotonic() + 10
-    while (alive(ffmpeg_pid) or temp_files_under(worker_media_root)) and (
-        time.monotonic() < deadline
-    ):
+    while (alive(ffmpeg_pid) or scratch_entries(worker_scratch)) and (time.monotonic() < deadline):
         time.sleep(0.1)
     assert not alive(ffmpeg_pid)
-    assert temp_files_under(worker_media_root) == []
+    assert scratch_entries(worker_scratch) == []
+    assert keys_under(seaweed, f"outputs/{job_id}/") == {}
     # The pool replaced the process and the worker keeps serving.
     states = caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)
     assert states[-1]["status"] == "SUCCESS"

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
-CONTRACT_VERSION: Final = 1
-# Versions this worker accepts. During a breaking change it holds the old and
-# the new version for one release, so the web can move at its own pace.
-SUPPORTED_CONTRACT_VERSIONS: Final = frozenset({1})
+CONTRACT_VERSION: Final = 2
+# Versions this worker accepts. During a breaking change it normally holds
+# the old and the new version for one release; v1 named files on a shared
+# disk this worker no longer has, so it cannot be honoured (docs/messages.md,
+# "Upgrading from v1").
+SUPPORTED_CONTRACT_VERSIONS: Final = frozenset({2})
 
 TASK_CONVERT_VIDEO: Final = "transcode.convert_video"
+TASK_DELETE_OUTPUTS: Final = "transcode.delete_outputs"
 TASK_PING: Final = "transcode.ping"
 
 QUEUE: Final = "transcode_queue"
@@ -25,24 +28,32 @@ ROUTING_KEY: Final = "transcode_queue"
 
 # kwargs of transcode.convert_video.
 KWARG_JOB_ID: Final = "job_id"
-KWARG_SOURCE_PATH: Final = "source_path"
+KWARG_SOURCE_KEY: Final = "source_key"
 KWARG_PROFILES: Final = "profiles"
 KWARG_CONTRACT_VERSION: Final = "contract_version"
-REQUIRED_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_SOURCE_PATH})
-OPTIONAL_KWARGS: Final = frozenset({KWARG_PROFILES, KWARG_CONTRACT_VERSION})
+REQUIRED_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_SOURCE_KEY, KWARG_CONTRACT_VERSION})
+OPTIONAL_KWARGS: Final = frozenset({KWARG_PROFILES})
+# kwargs of transcode.delete_outputs: all required, nothing optional.
+DELETE_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_CONTRACT_VERSION})
+# The v1 field that marks a shared-disk message, refused with its own sentence.
+KWARG_V1_SOURCE_PATH: Final = "source_path"
 DEFAULT_PROFILES: Final = ("720p",)
 MAX_PROFILES: Final = 4
 # fullmatch() is used with it: a `$` anchor would also accept a trailing "\n".
 JOB_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-MAX_SOURCE_PATH_LENGTH: Final = 1024
+# In bytes of UTF-8, which is S3's own limit on a key.
+MAX_SOURCE_KEY_BYTES: Final = 1024
+SOURCES_PREFIX: Final = "sources/"
 
-# The custom state published while ffmpeg runs, and its meta keys.
+# The custom state published while the job runs, and its meta keys.
 STATE_PROGRESS: Final = "PROGRESS"
 PROGRESS_PERCENT: Final = "percent"
 PROGRESS_STAGE: Final = "stage"
+STAGE_DOWNLOADING: Final = "downloading"
 STAGE_PROBING: Final = "probing"
 STAGE_TRANSCODING: Final = "transcoding"
 STAGE_POSTER: Final = "poster"
+STAGE_UPLOADING: Final = "uploading"
 
 # Failure codes. They are the class names in transcoder/errors.py, because
 # Celery sends an exception's class name as `exc_type`.
@@ -50,12 +61,31 @@ EXC_INVALID_PAYLOAD: Final = "InvalidPayload"
 EXC_INVALID_MEDIA: Final = "InvalidMedia"
 EXC_TRANSCODE_FAILED: Final = "TranscodeFailed"
 EXC_TRANSCODE_TIMEOUT: Final = "TranscodeTimeout"
+EXC_STORAGE_DENIED: Final = "StorageDenied"
 EXC_STORAGE_ERROR: Final = "StorageError"
 
-# Output layout, relative to the shared media root.
-OUTPUTS_DIR: Final = "outputs"
+# Output keys in the bucket (docs/messages.md, "Outputs in the object store").
+OUTPUTS_PREFIX: Final = "outputs/"
 POSTER_FILENAME: Final = "poster.jpg"
+MANIFEST_FILENAME: Final = "manifest.json"
+# 16 lowercase hex digits, random per delivery (secrets.token_hex(8)).
+ATTEMPT_BYTES: Final = 8
+ATTEMPT_PATTERN: Final = re.compile(r"[0-9a-f]{16}")
 
 
 def rendition_filename(profile: str) -> str:
     return f"{profile}.mp4"
+
+
+def job_prefix(job_id: str) -> str:
+    """outputs/<job_id>/: everything a job ever writes, and what delete_outputs removes."""
+    return f"{OUTPUTS_PREFIX}{job_id}/"
+
+
+def attempt_prefix(*, job_id: str, attempt: str) -> str:
+    """outputs/<job_id>/<attempt>/: one delivery's objects, never shared with another."""
+    return f"{job_prefix(job_id)}{attempt}/"
+
+
+def manifest_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}{MANIFEST_FILENAME}"

@@ -43,4 +43,11 @@ class TranscodeTimeout(TranscodeError):
 
 
 class StorageError(TranscodeError):
-    """The shared media storage failed; the only failure that is retried."""
+    """The object store or the scratch disk failed; the only failure that is retried."""
+
+
+class StorageDenied(TranscodeError):
+    """The object store refused the transcoder's credentials (403): never retried.
+
+    Retrying cannot help: a person must fix the key or the bucket's policy.
+    """

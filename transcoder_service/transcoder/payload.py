@@ -1,4 +1,4 @@
-"""Validation of the transcode.convert_video message into a `ConvertRequest`.
+"""Validation of the task messages into a `ConvertRequest` or a `DeleteRequest`.
 
 The message comes from another codebase, so nothing in it is trusted: every
 field is checked for presence, exact type and range, and each refusal says
@@ -7,6 +7,7 @@ precisely what was wrong (it ends up in front of a person as `exc_message`).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -19,47 +20,70 @@ from transcoder.media.profiles import PROFILES
 # not enough to echo a megabyte of junk back through the result queue.
 _QUOTE_LIMIT = 80
 
-# Linux's NAME_MAX: no file or folder name on disk is longer, so a longer
-# one cannot name an upload. Refused here because the file system would
-# answer ENAMETOOLONG, an OSError that storage treats as a passing fault.
-_NAME_MAX_BYTES = 255
-
 _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConvertRequest:
     job_id: str
-    source_path: str
+    source_key: str
     profiles: tuple[str, ...]
+    contract_version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteRequest:
+    job_id: str
     contract_version: int
 
 
 def parse_convert_request(
     *, args: Sequence[object], kwargs: Mapping[str, object]
 ) -> ConvertRequest:
-    """Return the validated request, or raise `InvalidPayload`."""
+    """Return the validated transcode.convert_video request, or raise `InvalidPayload`."""
+    _check_no_args(args)
+    if contract.KWARG_V1_SOURCE_PATH in kwargs:
+        # Checked before the field lists, so a v1 caller learns why at once
+        # instead of reading "unknown field 'source_path'".
+        raise InvalidPayload(
+            "This is a contract v1 message: it has 'source_path', a file on a shared disk. "
+            "This worker speaks contract v2 and needs 'source_key', the key of the source "
+            'in the bucket (docs/messages.md, "Upgrading from v1").'
+        )
+    _check_keys(kwargs, required=contract.REQUIRED_KWARGS, optional=contract.OPTIONAL_KWARGS)
+    return ConvertRequest(
+        job_id=_job_id(kwargs[contract.KWARG_JOB_ID]),
+        source_key=_source_key(kwargs[contract.KWARG_SOURCE_KEY]),
+        profiles=_profiles(kwargs.get(contract.KWARG_PROFILES, list(contract.DEFAULT_PROFILES))),
+        contract_version=_contract_version(kwargs[contract.KWARG_CONTRACT_VERSION]),
+    )
+
+
+def parse_delete_request(*, args: Sequence[object], kwargs: Mapping[str, object]) -> DeleteRequest:
+    """Return the validated transcode.delete_outputs request, or raise `InvalidPayload`."""
+    _check_no_args(args)
+    _check_keys(kwargs, required=contract.DELETE_KWARGS, optional=frozenset())
+    return DeleteRequest(
+        job_id=_job_id(kwargs[contract.KWARG_JOB_ID]),
+        contract_version=_contract_version(kwargs[contract.KWARG_CONTRACT_VERSION]),
+    )
+
+
+def _check_no_args(args: Sequence[object]) -> None:
     if args:
         raise InvalidPayload(
             f"The task takes keyword arguments only, but got {len(args)} positional argument(s)."
         )
-    _check_keys(kwargs)
-    return ConvertRequest(
-        job_id=_job_id(kwargs[contract.KWARG_JOB_ID]),
-        source_path=_source_path(kwargs[contract.KWARG_SOURCE_PATH]),
-        profiles=_profiles(kwargs.get(contract.KWARG_PROFILES, list(contract.DEFAULT_PROFILES))),
-        contract_version=_contract_version(
-            kwargs.get(contract.KWARG_CONTRACT_VERSION, contract.CONTRACT_VERSION)
-        ),
-    )
 
 
-def _check_keys(kwargs: Mapping[str, object]) -> None:
-    unknown = sorted(set(kwargs) - contract.REQUIRED_KWARGS - contract.OPTIONAL_KWARGS)
+def _check_keys(
+    kwargs: Mapping[str, object], *, required: frozenset[str], optional: frozenset[str]
+) -> None:
+    unknown = sorted(set(kwargs) - required - optional)
     if unknown:
         names = ", ".join(_quote(name) for name in unknown)
         raise InvalidPayload(f"The message has unknown field(s): {names}.")
-    missing = sorted(contract.REQUIRED_KWARGS - set(kwargs))
+    missing = sorted(required - set(kwargs))
     if missing:
         names = ", ".join(repr(name) for name in missing)
         raise InvalidPayload(f"The message is missing the required field(s): {names}.")
@@ -75,43 +99,41 @@ def _job_id(value: object) -> str:
     return job_id
 
 
-def _source_path(value: object) -> str:
-    path = _require_type(contract.KWARG_SOURCE_PATH, value, str)
-    # Each rule here is cheap and catches an unsafe path before it reaches the
-    # file system; storage.resolve_source still re-checks the resolved path,
-    # which is what catches symlinks.
-    if not path:
-        raise InvalidPayload("The source_path is empty.")
-    if len(path) > contract.MAX_SOURCE_PATH_LENGTH:
-        raise InvalidPayload(
-            f"The source_path is {len(path)} characters long; "
-            f"the limit is {contract.MAX_SOURCE_PATH_LENGTH}."
-        )
-    if "\0" in path:
-        raise InvalidPayload("The source_path contains a NUL byte.")
+def _source_key(value: object) -> str:
+    key = _require_type(contract.KWARG_SOURCE_KEY, value, str)
+    # The store would accept most of these keys; they are refused because
+    # the web never makes them, so they can only be a bug or an attack.
+    if not key:
+        raise InvalidPayload("The source_key is empty.")
     try:
-        names = path.encode("utf-8").split(b"/")
+        size = len(key.encode("utf-8"))
     except UnicodeEncodeError:
-        # JSON can carry a lone surrogate ("\ud800"), which no file name can
-        # hold; the first os call would raise UnicodeEncodeError, a failure
-        # outside the contract.
+        # JSON can carry a lone surrogate ("\ud800"), which no S3 key can hold.
         raise InvalidPayload(
-            "The source_path is not valid Unicode text: it contains a lone surrogate."
+            "The source_key is not valid Unicode text: it contains a lone surrogate."
         ) from None
-    longest = max(names, key=len)
-    if len(longest) > _NAME_MAX_BYTES:
+    if size > contract.MAX_SOURCE_KEY_BYTES:
         raise InvalidPayload(
-            f"The source_path has a name of {len(longest)} bytes "
-            f"({_quote(longest.decode('utf-8'))}); a file or folder name is at most "
-            f"{_NAME_MAX_BYTES} bytes."
+            f"The source_key is {size} bytes long; the limit is {contract.MAX_SOURCE_KEY_BYTES}."
         )
-    if path.startswith("/"):
+    if "\0" in key:
+        raise InvalidPayload("The source_key contains a NUL byte.")
+    if any(unicodedata.category(char) == "Cc" for char in key):
+        raise InvalidPayload("The source_key contains a control character.")
+    if key.startswith("/"):
         raise InvalidPayload(
-            f"The source_path {_quote(path)} is absolute; it must be relative to the media root."
+            f"The source_key {_quote(key)} starts with '/'; it is a key in the bucket, not a path."
         )
-    if ".." in path.split("/"):
-        raise InvalidPayload(f"The source_path {_quote(path)} contains a '..' segment.")
-    return path
+    if not key.startswith(contract.SOURCES_PREFIX):
+        raise InvalidPayload(
+            f"The source_key {_quote(key)} must start with {contract.SOURCES_PREFIX!r}."
+        )
+    segments = key.split("/")
+    if ".." in segments:
+        raise InvalidPayload(f"The source_key {_quote(key)} contains a '..' segment.")
+    if "" in segments:
+        raise InvalidPayload(f"The source_key {_quote(key)} contains an empty segment.")
+    return key
 
 
 def _profiles(value: object) -> tuple[str, ...]:

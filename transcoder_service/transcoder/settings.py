@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# The service folder (the one holding this package). The default media root
-# sits beside it at the repository root, where the web service looks too.
+# The service folder (the one holding this package).
 SERVICE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_MEDIA_ROOT = SERVICE_DIR.parent / "var" / "media"
+DEFAULT_S3_REGION = "us-east-1"
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_BROKER_FILESYSTEM_DIR = SERVICE_DIR.parent / "var" / "broker"
 
@@ -31,7 +31,19 @@ class Settings:
     # Only for a `filesystem://` broker URL (`make run`'s embedded fallback):
     # the folder both services exchange message files through.
     broker_filesystem_dir: Path | None
-    media_root: Path
+    # The object store (docs/storage.md). An empty endpoint means AWS itself.
+    s3_endpoint_url: str | None
+    s3_region: str
+    s3_bucket: str
+    s3_access_key_id: str
+    # repr=False: a Settings object may end up in a log or a traceback.
+    s3_secret_access_key: str = field(repr=False)
+    # Local folder for the source and outputs while a job runs.
+    scratch_dir: Path
+    # Seconds between AMQP heartbeats: how soon a cut link to the broker is noticed.
+    broker_heartbeat: float
+    # Base of the doubling countdown between retries of a StorageError.
+    storage_retry_delay: float
     concurrency: int
     ffmpeg_threads: int
     ffmpeg_nice: int
@@ -70,7 +82,21 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
     return Settings(
         broker_url=broker_url,
         broker_filesystem_dir=broker_filesystem_dir,
-        media_root=Path(_str(environ, "MEDIA_ROOT", default=str(DEFAULT_MEDIA_ROOT))).absolute(),
+        s3_endpoint_url=_raw(environ, "S3_ENDPOINT_URL"),
+        s3_region=_str(environ, "S3_REGION", default=DEFAULT_S3_REGION),
+        s3_bucket=_required(environ, "S3_BUCKET", meaning="the bucket shared with the web"),
+        s3_access_key_id=_required(
+            environ, "TRANSCODER_S3_ACCESS_KEY_ID", meaning="the transcoder's own access key"
+        ),
+        s3_secret_access_key=_required(
+            environ, "TRANSCODER_S3_SECRET_ACCESS_KEY", meaning="the secret of that access key"
+        ),
+        scratch_dir=Path(
+            _str(environ, "SCRATCH_DIR", default=str(default_scratch_dir()))
+        ).absolute(),
+        broker_heartbeat=_float(environ, "BROKER_HEARTBEAT", default=60.0, minimum=0.0),
+        # 10, 20, 40 s: room for a store that restarts or a disk being cleaned up.
+        storage_retry_delay=_float(environ, "STORAGE_RETRY_DELAY", default=10.0, minimum=0.0),
         concurrency=concurrency,
         ffmpeg_threads=_int(
             environ, "FFMPEG_THREADS", default=max(1, cores // concurrency), minimum=0
@@ -89,6 +115,11 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
     )
 
 
+def default_scratch_dir() -> Path:
+    """A `transcoder-scratch` folder in the system temp dir (honours $TMPDIR)."""
+    return Path(tempfile.gettempdir()) / "transcoder-scratch"
+
+
 def usable_cores() -> int:
     """The CPUs this process may run on (a cpuset or taskset narrows them)."""
     return len(os.sched_getaffinity(0))
@@ -105,6 +136,17 @@ def _raw(environ: Mapping[str, str], name: str) -> str | None:
     # empty value means "not set" rather than "set to nothing".
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _required(environ: Mapping[str, str], name: str, *, meaning: str) -> str:
+    value = _raw(environ, name)
+    if value is None:
+        # No default on purpose: a guessed bucket or key would fail later,
+        # on the first job, with a far less helpful message.
+        raise SettingsError(
+            f'{name} is required ({meaning}); see docs/storage.md, "Configuration".'
+        )
+    return value
 
 
 def _str(environ: Mapping[str, str], name: str, *, default: str) -> str:

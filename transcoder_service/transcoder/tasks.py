@@ -7,6 +7,7 @@ work itself is in pipeline.py, which knows nothing about Celery.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from celery import Task
@@ -14,15 +15,29 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from transcoder import contract, pipeline
 from transcoder.errors import StorageError, TranscodeTimeout
-from transcoder.payload import parse_convert_request
-from transcoder.settings import get_settings
+from transcoder.objectstore import ObjectStore, store_connect
+from transcoder.payload import parse_convert_request, parse_delete_request
+from transcoder.settings import Settings, get_settings
 from transcoder.worker import app
 
 # StorageError is the only transient failure; the contract promises three
-# retries. The delay doubles each time (10, 20, 40 s) to give a remounting
-# volume or a disk being cleaned up some room.
+# retries. The delay doubles each time (STORAGE_RETRY_DELAY: 10, 20, 40 s by
+# default) to give a restarting store or a disk being cleaned up some room.
 STORAGE_MAX_RETRIES = 3
-STORAGE_RETRY_BASE_SECONDS = 10
+
+
+@functools.cache
+def store_for(settings: Settings) -> ObjectStore:
+    """One boto3 client per pool process (and per settings), made on first use.
+
+    Made lazily, in the pool process itself: a client created before the
+    fork would share its connection pool with every sibling.
+    """
+    return store_connect(settings=settings)
+
+
+def retry_countdown(*, settings: Settings, retries: int) -> float:
+    return settings.storage_retry_delay * 2**retries
 
 
 # `*args, **kwargs` instead of named parameters: Celery would otherwise
@@ -42,20 +57,39 @@ def convert_video(self: Task, *args: object, **kwargs: object) -> dict[str, Any]
     try:
         return pipeline.convert(
             request=request,
-            media_root=settings.media_root,
+            store=store_for(settings),
             on_progress=on_progress,
             settings=settings,
         )
     except SoftTimeLimitExceeded as exc:
         # By the time it reaches us, the runner has killed ffmpeg and the
-        # pipeline has removed its temp files (both in `finally` blocks).
+        # pipeline has removed its scratch folder (both in `finally` blocks).
         raise TranscodeTimeout(
             f"The transcode took longer than {settings.soft_time_limit} s."
         ) from exc
     except StorageError as exc:
         # Once the retries are used up, retry() raises `exc` itself, so the
         # caller gets FAILURE with exc_type StorageError.
-        countdown = STORAGE_RETRY_BASE_SECONDS * 2**self.request.retries
+        countdown = retry_countdown(settings=settings, retries=self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+# No result (the web has nothing to wait for) and no STARTED: the caller
+# sends it and forgets it; a lost store is handled by the retries.
+@app.task(
+    bind=True,
+    name=contract.TASK_DELETE_OUTPUTS,
+    max_retries=STORAGE_MAX_RETRIES,
+    ignore_result=True,
+    track_started=False,
+)
+def delete_outputs(self: Task, *args: object, **kwargs: object) -> None:
+    request = parse_delete_request(args=args, kwargs=kwargs)
+    settings = get_settings()
+    try:
+        pipeline.outputs_delete(request=request, store=store_for(settings))
+    except StorageError as exc:
+        countdown = retry_countdown(settings=settings, retries=self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 

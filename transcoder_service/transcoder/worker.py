@@ -11,9 +11,11 @@ Settings reference: https://docs.celeryq.dev/en/stable/userguide/configuration.h
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Exchange, Queue
 
 from transcoder import contract
+from transcoder.scratch import scratch_sweep
 from transcoder.settings import get_settings
 
 settings = get_settings()
@@ -29,6 +31,11 @@ app.conf.update(
     # (docker-compose, a reboot) instead of exiting.
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup
     broker_connection_retry_on_startup=True,
+    # AMQP heartbeats: without them a link cut without a FIN/RST (a host
+    # lost, a firewall dropping state) goes unnoticed for the kernel's TCP
+    # timeout, and RabbitMQ keeps the job unacked with this dead consumer.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-heartbeat
+    broker_heartbeat=settings.broker_heartbeat,
     # Results and states go back as messages to the caller's reply_to queue.
     # https://docs.celeryq.dev/en/stable/userguide/tasks.html#rpc-result-backend-rabbitmq-qpid
     result_backend="rpc://",
@@ -44,7 +51,7 @@ app.conf.update(
     result_accept_content=["json"],
     # Acknowledge a job only once it has finished, so a job in flight when a
     # worker dies is delivered again instead of lost. Safe because the task
-    # is idempotent (same job_id, same output paths, manifest check).
+    # is idempotent (per-attempt keys, the manifest created only once).
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
     task_acks_late=True,
     # ...including when the pool process was killed (OOM, hard time limit).
@@ -108,6 +115,18 @@ if settings.broker_filesystem_dir is not None:
         "data_folder_out": str(settings.broker_filesystem_dir),
         "control_folder": str(settings.broker_filesystem_dir / "control"),
     }
+
+
+@worker_process_init.connect
+def scratch_sweep_at_start(**_: object) -> None:
+    """Remove the scratch of attempts that died with their process (SIGKILL, OOM).
+
+    Per pool process rather than once per worker: a pool process replaced
+    after a crash sweeps too. A live attempt of a sibling holds its lock
+    and is left alone.
+    """
+    scratch_sweep(scratch_dir=get_settings().scratch_dir)
+
 
 # About SIGTERM in a pool process (what `revoke(terminate=True)` and a cold
 # shutdown send): billiard already installs a handler there that raises

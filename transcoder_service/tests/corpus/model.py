@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# The small good clip (160x120, no audio) that the test places first and that
+from ..seaweed import SeaweedStore
+
+# The small good clip (160x120, no audio) that the test uploads first and that
 # the worker must still transcode after every case; message cases point at it.
 KNOWN_GOOD = "sources/known-good.mp4"
 INVALID_MEDIA = "InvalidMedia"
@@ -42,6 +44,8 @@ class Failed:
 class Message:
     kwargs: dict[str, object]
     args: tuple[object, ...] = ()
+    # The local file behind source_key, to judge a rendition against.
+    source_file: Path | None = None
 
 
 class Corpus:
@@ -61,14 +65,14 @@ class Corpus:
         return path
 
 
-Prepare = Callable[[Path, Corpus], Message]
+Prepare = Callable[[SeaweedStore, Corpus], Message]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Case:
     id: str
     expect: Ready | Failed
-    prepare: Prepare  # (media root, corpus) -> the message to send
+    prepare: Prepare  # (store, corpus) -> the message to send
 
 
 def refused(reason: str) -> Failed:

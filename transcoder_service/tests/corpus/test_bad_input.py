@@ -10,6 +10,7 @@ worker, and the same pool process, must still transcode a known-good clip.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,15 @@ from typing import Any
 import pytest
 
 from ..broker import FINAL_STATES, Caller, running_worker
-from ..support import SERVICE_DIR, children_of
+from ..seaweed import SeaweedStore
+from ..support import (
+    SERVICE_DIR,
+    children_of,
+    keys_under,
+    object_bytes,
+    scratch_entries,
+    source_put,
+)
 from ..worker_process import WorkerProcess, alive
 from . import checks, sources
 from .cases import MEDIA_CASES
@@ -45,14 +54,13 @@ CASES = [*MEDIA_CASES, *MESSAGE_CASES]
 
 @pytest.fixture(scope="module")
 def jail(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Holds the media root and nothing else: anything more was written outside the root."""
+    """Holds the worker's scratch and nothing else: anything more was written outside it."""
     return tmp_path_factory.mktemp("jail")
 
 
 @pytest.fixture(scope="module")
-def root(jail: Path) -> Path:
-    (jail / "media" / "sources").mkdir(parents=True)
-    return jail / "media"
+def scratch(jail: Path) -> Path:
+    return jail / "scratch"
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +69,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 
 @pytest.fixture(scope="module")
-def worker(broker_url: str, root: Path) -> Iterator[WorkerProcess]:
-    env = {"MEDIA_ROOT": str(root), "TRANSCODER_CONCURRENCY": "1", **LIMITS, **TIME_LIMITS}
+def worker(broker_url: str, seaweed: SeaweedStore, scratch: Path) -> Iterator[WorkerProcess]:
+    env = {
+        **seaweed.transcoder_env(),
+        "SCRATCH_DIR": str(scratch),
+        "TRANSCODER_CONCURRENCY": "1",
+        **LIMITS,
+        **TIME_LIMITS,
+    }
     with running_worker(broker_url=broker_url, env=env) as process:
         yield process
 
@@ -79,7 +93,9 @@ class Serving:
 
     def good_job(self, job_id: str) -> int:
         """Transcode the known-good clip; return the pid of the pool process that did."""
-        task_id = self.caller.send("transcode.convert_video", job_id=job_id, source_path=KNOWN_GOOD)
+        task_id = self.caller.send(
+            "transcode.convert_video", job_id=job_id, source_key=KNOWN_GOOD, contract_version=2
+        )
         states = self.caller.wait(task_id, until=FINAL_STATES, timeout=CASE_TIMEOUT_SECONDS)
         assert states[-1]["status"] == "SUCCESS", states[-1]
         assert states[0]["status"] == "STARTED"
@@ -98,19 +114,27 @@ class Serving:
 
 
 @pytest.fixture(scope="module")
-def serving(caller: Caller, worker: WorkerProcess, root: Path, corpus: Corpus) -> Serving:
+def serving(
+    caller: Caller, worker: WorkerProcess, seaweed: SeaweedStore, corpus: Corpus
+) -> Serving:
     good = corpus.build("known-good", sources.known_good, "known-good.mp4")
-    (root / KNOWN_GOOD).write_bytes(good.read_bytes())
+    source_put(seaweed, good, key=KNOWN_GOOD)
     return Serving(caller=caller, worker=worker)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_case_ends_in_one_clear_way(
-    case: Case, caller: Caller, serving: Serving, corpus: Corpus, root: Path, jail: Path
+    case: Case,
+    caller: Caller,
+    serving: Serving,
+    corpus: Corpus,
+    seaweed: SeaweedStore,
+    jail: Path,
+    scratch: Path,
+    tmp_path: Path,
 ) -> None:
-    message = case.prepare(root, corpus)
-    kwargs = {"job_id": case.id, **message.kwargs}
-    published_before = published(root)
+    message = case.prepare(seaweed, corpus)
+    kwargs = {"job_id": case.id, "contract_version": 2, **message.kwargs}
 
     started = time.monotonic()
     task_id = caller.send("transcode.convert_video", *message.args, **kwargs)
@@ -118,57 +142,60 @@ def test_case_ends_in_one_clear_way(
     assert time.monotonic() - started < CASE_TIMEOUT_SECONDS
     statuses = [state["status"] for state in states]
     assert "RETRY" not in statuses  # bad input is never retried
-    new_files = published(root) - published_before
+    stored = keys_under(seaweed, f"outputs/{case.id}/")
 
     if isinstance(case.expect, Ready):
-        check_ready(states[-1], expect=case.expect, job_id=case.id, root=root, kwargs=kwargs)
-        assert new_files == {f"outputs/{case.id}/{name}" for name in OUTPUT_NAMES}
+        assert message.source_file is not None
+        check_ready(
+            states[-1],
+            expect=case.expect,
+            job_id=case.id,
+            seaweed=seaweed,
+            source_file=message.source_file,
+            downloads=tmp_path,
+        )
+        attempt = re.escape(f"outputs/{case.id}/") + "[0-9a-f]{16}/"
+        names = sorted(re.sub(attempt, "", key) for key in stored)
+        assert names == ["720p.mp4", f"outputs/{case.id}/manifest.json", "poster.jpg"]
     else:
         check_failed(states[-1], expect=case.expect)
-        assert new_files == set()  # a failed job publishes nothing
-    assert not list(root.rglob("*.tmp"))
+        assert stored == {}  # a failed job leaves nothing in the store
+    assert scratch_entries(scratch) == []  # nor in scratch
 
-    # Nothing written outside the media root, and no shell ever ran a name.
-    assert [path.name for path in jail.iterdir()] == ["media"]
+    # Nothing written outside the scratch folder, and no shell ever ran a name.
+    assert [path.name for path in jail.iterdir()] == ["scratch"]
     assert not list(SERVICE_DIR.glob("pwned*"))
-    assert not list(root.rglob("pwned*"))
     case_pid = states[0]["result"]["pid"] if statuses[0] == "STARTED" else None
     serving.check(after=case, case_pid=case_pid)
 
 
-OUTPUT_NAMES = ("720p.mp4", "poster.jpg", "result.json")
-
-
-def published(root: Path) -> set[str]:
-    """Every visible file under outputs/ (temp files and the lock start with a dot)."""
-    outputs = root / "outputs"
-    if not outputs.is_dir():
-        return set()
-    return {
-        str(path.relative_to(root))
-        for path in outputs.rglob("*")
-        if path.is_file() and not path.name.startswith(".")
-    }
-
-
 def check_ready(
-    final: dict[str, Any], *, expect: Ready, job_id: str, root: Path, kwargs: dict[str, Any]
+    final: dict[str, Any],
+    *,
+    expect: Ready,
+    job_id: str,
+    seaweed: SeaweedStore,
+    source_file: Path,
+    downloads: Path,
 ) -> None:
     assert final["status"] == "SUCCESS", final["result"]
     result = final["result"]
     assert result["job_id"] == job_id
     [output] = result["outputs"]
-    assert output["path"] == f"outputs/{job_id}/720p.mp4"
-    assert result["poster_path"] == f"outputs/{job_id}/poster.jpg"
+    assert re.fullmatch(rf"outputs/{job_id}/[0-9a-f]{{16}}/720p\.mp4", output["key"])
+    assert result["poster_key"] == output["key"].replace("720p.mp4", "poster.jpg")
     assert (output["width"], output["height"]) == expect.size
     if expect.source_size is not None:
         assert (result["source"]["width"], result["source"]["height"]) == expect.source_size
     assert output["video_codec"] == "h264"
     assert output["audio_codec"] == ("aac" if expect.audio else None)
 
-    source_duration = float(checks.probe(root / kwargs["source_path"])["format"]["duration"])
-    checks.check_rendition(root / output["path"], expect=expect, source_duration=source_duration)
-    checks.check_poster(root / result["poster_path"], size=expect.size)
+    rendition, poster = downloads / "720p.mp4", downloads / "poster.jpg"
+    rendition.write_bytes(object_bytes(seaweed, output["key"]))
+    poster.write_bytes(object_bytes(seaweed, result["poster_key"]))
+    source_duration = float(checks.probe(source_file)["format"]["duration"])
+    checks.check_rendition(rendition, expect=expect, source_duration=source_duration)
+    checks.check_poster(poster, size=expect.size)
 
 
 def check_failed(final: dict[str, Any], *, expect: Failed) -> None:

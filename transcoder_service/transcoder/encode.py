@@ -1,0 +1,173 @@
+"""The local part of a job: probe, transcode, poster and verify, all on scratch files.
+
+    probe the source -> check limits -> one ffmpeg per profile -> poster
+    -> verify every output with ffprobe
+
+Nothing here knows about the object store or Celery: it reads one local file
+and writes into one local folder, which pipeline.py owns and removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from transcoder import contract
+from transcoder.media.commands import fit_within, poster_command, poster_time, transcode_command
+from transcoder.media.probe import SourceInfo, check_limits, probe_source
+from transcoder.media.profiles import PROFILES
+from transcoder.media.runner import PercentCallback, run_ffmpeg
+from transcoder.media.verify import (
+    RenditionInfo,
+    poster_written,
+    verify_poster,
+    verify_rendition,
+)
+from transcoder.payload import ConvertRequest
+from transcoder.progress import ProgressReporter
+from transcoder.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shares:
+    """Where each stage starts on the job's 0-100 scale (the rest is upload)."""
+
+    probe: int
+    transcode_end: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendition:
+    profile: str
+    path: Path
+    checked: RenditionInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class Encoded:
+    info: SourceInfo
+    renditions: list[Rendition]
+    poster: Path
+
+
+def media_encode(
+    *,
+    request: ConvertRequest,
+    source: Path,
+    folder: Path,
+    reporter: ProgressReporter,
+    settings: Settings,
+    shares: Shares,
+    timings: dict[str, float],
+) -> Encoded:
+    """Make and check every output of `request` in `folder`."""
+    reporter.report(stage=contract.STAGE_PROBING, percent=shares.probe)
+    with timed(timings, "probe"):
+        info = probe_source(source)
+        check_limits(
+            info,
+            max_source_bytes=settings.max_source_bytes,
+            max_duration_seconds=settings.max_duration_seconds,
+            max_pixels=settings.max_pixels,
+        )
+    logger.info("job %s source: %s", request.job_id, info)
+
+    sized: list[tuple[str, Path, tuple[int, int]]] = []
+    with timed(timings, "transcode"):
+        for index, name in enumerate(request.profiles):
+            target = folder / contract.rendition_filename(name)
+            profile = PROFILES[name]
+            # The same pure function transcode_command uses; kept here to
+            # check the output's size and to size the poster.
+            size = fit_within(
+                width=info.width,
+                height=info.height,
+                box_width=profile.box_width,
+                box_height=profile.box_height,
+            )
+            run_ffmpeg(
+                transcode_command(
+                    source=source,
+                    target=target,
+                    profile=profile,
+                    info=info,
+                    threads=settings.ffmpeg_threads,
+                ),
+                duration=info.duration,
+                on_progress=_rendition_progress(
+                    reporter, index=index, count=len(request.profiles), shares=shares
+                ),
+                job_id=request.job_id,
+                nice=settings.ffmpeg_nice,
+            )
+            sized.append((name, target, size))
+
+    reporter.report(stage=contract.STAGE_POSTER, percent=shares.transcode_end)
+    poster = folder / contract.POSTER_FILENAME
+    with timed(timings, "poster"):
+        # Same size as the first (normally the largest) rendition.
+        width, height = sized[0][2]
+        # A video whose only picture comes before poster_time (a single
+        # frame, or one picture under a longer soundtrack) has nothing there,
+        # and ffmpeg then writes no file but exits with 0: take its first frame.
+        for at_seconds in (poster_time(info.duration), 0.0):
+            run_ffmpeg(
+                poster_command(
+                    source=source,
+                    target=poster,
+                    info=info,
+                    at_seconds=at_seconds,
+                    width=width,
+                    height=height,
+                ),
+                duration=info.duration,
+                on_progress=lambda percent: None,  # one frame: nothing worth reporting
+                job_id=request.job_id,
+                nice=settings.ffmpeg_nice,
+            )
+            if poster_written(poster):
+                break
+
+    renditions = []
+    with timed(timings, "verify"):
+        for name, path, (width, height) in sized:
+            checked = verify_rendition(
+                path,
+                label=name,
+                width=width,
+                height=height,
+                pix_fmt=PROFILES[name].pix_fmt,
+                source=info,
+            )
+            renditions.append(Rendition(profile=name, path=path, checked=checked))
+        verify_poster(poster)
+    return Encoded(info=info, renditions=renditions, poster=poster)
+
+
+def _rendition_progress(
+    reporter: ProgressReporter, *, index: int, count: int, shares: Shares
+) -> PercentCallback:
+    """Map one rendition's 0-100 onto its slice of the whole job's percentage."""
+    span = shares.transcode_end - shares.probe
+
+    def report(percent: int) -> None:
+        overall = shares.probe + (index * 100 + percent) * span // (count * 100)
+        reporter.report(stage=contract.STAGE_TRANSCODING, percent=overall)
+
+    return report
+
+
+@contextlib.contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Record how long the block took, in seconds, as `timings[stage]`."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.monotonic() - started, 3)

@@ -1,0 +1,282 @@
+"""The S3 bucket shared with the web, through boto3, and what its failures mean.
+
+Every call the transcoder makes to the store goes through `ObjectStore`, so
+one place decides how a failure reaches the caller (docs/messages.md,
+"FAILURE reasons"):
+
+- unreachable, timed out, or `5xx`        -> `StorageError` (retried)
+- `403` (AccessDenied, a bad signature)   -> `StorageDenied` (a person must act)
+- a source key that names no object       -> `InvalidPayload`
+
+Messages name keys, never the endpoint or a local path: they end up in front
+of a person, who has no use for the worker's file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from transcoder.errors import InvalidMedia, InvalidPayload, StorageDenied, StorageError
+from transcoder.scratch import scratch_errors
+from transcoder.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+# Multipart above 8 MiB, in 8 MiB parts (docs/storage.md, "The transcoder's
+# pipeline"): a failed part is resent alone, and memory stays bounded.
+TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MIB, multipart_chunksize=8 * MIB)
+# How much of the source is read from the network per write to scratch.
+DOWNLOAD_CHUNK_BYTES = 1 * MIB
+# S3's limit per DeleteObjects request.
+DELETE_BATCH = 1000
+_DENIED_CODES = frozenset({"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId"})
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+# (bytes done, bytes in all) while a source downloads.
+DownloadProgress = Callable[[int, int], None]
+
+
+class ObjectStore:
+    """The one bucket, seen with the transcoder's own credentials."""
+
+    def __init__(self, *, client: Any, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    def source_download(
+        self, *, key: str, target: Path, max_bytes: int, on_progress: DownloadProgress
+    ) -> int:
+        """Stream the object at `key` into `target`; return its size in bytes.
+
+        The limit is enforced before the first byte when the store announces
+        the size, and again while the bytes arrive, so an oversized source
+        never fills the scratch disk. On any failure `target` is removed.
+        """
+        try:
+            with store_errors(f"reading the source {key!r}", missing_key=key):
+                response = self._client.get_object(Bucket=self.bucket, Key=key)
+                body = response["Body"]
+                try:
+                    size = int(response.get("ContentLength") or 0)
+                    _check_size(size, max_bytes=max_bytes)
+                    with scratch_errors("downloading the source"), target.open("wb") as handle:
+                        done = _copy_limited(
+                            body, handle, total=size, max_bytes=max_bytes, on_progress=on_progress
+                        )
+                finally:
+                    body.close()
+        except BaseException:
+            # Also on a time limit or SystemExit: a partial source is useless.
+            target.unlink(missing_ok=True)
+            raise
+        return done
+
+    def output_upload(self, *, path: Path, key: str, content_type: str) -> None:
+        """Upload a local file, then check with a HEAD that the store holds all of it."""
+        with scratch_errors(f"reading {path.name}"):
+            size = path.stat().st_size
+        with store_errors(f"uploading {key!r}"):
+            # boto3's managed transfer: multipart above the threshold, parts
+            # retried on their own. An object appears only when complete.
+            self._client.upload_file(
+                Filename=str(path),
+                Bucket=self.bucket,
+                Key=key,
+                ExtraArgs={"ContentType": content_type},
+                Config=TRANSFER_CONFIG,
+            )
+        stored = self.object_size(key=key)
+        if stored != size:
+            raise StorageError(
+                f"The object store holds {stored} bytes for {key!r} after uploading {size}."
+            )
+
+    def object_size(self, *, key: str) -> int | None:
+        """The size of the object at `key`, or None if there is none."""
+        with store_errors(f"checking {key!r}"):
+            try:
+                return int(self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            except ClientError as exc:
+                if _code(exc) in _MISSING_CODES:
+                    return None
+                raise
+
+    def json_read(self, *, key: str) -> bytes | None:
+        """The body of the object at `key`, or None if there is none."""
+        with store_errors(f"reading {key!r}"):
+            try:
+                response = self._client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _code(exc) in _MISSING_CODES:
+                    return None
+                raise
+            body: bytes = response["Body"].read()
+            return body
+
+    def json_create(self, *, key: str, body: bytes) -> bool:
+        """Create the object at `key` unless one exists; False if one already did.
+
+        `If-None-Match: *` makes the store itself grant the write to exactly
+        one of several writers racing for the key, on one host or many.
+        """
+        with store_errors(f"writing {key!r}"):
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                )
+            except ClientError as exc:
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
+                    return False
+                raise
+        return True
+
+    def prefix_delete(self, *, prefix: str, first: str | None = None) -> int:
+        """Delete every object under `prefix` and abort its unfinished multipart uploads.
+
+        `first`, a key under the prefix, is deleted alone before the others,
+        so an interrupted deletion never leaves it naming missing objects.
+        Returns how many objects were deleted.
+        """
+        deleted = 0
+        with store_errors(f"deleting the objects under {prefix!r}"):
+            if first is not None:
+                deleted += self._delete_keys([first]) if self.object_size(key=first) else 0
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": DELETE_BATCH}
+            ):
+                keys = [item["Key"] for item in page.get("Contents", [])]
+                if keys:
+                    deleted += self._delete_keys(keys)
+            uploads = self._client.get_paginator("list_multipart_uploads")
+            for page in uploads.paginate(Bucket=self.bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    self._client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+        return deleted
+
+    def _delete_keys(self, keys: list[str]) -> int:
+        response = self._client.delete_objects(
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+        )
+        # DeleteObjects answers 200 and lists refusals per key instead of failing.
+        errors = response.get("Errors", [])
+        if errors:
+            code, key = errors[0].get("Code", ""), errors[0].get("Key", "")
+            if code in _DENIED_CODES:
+                raise StorageDenied(_denied_sentence(f"deleting {key!r}"))
+            raise StorageError(f"The object store could not delete {key!r} ({code}).")
+        return len(keys)
+
+
+def store_connect(*, settings: Settings) -> ObjectStore:
+    """An `ObjectStore` for the configured bucket, with the transcoder's own key pair."""
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=settings.s3_secret_access_key,
+        config=Config(
+            # Path-style keeps the bucket out of the host name, which a local
+            # store (an IP address and a port) cannot serve.
+            s3={"addressing_style": "path"},
+            # botocore retries a dropped connection or a 5xx a few times
+            # within one call; past that the task's own retries take over.
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+    return ObjectStore(client=client, bucket=settings.s3_bucket)
+
+
+@contextlib.contextmanager
+def store_errors(action: str, *, missing_key: str | None = None) -> Iterator[None]:
+    """Turn boto3's exceptions raised inside the block into the contract's failures.
+
+    `missing_key`: a 404 means that source does not exist (`InvalidPayload`);
+    without it a 404 is unexpected and treated like any other store fault.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        raise _client_failure(exc, action=action, missing_key=missing_key) from exc
+    except S3UploadFailedError as exc:
+        # boto3's transfer manager wraps the ClientError (as __context__).
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ClientError):
+            raise _client_failure(cause, action=action, missing_key=None) from exc
+        raise StorageError(f"The object store failed while {action}.") from exc
+    except BotoCoreError as exc:
+        # Connection refused or reset, timeouts, a proxy in the way: all
+        # transient as far as we can tell, so retried.
+        logger.warning("object store unreachable while %s: %s", action, exc)
+        raise StorageError(f"The object store could not be reached while {action}.") from exc
+
+
+def _client_failure(
+    exc: ClientError, *, action: str, missing_key: str | None
+) -> InvalidPayload | StorageDenied | StorageError:
+    code = _code(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code == "NoSuchBucket":
+        # A 404 too, but about our configuration, not the message: retried
+        # like a store fault, with a sentence that says what to check.
+        return StorageError(f"The bucket does not exist (check S3_BUCKET) while {action}.")
+    if missing_key is not None and (code in _MISSING_CODES or status == 404):
+        return InvalidPayload(f"The source object {missing_key!r} does not exist.")
+    if code in _DENIED_CODES or status == 403:
+        return StorageDenied(_denied_sentence(action))
+    return StorageError(f"The object store failed while {action} ({code or status}).")
+
+
+def _denied_sentence(action: str) -> str:
+    return (
+        f"The object store refused the transcoder's credentials while {action}: "
+        "check TRANSCODER_S3_ACCESS_KEY_ID and the bucket's permissions (docs/storage.md)."
+    )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _check_size(size: int, *, max_bytes: int) -> None:
+    if size > max_bytes:
+        # The same sentence as probe.check_limits, which sees the file later.
+        raise InvalidMedia(f"The file is too large: {size} bytes, the limit is {max_bytes}.")
+
+
+def _copy_limited(
+    body: Any, handle: IO[bytes], *, total: int, max_bytes: int, on_progress: DownloadProgress
+) -> int:
+    done = 0
+    for chunk in body.iter_chunks(chunk_size=DOWNLOAD_CHUNK_BYTES):
+        done += len(chunk)
+        # A store that announced no size (or a wrong one) still cannot push
+        # more than the limit onto the scratch disk.
+        if done > max_bytes:
+            raise InvalidMedia(
+                f"The file is too large: more than {max_bytes} bytes, the limit is {max_bytes}."
+            )
+        handle.write(chunk)
+        on_progress(done, total)
+    return done

@@ -1,163 +1,28 @@
-"""Project rules for docker-compose.yml that no schema can express.
+"""docker-compose.yml keeps the project rules (tests/infra/compose_rules.py).
 
-`compose_problems` lists every broken rule; the real file must have none, and
-deliberately broken copies (written to tmp_path) must each be caught.
+The real file must break none; deliberately broken copies (written to
+tmp_path) must each be caught.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
+import shutil
 
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = REPO_ROOT / "docker-compose.yml"
-ENV_EXAMPLE = REPO_ROOT / ".env.example"
-RABBITMQ_CONF = REPO_ROOT / "deploy" / "rabbitmq" / "rabbitmq.conf"
-
-REQUIRED_SERVICES = {"rabbitmq", "postgres", "migrate", "web", "collector", "transcoder", "flower"}
-MEDIA_SERVICES = ("web", "collector", "transcoder")
-HEALTHCHECKED = ("rabbitmq", "postgres", "web", "transcoder")
-SCALED = "transcoder"
-
-# Compose interpolation: https://docs.docker.com/reference/compose-file/interpolation/
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
-# ${VAR}, ${VAR?msg}, ${VAR:?msg}: no default, so nothing secret can be baked in.
-NO_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
-SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|AUTH", re.IGNORECASE)
-URL_PASSWORD = re.compile(r"://[^:/@]*:([^@/]*)@")
-
-
-# ---- reading -------------------------------------------------------------------
-
-
-def environment(service: dict) -> dict[str, str | None]:
-    """A service's environment as a dict, whichever syntax it uses."""
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    return {key: None if value is None else str(value) for key, value in env.items()}
-
-
-def named_mounts(service: dict) -> dict[str, str]:
-    """{volume or source: target} for a service's mounts, short or long syntax."""
-    mounts = {}
-    for volume in service.get("volumes") or []:
-        if isinstance(volume, str):
-            source, target = volume.split(":")[:2]
-        else:
-            source, target = volume.get("source", ""), volume["target"]
-        mounts[source] = target
-    return mounts
-
-
-def procfile_types(folder: Path) -> set[str]:
-    """Process types declared in a Procfile (`type: command` lines)."""
-    text = (folder / "Procfile").read_text()
-    return set(re.findall(r"(?m)^([A-Za-z0-9_-]+):", text))
-
-
-def build_context(service: dict) -> str | None:
-    build = service.get("build")
-    return build.get("context", ".") if isinstance(build, dict) else build
-
-
-def _masked(value: str) -> str:
-    """Each no-default interpolation becomes \\0, any other one \\1; `$$` is a literal $."""
-    value = value.replace("$$", "")
-    return INTERPOLATION.sub(lambda m: "\0" if NO_DEFAULT.fullmatch(m.group()) else "\1", value)
-
-
-# ---- the rules -----------------------------------------------------------------
-
-
-def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[str]:
-    compose = yaml.safe_load(compose_file.read_text())
-    services: dict[str, dict] = compose.get("services") or {}
-    problems = [f"missing service {name!r}" for name in sorted(REQUIRED_SERVICES - services.keys())]
-
-    # Secrets come from the environment only, never as literals.
-    for name, service in services.items():
-        for key, value in environment(service).items():
-            masked = _masked(value or "")
-            if SECRET_NAME.search(key) and not re.fullmatch("\0+", masked):
-                problems.append(
-                    f"{name}: {key} must be a ${{VAR:?message}} interpolation, got {value!r}"
-                )
-            for password in URL_PASSWORD.findall(masked):
-                if password != "\0":
-                    problems.append(
-                        f"{name}: {key} has a URL password that isn't ${{VAR:?message}}: {value!r}"
-                    )
-
-    # Our images run exactly what `make run` runs: `bin/start TYPE` of their Procfile.
-    for name, service in services.items():
-        context = build_context(service)
-        if context is None:
-            continue
-        command = service.get("command")
-        types = procfile_types(repo_root / context)
-        if not (isinstance(command, list) and len(command) == 2 and command[0] == "bin/start"):
-            problems.append(f"{name}: command must be ['bin/start', TYPE], got {command!r}")
-        elif command[1] not in types:
-            problems.append(
-                f"{name}: {command[1]!r} is not a process type in {context}/Procfile ({sorted(types)})"
-            )
-
-    # One media volume, at the same path everywhere, which is also MEDIA_ROOT.
-    targets = {}
-    for name in MEDIA_SERVICES:
-        service = services.get(name, {})
-        targets[name] = named_mounts(service).get("media")
-        if targets[name] is None:
-            problems.append(f"{name}: does not mount the 'media' volume")
-        elif environment(service).get("MEDIA_ROOT") != targets[name]:
-            problems.append(f"{name}: MEDIA_ROOT is not the media mount path {targets[name]!r}")
-    if len(set(targets.values())) > 1:
-        problems.append(f"the media volume is mounted at different paths: {targets}")
-    if "media" not in (compose.get("volumes") or {}):
-        problems.append("no top-level named volume 'media'")
-
-    # `--scale transcoder=N` needs containers without fixed names or host ports.
-    scaled = services.get(SCALED, {})
-    for key in ("container_name", "ports"):
-        if key in scaled:
-            problems.append(f"{SCALED}: has {key}, which breaks --scale")
-
-    if not services.get("flower", {}).get("profiles"):
-        problems.append("flower: must be behind a profile")
-
-    for name in HEALTHCHECKED:
-        check = services.get(name, {}).get("healthcheck") or {}
-        if not check.get("test") or check.get("disable"):
-            problems.append(f"{name}: needs a healthcheck")
-    for name in ("web", "collector"):
-        depends = services.get(name, {}).get("depends_on") or {}
-        condition = (
-            depends.get("migrate", {}).get("condition") if isinstance(depends, dict) else None
-        )
-        if condition != "service_completed_successfully":
-            problems.append(
-                f"{name}: must wait for migrate with condition service_completed_successfully"
-            )
-    return problems
-
-
-def _strings(node):
-    """Every string in a loaded YAML document (keys and values; comments are gone)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
-    elif isinstance(node, str):
-        yield node
-
+from tests.infra.compose_rules import (
+    COMPOSE,
+    ENV_EXAMPLE,
+    INTERPOLATION,
+    RABBITMQ_CONF,
+    REPO_ROOT,
+    compose_problems,
+    environment,
+    strings,
+)
 
 # ---- the real file ---------------------------------------------------------------
 
@@ -171,7 +36,7 @@ def test_every_variable_compose_reads_is_in_env_example():
     compose = yaml.safe_load(COMPOSE.read_text())
     used = {
         name
-        for text in _strings(compose)
+        for text in strings(compose)
         for name, _ in INTERPOLATION.findall(text.replace("$$", ""))
     }
     # Keys without a value are passed through from the shell or .env.
@@ -214,6 +79,22 @@ def _set(service: str, key: str, value):
     return mutate
 
 
+def _drop_env(service: str, key: str):
+    def mutate(compose):
+        compose["services"][service]["environment"].pop(key)
+
+    return mutate
+
+
+def _add_volume(volume: str, services: list[str]):
+    def mutate(compose):
+        compose["volumes"][volume] = None
+        for service in services:
+            compose["services"][service].setdefault("volumes", []).append(f"{volume}:/srv/{volume}")
+
+    return mutate
+
+
 def _drop(service: str, key: str):
     def mutate(compose):
         compose["services"][service].pop(key)
@@ -237,8 +118,40 @@ BROKEN = {
         _set("collector", "command", ["bin/start", "collect"]),
         "not a process type",
     ),
-    "media-elsewhere": (_set("transcoder", "volumes", ["media:/media"]), "different paths"),
-    "no-media": (_set("collector", "volumes", []), "does not mount"),
+    "media-volume-back": (_add_volume("media", ["web", "transcoder"]), "shared by"),
+    "store-data-mounted": (
+        _set("transcoder", "volumes", ["seaweedfs-data:/srv/store"]),
+        "'seaweedfs-data' is shared",
+    ),
+    "media-root": (_set_env("transcoder", "MEDIA_ROOT", "/srv/media"), "MEDIA_ROOT"),
+    "store-unpinned": (_set("seaweedfs", "image", "chrislusf/seaweedfs:latest"), "pinned"),
+    "store-on-every-address": (_set("seaweedfs", "ports", ["8333:8333"]), "127.0.0.1 only"),
+    "filer-published": (
+        _set("seaweedfs", "ports", ["127.0.0.1:8333:8333", "127.0.0.1:8888:8888"]),
+        "only its S3 port",
+    ),
+    "store-telemetry-on": (
+        _set("seaweedfs", "command", ["-master.telemetry=true"]),
+        "telemetry=false",
+    ),
+    "store-entrypoint-unmounted": (_set("seaweedfs", "volumes", []), "telemetry=false"),
+    "other-endpoint": (
+        _set_env("collector", "S3_ENDPOINT_URL", "http://elsewhere:9000"),
+        "S3_ENDPOINT_URL",
+    ),
+    "transcoder-gets-web-key": (
+        _set_env("transcoder", "WEB_S3_SECRET_ACCESS_KEY", "${WEB_S3_SECRET_ACCESS_KEY:?x}"),
+        "only its own role's",
+    ),
+    "transcoder-borrows-web-key": (
+        _set_env("transcoder", "TRANSCODER_S3_ACCESS_KEY_ID", "${WEB_S3_ACCESS_KEY_ID:?x}"),
+        "only its own role's",
+    ),
+    "web-without-its-key": (_drop_env("collector", "WEB_S3_SECRET_ACCESS_KEY"), "needs"),
+    "flower-gets-a-key": (
+        _set_env("flower", "WEB_S3_ACCESS_KEY_ID", "${WEB_S3_ACCESS_KEY_ID:?x}"),
+        "only its own role's",
+    ),
     "container-name": (_set("transcoder", "container_name", "transcoder"), "breaks --scale"),
     "host-port": (_set("transcoder", "ports", ["9000:9000"]), "breaks --scale"),
     "flower-always-on": (_drop("flower", "profiles"), "profile"),
@@ -258,5 +171,7 @@ def test_rules_catch_a_broken_copy(tmp_path, case):
     mutate(compose)
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(yaml.safe_dump(compose, sort_keys=False))
+    # Compose finds ./deploy next to the file: the copy gets the real one.
+    shutil.copytree(REPO_ROOT / "deploy", tmp_path / "deploy")
     problems = compose_problems(broken)
     assert any(expected in problem for problem in problems), problems

@@ -2,10 +2,11 @@
 
 Three kinds of outage, from the most to the least contained:
 
-- `BrokerLine`: a TCP proxy between one test's processes and RabbitMQ. Cutting
-  it looks to those processes exactly like a broker that died (connections
-  reset, new ones refused), while RabbitMQ itself, and everyone else using
-  it, carries on.
+- `TcpLine`: a TCP proxy between one test's processes and a server
+  (RabbitMQ, the S3 store). Cutting it looks to those processes exactly like
+  a server that died (connections reset, new ones refused), while the server
+  itself, and everyone else using it, carries on. It can also be made slow.
+  `BrokerLine` is its old name.
 - `database_closed`: one test's PostgreSQL database refuses connections,
   and the ones it had are terminated. The server keeps running.
 - `rabbitmq_app_stopped`: the real thing, `rabbitmqctl stop_app`. It stops
@@ -21,6 +22,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 
@@ -28,38 +30,60 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-# ---- the broker, behind a line we can cut ---------------------------------------
+# ---- a server, behind a line we can cut or slow down ------------------------------
+
+DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671, "http": 80, "https": 443}
 
 
-class BrokerLine:
-    """Forwards 127.0.0.1:`port` to the broker at `upstream`, until cut."""
+class TcpLine:
+    """Forwards `listen_host`:`port` to `upstream`, until cut; optionally throttled."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], listen_host: str = "127.0.0.1") -> None:
         self.upstream = upstream
+        self.listen_host = listen_host
         with socket.socket() as probe:  # a free port, kept for every reopen
-            probe.bind(("127.0.0.1", 0))
+            probe.bind((listen_host, 0))
             self.port: int = probe.getsockname()[1]
         self._lock = threading.Lock()
         self._links: set[socket.socket] = set()
         self._listener: socket.socket | None = None
+        # Bandwidth: bytes per second per direction (None: unlimited), and for
+        # each direction the moment its bytes so far have "left the wire".
+        self._rate: int | None = None
+        self._free_at = {True: 0.0, False: 0.0}
 
     @classmethod
-    def to(cls, broker_url: str) -> BrokerLine:
-        parts = urllib.parse.urlsplit(broker_url)
-        return cls((parts.hostname or "127.0.0.1", parts.port or 5672))
+    def to(cls, url: str, listen_host: str = "127.0.0.1") -> TcpLine:
+        """A line to the host and port of `url` (any scheme; default ports filled in)."""
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 5672)
+        return cls((parts.hostname or "127.0.0.1", port), listen_host)
 
-    def url_through(self, broker_url: str) -> str:
-        """`broker_url` (credentials, vhost) going through this line instead."""
-        parts = urllib.parse.urlsplit(broker_url)
+    def url_through(self, url: str) -> str:
+        """`url` (credentials, path, query kept) going through this line instead."""
+        parts = urllib.parse.urlsplit(url)
         credentials = parts.netloc.rpartition("@")[0]
-        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
-        return parts._replace(netloc=netloc).geturl()
+        host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
+        netloc = f"{host}:{self.port}"
+        return parts._replace(netloc=f"{credentials}@{netloc}" if credentials else netloc).geturl()
+
+    def throttle(self, bytes_per_second: int | None) -> None:
+        """From now on, carry at most this many bytes a second each way (None: full speed).
+
+        The budget is the line's, shared by all its connections, as a slow
+        link would be; open connections slow down (or speed up) at once.
+        """
+        assert bytes_per_second is None or bytes_per_second > 0, bytes_per_second
+        with self._lock:
+            self._rate = bytes_per_second
+            now = time.monotonic()
+            self._free_at = {True: now, False: now}
 
     def open(self) -> None:
         """Accept connections again (on the same port)."""
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.listen_host, self.port))
         listener.listen(64)
         # A timeout, so the accept loop notices `cut` within a fraction of a second.
         listener.settimeout(0.2)
@@ -67,9 +91,13 @@ class BrokerLine:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        """Refuse new connections and reset every open one, as a crashed broker would."""
+        """Refuse new connections and reset every open one, as a crashed server would."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown first: close() alone leaves the socket listening until the
+            # accept thread's pending accept() returns.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             links, self._links = self._links, set()
@@ -103,17 +131,38 @@ class BrokerLine:
                 self._links |= {client, upstream}
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
+    def _pace(self, outbound: bool, size: int) -> None:
+        """Sleep until `size` more bytes fit the bandwidth of their direction."""
+        with self._lock:
+            rate = self._rate
+            if rate is None:
+                return
+            now = time.monotonic()
+            done = max(now, self._free_at[outbound]) + size / rate
+            self._free_at[outbound] = done
+        time.sleep(max(0.0, done - now))
+
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peer = {a: b, b: a}
+        open_ends = 2
         with selectors.DefaultSelector() as selector:
             for sock in peer:
                 selector.register(sock, selectors.EVENT_READ)
             try:
-                while True:
+                while open_ends:
                     for key, _ in selector.select(timeout=0.5):
-                        data = key.fileobj.recv(65536)
+                        rate = self._rate
+                        # Throttled, read chunks of ~1/20 s, so the pace is smooth
+                        # and a cut is noticed soon even on a slow line.
+                        chunk = 65536 if rate is None else max(512, min(65536, rate // 20))
+                        data = key.fileobj.recv(chunk)
                         if not data:
-                            return
+                            # A half-close is passed on: the other side may still answer.
+                            selector.unregister(key.fileobj)
+                            peer[key.fileobj].shutdown(socket.SHUT_WR)
+                            open_ends -= 1
+                            continue
+                        self._pace(key.fileobj is a, len(data))
                         peer[key.fileobj].sendall(data)
                     if a not in self._links:  # cut
                         return
@@ -125,6 +174,9 @@ class BrokerLine:
                 for sock in peer:
                     with contextlib.suppress(OSError):
                         sock.close()
+
+
+BrokerLine = TcpLine  # the name the fault suite and stack.py have always used
 
 
 # ---- the whole RabbitMQ application ---------------------------------------------

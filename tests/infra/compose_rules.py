@@ -1,0 +1,263 @@
+"""Project rules for docker-compose.yml that no schema can express.
+
+`compose_problems` lists every broken rule; test_compose_rules.py checks the
+real file has none and that deliberately broken copies are each caught.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+RABBITMQ_CONF = REPO_ROOT / "deploy" / "rabbitmq" / "rabbitmq.conf"
+
+REQUIRED_SERVICES = {
+    "rabbitmq",
+    "postgres",
+    "seaweedfs",
+    "migrate",
+    "web",
+    "collector",
+    "transcoder",
+    "flower",
+}
+HEALTHCHECKED = ("rabbitmq", "postgres", "seaweedfs", "web", "transcoder")
+SCALED = "transcoder"
+STORE = "seaweedfs"
+S3_PORT = "8333"
+# Whose store key pair each service of ours gets (docs/storage.md): its own only.
+S3_ROLES = {"migrate": "WEB", "web": "WEB", "collector": "WEB", "transcoder": "TRANSCODER"}
+S3_KEY_VARIABLES = ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+ROLE_VARIABLE = re.compile(r"\b(WEB|TRANSCODER)_S3_[A-Z_]+")
+
+# Compose interpolation: https://docs.docker.com/reference/compose-file/interpolation/
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
+# ${VAR}, ${VAR?msg}, ${VAR:?msg}: no default, so nothing secret can be baked in.
+NO_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
+SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|AUTH", re.IGNORECASE)
+URL_PASSWORD = re.compile(r"://[^:/@]*:([^@/]*)@")
+
+
+# ---- reading -------------------------------------------------------------------
+
+
+def environment(service: dict) -> dict[str, str | None]:
+    """A service's environment as a dict, whichever syntax it uses."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {key: None if value is None else str(value) for key, value in env.items()}
+
+
+def named_mounts(service: dict) -> dict[str, str]:
+    """{volume or source: target} for a service's mounts, short or long syntax."""
+    mounts = {}
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume.get("source", ""), volume["target"]
+        mounts[source] = target
+    return mounts
+
+
+def procfile_types(folder: Path) -> set[str]:
+    """Process types declared in a Procfile (`type: command` lines)."""
+    text = (folder / "Procfile").read_text()
+    return set(re.findall(r"(?m)^([A-Za-z0-9_-]+):", text))
+
+
+def published(port: str | dict) -> tuple[str, str]:
+    """(host address or "", container port) of a `ports` entry, short or long syntax."""
+    if isinstance(port, dict):
+        return str(port.get("host_ip", "")), str(port["target"])
+    parts = str(port).rsplit(":", 2)
+    host_ip = parts[0] if len(parts) == 3 else ""
+    return host_ip, parts[-1].split("/")[0]
+
+
+def store_invocation(service: dict, compose_dir: Path) -> str:
+    """The store's entrypoint and command, plus the text of any repository script they run.
+
+    A script is found the way Compose mounts it: a `./` source relative to the
+    compose file, whose container path the entrypoint or command names.
+    """
+    words = []
+    for key in ("entrypoint", "command"):
+        value = service.get(key) or []
+        words += value.split() if isinstance(value, str) else [str(word) for word in value]
+    text = " ".join(words)
+    for volume in service.get("volumes") or []:
+        source, target = (volume.split(":")[:2] if isinstance(volume, str) else
+                          (volume.get("source", ""), volume["target"]))  # fmt: skip
+        script = compose_dir / source
+        if source.startswith("./") and target in words and script.is_file():
+            text += "\n" + script.read_text()
+    return text
+
+
+def build_context(service: dict) -> str | None:
+    build = service.get("build")
+    return build.get("context", ".") if isinstance(build, dict) else build
+
+
+def _masked(value: str) -> str:
+    """Each no-default interpolation becomes \\0, any other one \\1; `$$` is a literal $."""
+    value = value.replace("$$", "")
+    return INTERPOLATION.sub(lambda m: "\0" if NO_DEFAULT.fullmatch(m.group()) else "\1", value)
+
+
+# ---- the rules -----------------------------------------------------------------
+
+
+def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[str]:
+    compose = yaml.safe_load(compose_file.read_text())
+    services: dict[str, dict] = compose.get("services") or {}
+    problems = [f"missing service {name!r}" for name in sorted(REQUIRED_SERVICES - services.keys())]
+
+    # Secrets come from the environment only, never as literals.
+    for name, service in services.items():
+        for key, value in environment(service).items():
+            masked = _masked(value or "")
+            if SECRET_NAME.search(key) and not re.fullmatch("\0+", masked):
+                problems.append(
+                    f"{name}: {key} must be a ${{VAR:?message}} interpolation, got {value!r}"
+                )
+            for password in URL_PASSWORD.findall(masked):
+                if password != "\0":
+                    problems.append(
+                        f"{name}: {key} has a URL password that isn't ${{VAR:?message}}: {value!r}"
+                    )
+
+    # Our images run exactly what `make run` runs: `bin/start TYPE` of their Procfile.
+    for name, service in services.items():
+        context = build_context(service)
+        if context is None:
+            continue
+        command = service.get("command")
+        types = procfile_types(repo_root / context)
+        if not (isinstance(command, list) and len(command) == 2 and command[0] == "bin/start"):
+            problems.append(f"{name}: command must be ['bin/start', TYPE], got {command!r}")
+        elif command[1] not in types:
+            problems.append(
+                f"{name}: {command[1]!r} is not a process type in {context}/Procfile ({sorted(types)})"
+            )
+
+    # Nothing shared on disk: files pass only through the store's bucket.
+    problems += _sharing_problems(compose, services)
+    problems += _store_problems(services, compose_file.parent)
+    problems += _key_problems(services)
+
+    # `--scale transcoder=N` needs containers without fixed names or host ports.
+    scaled = services.get(SCALED, {})
+    for key in ("container_name", "ports"):
+        if key in scaled:
+            problems.append(f"{SCALED}: has {key}, which breaks --scale")
+
+    if not services.get("flower", {}).get("profiles"):
+        problems.append("flower: must be behind a profile")
+
+    for name in HEALTHCHECKED:
+        check = services.get(name, {}).get("healthcheck") or {}
+        if not check.get("test") or check.get("disable"):
+            problems.append(f"{name}: needs a healthcheck")
+    for name in ("web", "collector"):
+        depends = services.get(name, {}).get("depends_on") or {}
+        condition = (
+            depends.get("migrate", {}).get("condition") if isinstance(depends, dict) else None
+        )
+        if condition != "service_completed_successfully":
+            problems.append(
+                f"{name}: must wait for migrate with condition service_completed_successfully"
+            )
+    return problems
+
+
+def _sharing_problems(compose: dict, services: dict[str, dict]) -> list[str]:
+    problems = []
+    if "media" in (compose.get("volumes") or {}):
+        problems.append("a top-level 'media' volume is back: files pass through the store")
+    for name, service in services.items():
+        if "MEDIA_ROOT" in environment(service):
+            problems.append(f"{name}: sets MEDIA_ROOT, which no service reads any more")
+    # A volume or folder may be mounted by one service only (the same
+    # read-only config file in two services would be fine, but there is none):
+    # web and transcoder, or any of ours and the store's data, share nothing.
+    owners: dict[str, list[str]] = {}
+    for name, service in services.items():
+        for source in named_mounts(service):
+            owners.setdefault(source, []).append(name)
+    for source, names in sorted(owners.items()):
+        if len(names) > 1:
+            problems.append(f"volume {source!r} is shared by {sorted(names)}")
+    return problems
+
+
+def _store_problems(services: dict[str, dict], compose_dir: Path) -> list[str]:
+    store = services.get(STORE)
+    if store is None:
+        return []
+    problems = []
+    if not re.fullmatch(
+        r"chrislusf/seaweedfs:\d+\.\d+(@sha256:[0-9a-f]{64})?", store.get("image", "")
+    ):
+        problems.append(
+            f"{STORE}: image must be chrislusf/seaweedfs pinned to a release, got {store.get('image')!r}"
+        )
+    ports = [published(port) for port in store.get("ports") or []]
+    if [target for _, target in ports] != [S3_PORT]:
+        problems.append(
+            f"{STORE}: must publish only its S3 port {S3_PORT}, got {store.get('ports')}"
+        )
+    if any(host_ip != "127.0.0.1" for host_ip, _ in ports):
+        problems.append(f"{STORE}: publish the S3 port on 127.0.0.1 only, got {store.get('ports')}")
+    invocation = store_invocation(store, compose_dir)
+    if "-master.telemetry=false" not in invocation or "-master.telemetry=true" in invocation:
+        problems.append(f"{STORE}: weed must run with -master.telemetry=false")
+    endpoints = {environment(services.get(name, {})).get("S3_ENDPOINT_URL") for name in S3_ROLES}
+    if endpoints != {f"http://{STORE}:{S3_PORT}"}:
+        problems.append(
+            f"S3_ENDPOINT_URL must be http://{STORE}:{S3_PORT} everywhere, got {endpoints}"
+        )
+    return problems
+
+
+def _key_problems(services: dict[str, dict]) -> list[str]:
+    """Each of our services gets its own role's S3 key pair and no other; the rest none."""
+    problems = []
+    for name, service in services.items():
+        if name == STORE:
+            continue  # it defines both identities
+        env = environment(service)
+        role = S3_ROLES.get(name)
+        seen = {
+            m.group(1)
+            for text in (*env, *filter(None, env.values()))
+            for m in ROLE_VARIABLE.finditer(text)
+        }
+        if seen - {role}:
+            problems.append(
+                f"{name}: gets S3 keys of {sorted(seen - {role})}; only its own role's may reach it"
+            )
+        for variable in (f"{role}_{suffix}" for suffix in S3_KEY_VARIABLES if role):
+            if not re.search(rf"\$\{{{variable}\b", env.get(variable) or ""):
+                problems.append(f"{name}: needs {variable} from ${{{variable}:?...}}")
+    return problems
+
+
+def strings(node):
+    """Every string in a loaded YAML document (keys and values; comments are gone)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key)
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+    elif isinstance(node, str):
+        yield node

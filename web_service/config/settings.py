@@ -59,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it runs after everything else, however the request ended:
+    # it aborts or deletes what this request streamed into the store and
+    # did not keep (a refused, cut or invalid upload).
+    "videos.middleware.UploadCleanupMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn, so the admin and the page
     # are styled without a separate web server. https://whitenoise.readthedocs.io/
@@ -107,6 +111,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
+    # Django requires a default storage; nothing here uses it. Videos live in
+    # the object store, reached through videos/objectstore.py.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed but not hashed: works with or without collectstatic, so a
     # fresh checkout serves the same CSS as the image that ran collectstatic.
@@ -116,26 +122,34 @@ STORAGES = {
 # apps' static folders directly. https://whitenoise.readthedocs.io/en/stable/django.html
 WHITENOISE_USE_FINDERS = True
 
-# ---- Shared media storage --------------------------------------------------
-# The same directory is mounted in the web, the collector and the transcoder;
-# messages carry paths relative to it, never absolute paths.
-MEDIA_ROOT = Path(_env("MEDIA_ROOT", str(BASE_DIR.parent / "var" / "media"))).resolve()
+# ---- Object store (docs/storage.md) ---------------------------------------
+# Files pass between the web and the transcoder only through one S3 bucket.
+# The web's own key may write sources/* and read outputs/*, never more.
+S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL", "")  # empty: AWS itself
+S3_REGION = _env("S3_REGION", "us-east-1")
+S3_BUCKET = _env("S3_BUCKET")
+WEB_S3_ACCESS_KEY_ID = _env("WEB_S3_ACCESS_KEY_ID")
+WEB_S3_SECRET_ACCESS_KEY = _env("WEB_S3_SECRET_ACCESS_KEY")
+# Playback URLs are signed for the store's address as browsers reach it.
+S3_PUBLIC_ENDPOINT_URL = _env("S3_PUBLIC_ENDPOINT_URL", S3_ENDPOINT_URL)
+# How long a signed playback URL stays valid; a leaked one is useful for minutes.
+S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
+# /media/<key> answers with a redirect to a signed URL of that key.
 MEDIA_URL = "/media/"
 
 # ---- Uploads ---------------------------------------------------------------
 UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
-# Stream every upload to a temporary file: nothing is held whole in memory, and
-# the size limit is enforced while the bytes arrive.
+# Stream every upload into an S3 multipart upload as it arrives: nothing is
+# held whole in memory or on a local disk, and the size limit is enforced
+# while the bytes arrive.
 # https://docs.djangoproject.com/en/5.2/topics/http/file-uploads/#upload-handlers
 FILE_UPLOAD_HANDLERS = [
     "videos.uploads.SizeLimitedUploadHandler",
-    "videos.uploads.LargeChunkTemporaryFileUploadHandler",
+    "videos.uploads.ObjectStoreUploadHandler",
 ]
-# Inside MEDIA_ROOT, so the finished upload is renamed into place, never copied.
-FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / "incoming")
-FILE_UPLOAD_PERMISSIONS = 0o640
-# An upload whose temporary file has not grown for this long lost its web
-# process (killed mid-request); the collector removes the file.
+# A multipart upload under sources/ started longer ago than this lost its web
+# process (killed mid-request); the collector aborts it. It counts from the
+# start of the upload, so it must exceed the longest upload you accept.
 UPLOAD_ABANDONED_AFTER = _env_int("UPLOAD_ABANDONED_AFTER", 3600)
 
 # ---- Messaging -------------------------------------------------------------

@@ -1,22 +1,83 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
+from django.test import override_settings
 from kombu import Connection
 
+from .seaweedfs import SeaweedFS, seaweedfs_start
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path: Path) -> Iterator[Path]:
-    """A fresh shared media root per test; uploads stream into it."""
-    root = tmp_path / "media"
-    (root / "incoming").mkdir(parents=True)
-    settings.MEDIA_ROOT = root
-    settings.FILE_UPLOAD_TEMP_DIR = str(root / "incoming")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+
+@pytest.fixture(scope="session", autouse=True)
+def object_store() -> Iterator[SeaweedFS]:
+    """One real SeaweedFS for the session; the web's S3 settings point at it.
+
+    pytest-django imports the settings before any conftest runs, so the
+    Makefile passes placeholders for the required S3 variables, and this
+    fixture overrides them. That is enough because videos/objectstore.py
+    reads the settings at each call, never at import.
+    """
+    store = seaweedfs_start()
+    overrides = override_settings(
+        S3_ENDPOINT_URL=store.endpoint_url,
+        S3_PUBLIC_ENDPOINT_URL=store.endpoint_url,
+        S3_REGION="us-east-1",
+        S3_BUCKET=store.bucket,
+        WEB_S3_ACCESS_KEY_ID=store.web.access_key,
+        WEB_S3_SECRET_ACCESS_KEY=store.web.secret_key,
+    )
+    overrides.enable()
+    try:
+        yield store
+    finally:
+        overrides.disable()
+        store.stop()
+
+
+@pytest.fixture
+def transcoder_s3(object_store: SeaweedFS) -> Any:
+    """A client with the transcoder's key: puts fake outputs, inspects sources."""
+    return object_store.client(object_store.transcoder)
+
+
+@pytest.fixture
+def web_s3(object_store: SeaweedFS) -> Any:
+    """A raw client with the web's key, to prove what that key may not do."""
+    return object_store.client(object_store.web)
+
+
+def source_keys(client: Any, bucket: str) -> list[str]:
+    """Every object under sources/."""
+    page = client.list_objects_v2(Bucket=bucket, Prefix="sources/")
+    return [item["Key"] for item in page.get("Contents", [])]
+
+
+def multipart_keys(client: Any, bucket: str) -> list[str]:
+    """Every unfinished multipart upload under sources/."""
+    page = client.list_multipart_uploads(Bucket=bucket, Prefix="sources/")
+    return [upload["Key"] for upload in page.get("Uploads", [])]
+
+
+@pytest.fixture
+def empty_sources(object_store: SeaweedFS, transcoder_s3: Any) -> Iterator[None]:
+    """Start a test with nothing under sources/, so it can assert what it leaves."""
+
+    def clear() -> None:
+        for upload in transcoder_s3.list_multipart_uploads(
+            Bucket=object_store.bucket, Prefix="sources/"
+        ).get("Uploads", []):
+            # The web's key: only it may write (and so abort) under sources/.
+            object_store.client(object_store.web).abort_multipart_upload(
+                Bucket=object_store.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        for key in source_keys(transcoder_s3, object_store.bucket):
+            object_store.client(object_store.web).delete_object(Bucket=object_store.bucket, Key=key)
+
+    clear()
+    yield
+    clear()
 
 
 @pytest.fixture

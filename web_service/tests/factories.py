@@ -8,10 +8,14 @@ from videos.models import DispatchState, JobStatus, TranscodeJob, Video
 
 
 def video_with_job(
-    *, status: str = JobStatus.QUEUED, dispatch_state: str = DispatchState.SENT, **job_fields: Any
+    *,
+    status: str = JobStatus.QUEUED,
+    dispatch_state: str = DispatchState.SENT,
+    source_key: str = "sources/x",
+    **job_fields: Any,
 ) -> tuple[Video, TranscodeJob]:
     video = Video.objects.create(
-        title="Clip", original_filename="clip.mp4", source_path="sources/x", size_bytes=10
+        title="Clip", original_filename="clip.mp4", source_key=source_key, size_bytes=10
     )
     job = TranscodeJob.objects.create(
         video=video, profiles=["720p"], status=status, dispatch_state=dispatch_state, **job_fields
@@ -21,10 +25,10 @@ def video_with_job(
     return video, job
 
 
-def success_result(*, job_id: str) -> dict[str, Any]:
-    """A SUCCESS result exactly as docs/messages.md shows it."""
+def success_result(*, job_id: str, attempt: str = "9f2c4e1a7b3d5f60") -> dict[str, Any]:
+    """A SUCCESS result exactly as docs/messages.md (contract v2) shows it."""
     return {
-        "contract_version": 1,
+        "contract_version": 2,
         "job_id": job_id,
         "source": {
             "duration": 10.0,
@@ -38,7 +42,7 @@ def success_result(*, job_id: str) -> dict[str, Any]:
         "outputs": [
             {
                 "profile": "720p",
-                "path": f"outputs/{job_id}/720p.mp4",
+                "key": f"outputs/{job_id}/{attempt}/720p.mp4",
                 "width": 1280,
                 "height": 720,
                 "duration": 10.0,
@@ -47,7 +51,27 @@ def success_result(*, job_id: str) -> dict[str, Any]:
                 "audio_codec": "aac",
             }
         ],
-        "poster_path": f"outputs/{job_id}/poster.jpg",
+        "poster_key": f"outputs/{job_id}/{attempt}/poster.jpg",
+        "manifest_key": f"outputs/{job_id}/manifest.json",
         "elapsed_seconds": 3.41,
-        "timings": {"probe": 0.05, "transcode": 3.2, "poster": 0.1, "verify": 0.06},
+        "timings": {
+            "download": 0.02,
+            "probe": 0.05,
+            "transcode": 3.2,
+            "poster": 0.1,
+            "verify": 0.06,
+            "upload": 0.03,
+        },
     }
+
+
+def success_result_v1(*, job_id: str) -> dict[str, Any]:
+    """A contract v1 SUCCESS result (paths on the old shared disk), kept by old jobs."""
+    result = success_result(job_id=job_id)
+    output = result["outputs"][0]
+    output["path"] = f"outputs/{job_id}/720p.mp4"
+    del output["key"]
+    result["poster_path"] = f"outputs/{job_id}/poster.jpg"
+    del result["poster_key"], result["manifest_key"]
+    result["contract_version"] = 1
+    return result

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from videos.models import TranscodeJob, Video
 from videos.services.jobs import JobActionError, job_cancel, job_retry
+from videos.services.videos import video_delete
 
 
 def _run_for_each(modeladmin, request, videos, action, verb: str) -> None:
@@ -39,7 +40,7 @@ class TranscodeJobInline(admin.TabularInline):
 class VideoAdmin(admin.ModelAdmin):
     list_display = ("__str__", "original_filename", "size_bytes", "current_status", "created_at")
     search_fields = ("title", "original_filename", "id")
-    readonly_fields = ("id", "source_path", "size_bytes", "current_job", "created_at")
+    readonly_fields = ("id", "source_key", "size_bytes", "current_job", "created_at")
     inlines = [TranscodeJobInline]
     actions = [cancel_videos, retry_videos]
 
@@ -49,6 +50,15 @@ class VideoAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("current_job")
+
+    # Through the service, so the video's objects go with its rows: the
+    # source here, the outputs by the transcoder (transcode.delete_outputs).
+    def delete_model(self, request, obj: Video) -> None:
+        video_delete(video=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for video in queryset:
+            video_delete(video=video)
 
 
 @admin.register(TranscodeJob)

@@ -9,9 +9,6 @@ class VideosConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Uploads stream into this directory; it must exist before the first
-        # request (and before Django's system check looks for it).
-        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
         # WhiteNoise serves from the app folders until collectstatic fills
         # this (the Docker image does at build time); it only needs to exist.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

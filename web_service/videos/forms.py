@@ -7,6 +7,9 @@ from django import forms
 # up front, with the same message the page shows before sending a byte. The
 # declared type is only a courtesy check: the transcoder probes the content,
 # and that decides.
+# The upload handler stores only this field's file (videos/uploads.py).
+UPLOAD_FIELD = "file"
+
 NEUTRAL_TYPES = frozenset(
     {"", "application/octet-stream", "application/mp4", "application/x-matroska"}
 )

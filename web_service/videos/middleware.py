@@ -1,4 +1,4 @@
-"""Answer 503, not a traceback, while the database is unreachable."""
+"""Request-wide safety nets: upload cleanup, and a 503 while the database is away."""
 
 from __future__ import annotations
 
@@ -9,9 +9,30 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from videos.uploads import uploads_discard
+
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Please try again in a moment."
+
+
+class UploadCleanupMiddleware:
+    """After every request, abort or delete what its upload stored and did not keep.
+
+    Outermost, because the body is parsed (and the file streamed into the
+    store) wherever request.POST is first read: often in CsrfViewMiddleware,
+    whose 403 never reaches a view. Exceptions below are turned into
+    responses before they get here, so this runs however the request ended.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            uploads_discard(request=request)
 
 
 class DatabaseUnavailableMiddleware:

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from videos.messaging import contract
 from videos.models import JobStatus, TranscodeJob, Video
 from videos.selectors import job_queue_position
 from videos.services.jobs import CANCELLABLE, RETRYABLE
@@ -19,8 +20,9 @@ from videos.services.jobs import CANCELLABLE, RETRYABLE
 OUTPUT_KEYS = ("profile", "width", "height", "duration", "size_bytes", "video_codec", "audio_codec")
 
 
-def media_url(*, path: str | None) -> str | None:
-    return f"{settings.MEDIA_URL}{path}" if path else None
+def media_url(*, key: str | None) -> str | None:
+    """The web's playback URL of an object: it redirects to a signed URL of the store."""
+    return f"{settings.MEDIA_URL}{key}" if key else None
 
 
 def compression_ratio(*, source: Any, output: Any) -> float | None:
@@ -47,7 +49,7 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
     outputs = [
         {
             **{key: output.get(key) for key in OUTPUT_KEYS},
-            "url": media_url(path=output.get("path")),
+            "url": media_url(key=contract.result_output_key(output=output)),
             "compression_ratio": compression_ratio(
                 source=source_size, output=output.get("size_bytes")
             ),
@@ -65,7 +67,7 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
         "error": (job.error or None) if job else None,
         "source": job.source_metadata if job else None,
         "outputs": outputs,
-        "poster_url": media_url(path=result.get("poster_path")),
+        "poster_url": media_url(key=contract.result_poster_key(result=result)),
         "created_at": video.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job and job.finished_at else None,
         "url": f"/api/videos/{video.id}/",

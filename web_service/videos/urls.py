@@ -11,6 +11,6 @@ urlpatterns = [
     path("api/videos/<uuid:video_id>/", api.video_detail, name="api-detail"),
     path("api/videos/<uuid:video_id>/cancel/", api.video_cancel, name="api-cancel"),
     path("api/videos/<uuid:video_id>/retry/", api.video_retry, name="api-retry"),
-    path("media/<path:path>", media.media_serve, name="media"),
+    path("media/<path:path>", media.media_redirect, name="media"),
     path("healthz", health.healthz, name="healthz"),
 ]

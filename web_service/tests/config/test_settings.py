@@ -18,11 +18,26 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "k" * 50,
     "DJANGO_ALLOWED_HOSTS": "videos.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/web_service",
+    "S3_BUCKET": "videos",
+    "WEB_S3_ACCESS_KEY_ID": "web-key",
+    "WEB_S3_SECRET_ACCESS_KEY": "web-secret",
 }
+REQUIRED = [
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "S3_BUCKET",
+    "WEB_S3_ACCESS_KEY_ID",
+    "WEB_S3_SECRET_ACCESS_KEY",
+]
 
 
 def _settings(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "S3_", "WEB_S3_", "UPLOAD_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", f"from config import settings; print({expression})"],
         cwd=SERVICE_DIR,
@@ -39,7 +54,7 @@ def test_production_defaults_are_safe():
     assert result.stdout.strip() == "False ['videos.example.com']"
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", REQUIRED)
 def test_a_missing_required_value_stops_start_up_with_its_name(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = _settings(env, "settings.DEBUG")
@@ -52,3 +67,31 @@ def test_debug_falls_back_to_local_hosts_only():
     result = _settings({**env, "DJANGO_DEBUG": "1"}, "settings.ALLOWED_HOSTS")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['localhost', '127.0.0.1', '[::1]']"
+
+
+def test_object_store_defaults():
+    result = _settings(
+        PRODUCTION,
+        "(settings.S3_ENDPOINT_URL, settings.S3_REGION, settings.S3_PUBLIC_ENDPOINT_URL,"
+        " settings.S3_PRESIGN_SECONDS, settings.UPLOAD_ABANDONED_AFTER)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('', 'us-east-1', '', 300, 3600)"
+
+
+def test_the_public_endpoint_defaults_to_the_endpoint():
+    env = {**PRODUCTION, "S3_ENDPOINT_URL": "http://store:8333"}
+    result = _settings(env, "settings.S3_PUBLIC_ENDPOINT_URL")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://store:8333"
+
+
+def test_there_is_no_shared_media_disk_any_more():
+    result = _settings(
+        PRODUCTION, "(hasattr(settings, 'MEDIA_ROOT'), settings.FILE_UPLOAD_HANDLERS)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "(False, ['videos.uploads.SizeLimitedUploadHandler',"
+        " 'videos.uploads.ObjectStoreUploadHandler'])"
+    )

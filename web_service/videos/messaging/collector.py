@@ -6,7 +6,7 @@ consumes one durable queue that every web process names as `reply_to`, and
 writes each state to PostgreSQL before acknowledging it. If the collector is
 down, results wait in the queue; if the database is down, messages are
 requeued and applied once it is back. Between messages it relays the outbox
-and removes abandoned uploads (`on_iteration`).
+and aborts abandoned multipart uploads (`on_iteration`).
 
 kombu's ConsumerMixin reconnects to the broker by itself, with back-off.
 https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.mixins.html
@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,11 +27,11 @@ from kombu import Connection
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 
+from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.replies import MalformedReply, reply_decode
 from videos.services.dispatch import jobs_dispatch_pending
 from videos.services.replies import reply_apply
-from videos.services.uploads import abandoned_uploads_remove
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ PREFETCH_COUNT = 16
 # Pause before requeueing a message the database could not take, so an
 # outage does not turn into a hot loop.
 DATABASE_RETRY_PAUSE = 1.0
+# Listing multipart uploads is a request to the store: far less often than
+# the outbox relay, yet often against UPLOAD_ABANDONED_AFTER.
+SWEEP_INTERVAL = 60.0
 
 
 class _Stopped(Exception):
@@ -51,6 +55,7 @@ class ResultCollector(ConsumerMixin):
         self.connection = connection
         self.relay_interval = relay_interval
         self._next_relay = 0.0
+        self._next_sweep = 0.0
 
     def run(self, _tokens: int = 1, **kwargs: Any) -> None:
         """Consume until `should_stop` is set, whether or not the broker is up."""
@@ -96,18 +101,23 @@ class ResultCollector(ConsumerMixin):
         # Housekeeping rides along: when the broker is reachable for us, it is
         # reachable for sending the jobs the web could not send. And this is
         # the web service's one long-running process besides gunicorn, so it
-        # also removes the files of uploads whose web process died.
+        # also aborts the multipart uploads of web processes that died.
         now = time.monotonic()
-        if now < self._next_relay:
-            return
-        self._next_relay = now + self.relay_interval
-        self._outbox_relay()
+        if now >= self._next_relay:
+            self._next_relay = now + self.relay_interval
+            self._outbox_relay()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_INTERVAL
+            self._abandoned_uploads_sweep()
+
+    def _abandoned_uploads_sweep(self) -> None:
+        older_than = timedelta(seconds=settings.UPLOAD_ABANDONED_AFTER)
         try:
-            abandoned_uploads_remove(idle_seconds=settings.UPLOAD_ABANDONED_AFTER)
-        except OSError as exc:
-            # Caught here: ConsumerMixin would take an OSError for a broker
-            # connection error and reconnect.
-            logger.warning("abandoned uploads not removed: %s", exc)
+            objectstore.multipart_uploads_abort_abandoned(older_than=older_than)
+        except objectstore.ObjectStoreError as exc:
+            # Caught here, and never an OSError: ConsumerMixin would take
+            # that for a broker connection error and reconnect.
+            logger.warning("abandoned uploads not swept: %s", exc)
 
     def _outbox_relay(self) -> None:
         try:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from django.conf import settings
 from kombu import Exchange, Queue
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 TASK_CONVERT_VIDEO = "transcode.convert_video"
 TASK_PING = "transcode.ping"
+# Deletes every object under outputs/<job_id>/; publishes no result.
+TASK_DELETE_OUTPUTS = "transcode.delete_outputs"
 TASK_PREFIX_PATTERN = "transcode.*"
 
 QUEUE = "transcode_queue"
@@ -37,7 +39,14 @@ FINAL_STATES = frozenset({STATE_SUCCESS, STATE_FAILURE, STATE_REVOKED})
 # person. Anything else is Celery's own (TimeLimitExceeded when the hard
 # limit kills the process) or a bug, and its text is not meant to be shown.
 FAILURE_CODES = frozenset(
-    {"InvalidPayload", "InvalidMedia", "TranscodeFailed", "TranscodeTimeout", "StorageError"}
+    {
+        "InvalidPayload",
+        "InvalidMedia",
+        "TranscodeFailed",
+        "TranscodeTimeout",
+        "StorageDenied",
+        "StorageError",
+    }
 )
 
 
@@ -74,10 +83,25 @@ def dead_letter_queue() -> Queue:
     return Queue(f"{settings.RESULTS_QUEUE}.dead", durable=True, auto_delete=False)
 
 
-def convert_video_kwargs(*, job_id: str, source_path: str, profiles: list[str]) -> dict:
+def convert_video_kwargs(*, job_id: str, source_key: str, profiles: list[str]) -> dict:
     return {
         "job_id": job_id,
-        "source_path": source_path,
+        "source_key": source_key,
         "profiles": list(profiles),
         "contract_version": CONTRACT_VERSION,
     }
+
+
+def delete_outputs_kwargs(*, job_id: str) -> dict:
+    return {"job_id": job_id, "contract_version": CONTRACT_VERSION}
+
+
+def result_output_key(*, output: dict) -> str | None:
+    """An output's object key: v2's `key`, or a v1 result's `path` (the same key)."""
+    value = output.get("key", output.get("path"))
+    return value if isinstance(value, str) and value else None
+
+
+def result_poster_key(*, result: dict) -> str | None:
+    value = result.get("poster_key", result.get("poster_path"))
+    return value if isinstance(value, str) and value else None

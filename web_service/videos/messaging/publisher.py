@@ -1,4 +1,4 @@
-"""Sending transcode requests: the one place the web publishes to RabbitMQ."""
+"""Sending transcode tasks by name: the one place the web publishes to RabbitMQ."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from config.celery_app import app
 from videos.messaging import contract
 
 
-def transcode_request_publish(*, job_id: str, source_path: str, profiles: list[str]) -> None:
+def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[str]) -> None:
     """Publish `transcode.convert_video` by name, with the fixed reply queue.
 
     Raises kombu's/amqp's connection errors when the broker cannot take the
@@ -17,7 +17,7 @@ def transcode_request_publish(*, job_id: str, source_path: str, profiles: list[s
     app.send_task(
         contract.TASK_CONVERT_VIDEO,
         kwargs=contract.convert_video_kwargs(
-            job_id=job_id, source_path=source_path, profiles=profiles
+            job_id=job_id, source_key=source_key, profiles=profiles
         ),
         # The job id doubles as the task id: redelivery and outbox re-sends
         # carry the same id, and the collector finds the job by it.
@@ -30,4 +30,17 @@ def transcode_request_publish(*, job_id: str, source_path: str, profiles: list[s
             contract.dead_letter_queue(),
             contract.results_queue(),
         ],
+    )
+
+
+def outputs_delete_publish(*, job_id: str) -> None:
+    """Publish `transcode.delete_outputs` by name: the transcoder owns outputs/.
+
+    It publishes no result, so no reply queue is named. Raises like
+    `transcode_request_publish` when the broker cannot take the message.
+    """
+    app.send_task(
+        contract.TASK_DELETE_OUTPUTS,
+        kwargs=contract.delete_outputs_kwargs(job_id=job_id),
+        declare=[contract.transcode_queue()],
     )

@@ -56,7 +56,7 @@ def job_dispatch(*, job_id: uuid.UUID) -> bool:
             return False
         try:
             transcode_request_publish(
-                job_id=job.job_id, source_path=job.video.source_path, profiles=job.profiles
+                job_id=job.job_id, source_key=job.video.source_key, profiles=job.profiles
             )
         except PUBLISH_ERRORS as exc:
             logger.warning("job %s stays in the outbox: broker unavailable (%s)", job.id, exc)

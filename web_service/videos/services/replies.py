@@ -54,7 +54,7 @@ def _result_is_valid(result: Any) -> bool:
     return (
         isinstance(outputs, list)
         and bool(outputs)
-        and all(isinstance(o, dict) and isinstance(o.get("path"), str) for o in outputs)
+        and all(isinstance(o, dict) and contract.result_output_key(output=o) for o in outputs)
         and isinstance(result.get("source"), dict)
     )
 

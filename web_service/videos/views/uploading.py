@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from videos import objectstore
 from videos.forms import VideoUploadForm
 from videos.models import Video
 from videos.services.uploads import video_create
-from videos.uploads import upload_declared_too_large, upload_too_large_message, upload_was_cut
+from videos.uploads import (
+    upload_declared_too_large,
+    upload_keep,
+    upload_store_failed,
+    upload_too_large_message,
+    upload_was_cut,
+)
 
 
 @dataclass(frozen=True)
@@ -20,13 +27,23 @@ class UploadOutcome:
 
 
 def upload_receive(request: HttpRequest) -> UploadOutcome:
+    """Validate and store one upload. Anything refused is removed by UploadCleanupMiddleware."""
     # Refuse on the declared size before reading a byte of the body.
     if upload_declared_too_large(request):
         return UploadOutcome(error=upload_too_large_message(), status=413)
-    form = VideoUploadForm(request.POST, request.FILES)  # streams the body to disk
+    form = VideoUploadForm(request.POST, request.FILES)  # streams the body into the store
     if upload_was_cut(request):
         return UploadOutcome(error=upload_too_large_message(), status=413)
+    if upload_store_failed(request):
+        return UploadOutcome(error=objectstore.STORE_UNAVAILABLE_MESSAGE, status=503)
     if not form.is_valid():
         return UploadOutcome(error=form.first_error(), status=400)
-    video = video_create(upload=form.cleaned_data["file"], title=form.cleaned_data["title"])
+    upload = form.cleaned_data["file"]
+    video = video_create(
+        source_key=upload.key,
+        original_filename=upload.name or "",
+        size_bytes=upload.size,
+        title=form.cleaned_data["title"],
+    )
+    upload_keep(request=request, key=video.source_key)
     return UploadOutcome(video=video)

@@ -7,11 +7,11 @@ import json
 from kombu import Consumer
 
 from videos.messaging import contract
-from videos.messaging.publisher import transcode_request_publish
+from videos.messaging.publisher import outputs_delete_publish, transcode_request_publish
 
 
 def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
-    transcode_request_publish(job_id="job-1", source_path="sources/abc", profiles=["720p"])
+    transcode_request_publish(job_id="job-1", source_key="sources/abc", profiles=["720p"])
 
     received = []
     with Consumer(
@@ -31,8 +31,29 @@ def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
     assert args == []
     assert kwargs == {
         "job_id": "job-1",
-        "source_path": "sources/abc",
+        "source_key": "sources/abc",
         "profiles": ["720p"],
-        "contract_version": 1,
+        "contract_version": 2,
     }
+    message.ack()
+
+
+def test_delete_outputs_is_sent_by_name_without_a_reply_queue(memory_broker, settings):
+    outputs_delete_publish(job_id="job-1")
+
+    received = []
+    with Consumer(
+        memory_broker.default_channel,
+        queues=[contract.transcode_queue()],
+        accept=["json"],
+        callbacks=[lambda body, message: received.append(message)],
+    ):
+        memory_broker.drain_events(timeout=2)
+
+    (message,) = received
+    assert message.headers["task"] == "transcode.delete_outputs"
+    # It publishes no result, so it names no reply queue of ours.
+    assert message.properties.get("reply_to") != settings.RESULTS_QUEUE
+    args, kwargs, _embed = json.loads(message.body)
+    assert (args, kwargs) == ([], {"job_id": "job-1", "contract_version": 2})
     message.ack()

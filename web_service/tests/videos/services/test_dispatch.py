@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from kombu import Consumer
 
@@ -57,9 +56,10 @@ def broker_down():
 
 
 def test_upload_is_sent_only_after_commit(memory_broker, django_capture_on_commit_callbacks):
-    upload = SimpleUploadedFile("clip.mp4", b"\x00" * 100)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        video = video_create(upload=upload, title="t")
+        video = video_create(
+            source_key="sources/a", original_filename="clip.mp4", size_bytes=100, title="t"
+        )
         job = video.current_job
         assert job.dispatch_state == DispatchState.PENDING
         assert _drain_task_ids(memory_broker) == []  # nothing before the commit
@@ -75,7 +75,9 @@ def test_broker_down_keeps_the_job_in_the_outbox_and_the_relay_sends_it(
     memory_broker, broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        video = video_create(upload=SimpleUploadedFile("clip.mp4", b"\x00" * 100), title="")
+        video = video_create(
+            source_key="sources/b", original_filename="clip.mp4", size_bytes=100, title=""
+        )
     job = video.current_job
     job.refresh_from_db()
     assert job.dispatch_state == DispatchState.PENDING

@@ -11,7 +11,7 @@ from videos.messaging.replies import reply_decode
 from videos.models import JobStatus
 from videos.services.replies import reply_apply
 
-from ...factories import success_result, video_with_job
+from ...factories import success_result, success_result_v1, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_full_lifecycle_to_ready():
     job.refresh_from_db()
     assert job.status == JobStatus.READY
     assert job.progress == 100
-    assert job.result["outputs"][0]["path"] == f"outputs/{task_id}/720p.mp4"
+    assert job.result["outputs"][0]["key"] == f"outputs/{task_id}/9f2c4e1a7b3d5f60/720p.mp4"
     assert job.source_metadata["width"] == 1920
     assert job.finished_at is not None
 
@@ -79,6 +79,31 @@ def test_a_success_without_outputs_is_a_failure_not_a_crash():
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error_code == "UnexpectedResult"
+
+
+def test_a_v1_success_still_counts_as_ready():
+    # A v1 worker finishing a job during the upgrade names `path`: the same key.
+    _, job = video_with_job()
+    _apply(str(job.id), "SUCCESS", success_result_v1(job_id=str(job.id)))
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY
+
+
+def test_a_success_whose_outputs_have_no_key_is_a_failure():
+    _, job = video_with_job()
+    result = success_result(job_id=str(job.id))
+    del result["outputs"][0]["key"]
+    _apply(str(job.id), "SUCCESS", result)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "UnexpectedResult")
+
+
+def test_a_storage_denied_failure_is_shown_as_it_is():
+    _, job = video_with_job(status=JobStatus.PROCESSING)
+    reason = "The object store refused the transcoder's credentials."
+    _apply(str(job.id), "FAILURE", {"exc_type": "StorageDenied", "exc_message": [reason]})
+    job.refresh_from_db()
+    assert (job.error_code, job.error) == ("StorageDenied", reason)
 
 
 def test_applying_the_same_message_twice_is_harmless():

@@ -1,32 +1,42 @@
-"""Removing the temporary files of uploads whose web process died."""
+"""Recording a stored upload: rows commit with the key, or the object goes."""
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
+import pytest
+from botocore.exceptions import ClientError
+from django.db import DataError
 
-from videos.services.uploads import abandoned_uploads_remove
+from videos import objectstore
+from videos.models import DispatchState, TranscodeJob, Video
+from videos.services.uploads import video_create
 
-
-def _upload_file(folder: Path, name: str, *, idle_seconds: float) -> Path:
-    path = folder / name
-    path.write_bytes(b"part of a video")
-    then = time.time() - idle_seconds
-    os.utime(path, (then, then))
-    return path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
 
 
-def test_removes_idle_uploads_and_keeps_the_ones_still_being_written(media_root: Path):
-    incoming = media_root / "incoming"
-    abandoned = _upload_file(incoming, "tmpabc.upload.mp4", idle_seconds=120)
-    live = _upload_file(incoming, "tmpdef.upload.mp4", idle_seconds=5)
-
-    assert abandoned_uploads_remove(idle_seconds=60) == [abandoned]
-    assert not abandoned.exists()
-    assert live.exists()
+def _stored_source(web_s3, bucket: str) -> str:
+    key = objectstore.source_key_new()
+    web_s3.put_object(Bucket=bucket, Key=key, Body=b"a video")
+    return key
 
 
-def test_a_missing_upload_folder_is_nothing_to_do(media_root: Path, settings):
-    settings.FILE_UPLOAD_TEMP_DIR = str(media_root / "not-there")
-    assert abandoned_uploads_remove(idle_seconds=0) == []
+def test_creates_the_video_and_a_pending_job_for_the_stored_key(object_store, web_s3):
+    key = _stored_source(web_s3, object_store.bucket)
+    video = video_create(
+        source_key=key, original_filename="dir/clip.mp4", size_bytes=7, title="  Holiday  "
+    )
+    video.refresh_from_db()
+    assert (video.source_key, video.original_filename, video.title) == (key, "clip.mp4", "Holiday")
+    job = TranscodeJob.objects.get(video=video)
+    assert (job.profiles, job.dispatch_state) == (["720p"], DispatchState.PENDING)
+
+
+def test_rows_that_fail_to_commit_take_the_stored_object_with_them(
+    object_store, web_s3, transcoder_s3
+):
+    key = _stored_source(web_s3, object_store.bucket)
+    with pytest.raises(DataError):  # a size over PostgreSQL's bigint
+        video_create(source_key=key, original_filename="a.mp4", size_bytes=2**70, title="")
+    assert Video.objects.count() == 0
+    with pytest.raises(ClientError) as gone:
+        transcoder_s3.head_object(Bucket=object_store.bucket, Key=key)
+    assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

@@ -1,6 +1,8 @@
-"""The JSON API through Django's test client (real PostgreSQL, memory broker)."""
+"""The JSON API through Django's test client (real PostgreSQL and SeaweedFS, memory broker)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,7 +10,7 @@ from django.test import Client
 
 from videos.models import JobStatus, Video
 
-from ...factories import success_result, video_with_job
+from ...factories import success_result, success_result_v1, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,7 @@ def _csrf_client() -> tuple[Client, str]:
     return client, client.cookies["csrftoken"].value
 
 
-def test_upload_returns_201_and_stores_under_a_generated_name(memory_broker, media_root):
+def test_upload_returns_201_and_stores_under_a_generated_key(memory_broker):
     client, token = _csrf_client()
     upload = SimpleUploadedFile("../../etc/evil name.mp4", b"\x00" * 2048, content_type="video/mp4")
     response = client.post(
@@ -30,10 +32,9 @@ def test_upload_returns_201_and_stores_under_a_generated_name(memory_broker, med
     assert body["status"] == "queued"
     assert body["url"] == f"/api/videos/{body['id']}/"
     video = Video.objects.get(pk=body["id"])
-    assert video.source_path == f"sources/{video.id}"
+    assert re.fullmatch(r"sources/[0-9a-f-]{36}", video.source_key)
     assert video.original_filename == "evil name.mp4"
-    assert (media_root / video.source_path).stat().st_size == 2048
-    assert list((media_root / "incoming").iterdir()) == []  # moved, not copied
+    assert video.size_bytes == 2048
 
 
 def test_post_without_csrf_token_is_refused():
@@ -56,17 +57,6 @@ def test_empty_file_is_refused():
     response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 400
     assert response.json() == {"error": "The file is empty."}
-
-
-def test_upload_over_the_limit_is_a_413_and_leaves_nothing(settings, media_root):
-    settings.UPLOAD_MAX_BYTES = 1024
-    client, token = _csrf_client()
-    upload = SimpleUploadedFile("big.mp4", b"\x00" * 4096)
-    response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
-    assert response.status_code == 413
-    assert response.json() == {"error": "The file is larger than the 1 KiB upload limit."}
-    assert Video.objects.count() == 0
-    assert list((media_root / "incoming").iterdir()) == []
 
 
 def test_detail_has_the_documented_shape():
@@ -92,7 +82,7 @@ def test_detail_has_the_documented_shape():
     assert body["outputs"] == [
         {
             "profile": "720p",
-            "url": f"/media/outputs/{job.id}/720p.mp4",
+            "url": f"/media/outputs/{job.id}/9f2c4e1a7b3d5f60/720p.mp4",
             "width": 1280,
             "height": 720,
             "duration": 10.0,
@@ -102,6 +92,16 @@ def test_detail_has_the_documented_shape():
             "compression_ratio": 1.43,
         }
     ]
+    assert body["poster_url"] == f"/media/outputs/{job.id}/9f2c4e1a7b3d5f60/poster.jpg"
+
+
+def test_a_v1_result_keeps_its_urls():
+    # Jobs finished before contract v2 name `path`; it is the same key in the bucket.
+    video, job = video_with_job(status=JobStatus.READY)
+    job.result = success_result_v1(job_id=str(job.id))
+    job.save()
+    body = Client().get(f"/api/videos/{video.id}/").json()
+    assert body["outputs"][0]["url"] == f"/media/outputs/{job.id}/720p.mp4"
     assert body["poster_url"] == f"/media/outputs/{job.id}/poster.jpg"
 
 
@@ -179,17 +179,16 @@ def test_declared_non_video_types_are_refused_with_the_pages_message(content_typ
         "long-chars",
     ],
 )
-def test_a_hostile_file_name_is_kept_as_text_and_never_used_as_a_path(
-    memory_broker, media_root, client_name, shown
+def test_a_hostile_file_name_is_kept_as_text_and_never_used_as_a_key(
+    memory_broker, client_name, shown
 ):
     client, token = _csrf_client()
     upload = SimpleUploadedFile(client_name, b"\x00" * 64, content_type="video/mp4")
     response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 201, response.content
     video = Video.objects.get(pk=response.json()["id"])
-    # The stored file's name is ours; the client's name is only a label.
-    assert video.source_path == f"sources/{video.id}"
-    assert [p.name for p in (media_root / "sources").iterdir()] == [str(video.id)]
+    # The stored object's key is ours; the client's name is only a label.
+    assert re.fullmatch(r"sources/[0-9a-f-]{36}", video.source_key)
     assert video.original_filename == shown
     page = client.get(f"/videos/{video.id}/").content.decode()
     assert "<img src=x" not in page  # autoescaped wherever it is shown

@@ -1,51 +1,89 @@
+"""Playback: /media/<key> redirects to a signed URL that the real store serves, with Range."""
+
 from __future__ import annotations
+
+import urllib.error
+import urllib.request
 
 import pytest
 from django.test import Client
 
+CONTENT = bytes(range(256)) * 4  # 1024 bytes
+KEY = "outputs/job-1/9f2c4e1a7b3d5f60/720p.mp4"
+
 
 @pytest.fixture
-def output_file(media_root):
-    path = media_root / "outputs" / "job" / "720p.mp4"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(bytes(range(256)) * 4)  # 1024 bytes
-    (media_root / "sources").mkdir()
-    (media_root / "sources" / "secret").write_bytes(b"private")
-    return path
+def output_object(object_store, transcoder_s3) -> str:
+    # Written with the transcoder's key: the web's may not write outputs/.
+    transcoder_s3.put_object(
+        Bucket=object_store.bucket, Key=KEY, Body=CONTENT, ContentType="video/mp4"
+    )
+    return KEY
 
 
-def test_full_file(output_file):
-    response = Client().get("/media/outputs/job/720p.mp4")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "video/mp4"
-    assert response["Accept-Ranges"] == "bytes"
-    assert b"".join(response.streaming_content) == output_file.read_bytes()
+def _fetch(url: str, **headers: str):
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
+
+
+def test_redirects_to_a_presigned_url_of_the_public_endpoint(output_object, object_store):
+    response = Client().get(f"/media/{output_object}")
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(f"{object_store.endpoint_url}/{object_store.bucket}/{KEY}?")
+    assert "X-Amz-Signature=" in location
+    assert "X-Amz-Expires=300" in location
+    assert response["Cache-Control"] == "private, no-store"
+    with _fetch(location) as stored:
+        assert (stored.status, stored.read()) == (200, CONTENT)
 
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [
-        ("bytes=0-9", 0, 9),
-        ("bytes=1000-", 1000, 1023),
-        ("bytes=-4", 1020, 1023),
-        ("bytes=10-5000", 10, 1023),
-    ],
+    [("bytes=0-9", 0, 9), ("bytes=1000-", 1000, 1023), ("bytes=-4", 1020, 1023)],
 )
-def test_ranges(output_file, header, start, end):
-    response = Client().get("/media/outputs/job/720p.mp4", HTTP_RANGE=header)
-    assert response.status_code == 206
-    assert response["Content-Range"] == f"bytes {start}-{end}/1024"
-    assert b"".join(response.streaming_content) == output_file.read_bytes()[start : end + 1]
+def test_the_signed_url_serves_ranges(output_object, header, start, end):
+    location = Client().get(f"/media/{output_object}")["Location"]
+    with _fetch(location, Range=header) as stored:
+        assert stored.status == 206
+        assert stored.headers["Content-Range"] == f"bytes {start}-{end}/1024"
+        assert stored.read() == CONTENT[start : end + 1]
 
 
-def test_unsatisfiable_range(output_file):
-    response = Client().get("/media/outputs/job/720p.mp4", HTTP_RANGE="bytes=5000-")
-    assert response.status_code == 416
-    assert response["Content-Range"] == "bytes */1024"
+def test_a_download_link_asks_the_store_for_an_attachment(output_object):
+    location = Client().get(f"/media/{output_object}?download=1")["Location"]
+    with _fetch(location) as stored:
+        assert stored.headers["Content-Disposition"] == 'attachment; filename="720p.mp4"'
+
+
+def test_the_signature_is_checked(output_object):
+    location = Client().get(f"/media/{output_object}")["Location"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _fetch(location.replace("X-Amz-Signature=", "X-Amz-Signature=0"))
+    assert refused.value.code == 403
+
+
+def test_public_endpoint_is_the_one_signed_for(output_object, settings):
+    settings.S3_PUBLIC_ENDPOINT_URL = "https://videos-store.example.com"
+    location = Client().get(f"/media/{output_object}")["Location"]
+    assert location.startswith(f"https://videos-store.example.com/{settings.S3_BUCKET}/{KEY}?")
 
 
 @pytest.mark.parametrize(
-    "path", ["sources/secret", "outputs/../sources/secret", "outputs/job/.lock", "outputs/nope.mp4"]
+    "path",
+    [
+        "sources/secret",
+        "outputs/../sources/secret",
+        "outputs/job/../../sources/secret",
+        "outputs/./job/720p.mp4",
+        "outputs//720p.mp4",
+        "outputs/",
+        "outputs/job/.lock",
+        "outputs/job/%01.mp4",
+        "Outputs/job/720p.mp4",
+        "manifest.json",
+    ],
 )
-def test_only_public_outputs_are_served(output_file, path):
-    assert Client().get(f"/media/{path}").status_code == 404
+def test_only_output_keys_are_signed(path):
+    response = Client().get(f"/media/{path}")
+    assert response.status_code == 404
+    assert "Location" not in response

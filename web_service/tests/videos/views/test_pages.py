@@ -5,7 +5,7 @@ from django.test import Client
 
 from videos.models import JobStatus, Video
 
-from ...factories import video_with_job
+from ...factories import success_result, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,17 @@ def test_detail_of_a_failed_job_shows_the_reason():
     html = Client().get(f"/videos/{video.id}/").content.decode()
     assert "The file is not a video." in html
     assert "<video" not in html
+
+
+def test_detail_of_a_ready_video_plays_through_the_media_redirect():
+    video, job = video_with_job(status=JobStatus.READY)
+    job.result = success_result(job_id=str(job.id))
+    job.save()
+    html = Client().get(f"/videos/{video.id}/").content.decode()
+    prefix = f"/media/outputs/{job.id}/9f2c4e1a7b3d5f60"
+    assert f'src="{prefix}/720p.mp4"' in html
+    assert f'poster="{prefix}/poster.jpg"' in html
+    assert f'href="{prefix}/720p.mp4?download=1"' in html
 
 
 def test_form_post_without_csrf_is_refused():

@@ -1,4 +1,4 @@
-"""`manage.py run_collector`: consume the reply queue, relay the outbox, tidy uploads."""
+"""`manage.py run_collector`: consume the reply queue, relay the outbox, sweep uploads."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Store transcode results from the reply queue in the database, send outbox jobs,"
-        " and remove abandoned uploads."
+        " and abort abandoned multipart uploads."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

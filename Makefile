@@ -6,24 +6,28 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run test test-units test-repo test-e2e lint bench clean
+.PHONY: help setup system-packages run test test-units test-repo test-e2e lint bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-# A virtualenv per service from its own pinned requirements, ffmpeg (the
-# transcoder's Makefile installs it with apt when missing), and the root
-# tool environment for honcho and the repository-level suites.
-setup: $(STAMP) node_modules/.installed
+# The system programs (ffmpeg, Chromium, wrk, npm: installed with apt when
+# run as root on Debian/Ubuntu, else listed with the command to install them),
+# a virtualenv per service from its own pinned requirements, and the root
+# tool environment for honcho, SeaweedFS's `weed` and the repository-level suites.
+setup: system-packages $(STAMP) node_modules/.installed
 	$(MAKE) -C transcoder_service venv
 	$(MAKE) -C web_service venv
+
+system-packages:
+	bin/install-system-packages
 
 $(STAMP): requirements-dev.txt tests/e2e/requirements.txt tests/infra/requirements.txt bench/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet -r requirements-dev.txt
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json | system-packages
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -46,11 +50,12 @@ test-repo:
 test-e2e: setup
 	$(VENV)/bin/pytest tests/e2e
 
+# bin/run is named without .py, so ruff skips it unless it is named.
 lint: setup
 	$(MAKE) -C transcoder_service lint
 	$(MAKE) -C web_service lint
-	$(VENV)/bin/ruff check tests bench bin
-	$(VENV)/bin/ruff format --check tests bench bin
+	$(VENV)/bin/ruff check tests bench bin bin/run
+	$(VENV)/bin/ruff format --check tests bench bin bin/run
 
 # One table, also written into bench/results.md. BENCH_QUICK=1 for fewer
 # repeats; BENCH_ARGS="--only e2e,messaging --profile" and more: python -m bench --help.

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.media import clip_make, ffprobe
+from tests.support.observe import job_of, wait_until
 from tests.support.processes import command_line, descendants
 
 # Samples what the page shows every 50 ms, so the test can assert on the
@@ -119,6 +120,7 @@ def test_cancel_a_running_job_then_retry_it(
         time.sleep(0.1)
     assert running, "no ffmpeg process under the worker while processing"
 
+    cancelled_job = job_of(stack.database_url, created["id"])["id"]
     page.click(f"{card} [data-action=cancel]")
     _wait_status(page, card, "cancelled", 30)
     expect(page.locator(f"{card} [data-action=retry]")).to_be_visible()
@@ -127,7 +129,9 @@ def test_cancel_a_running_job_then_retry_it(
     while any(os.path.exists(f"/proc/{pid}") for pid in running) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(os.path.exists(f"/proc/{pid}") for pid in running), "ffmpeg still running"
-    assert not list(stack.media_root.glob("outputs/**/*.tmp")), "partial files left behind"
+    # Killed before its upload: nothing of it in the store, not even half an upload.
+    assert stack.store.objects(f"outputs/{cancelled_job}/") == {}, "outputs of a cancelled job"
+    assert stack.store.multipart_uploads("outputs/") == [], "a partial upload left behind"
 
     page.click(f"{card} [data-action=retry]")
     # The page reloads itself once ready, to show the player.
@@ -181,6 +185,7 @@ def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_i
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     count_before = api.get("/api/videos/").json()["count"]
+    sources_before = len(stack.store.objects("sources/"))
 
     # One byte over the server's limit, as a sparse file: refused before any byte is sent.
     limit = int(page.get_attribute("#upload-form", "data-max-bytes"))
@@ -210,10 +215,11 @@ def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_i
     expect(page.locator("#upload-progress")).to_be_hidden()
     assert len(posts) == 1
 
-    # The server saw the request die: no video, and its temporary file is gone.
-    incoming = stack.media_root / "incoming"
-    deadline = time.monotonic() + 15
-    while incoming.is_dir() and any(incoming.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not incoming.is_dir() or not any(incoming.iterdir()), list(incoming.iterdir())
+    # The server saw the request die: no video, and its multipart upload is aborted.
+    wait_until(
+        lambda: stack.store.multipart_uploads("sources/") == [],
+        timeout=15,
+        what="the cancelled upload's multipart upload is aborted",
+    )
+    assert len(stack.store.objects("sources/")) == sources_before
     assert api.get("/api/videos/").json()["count"] == count_before

@@ -1,8 +1,10 @@
 """`make run`, the README's first command: it starts everything, serves a
-video to ready, and SIGTERM stops every process it started."""
+video to ready and plays it, and SIGTERM stops every process it started,
+the object store it embeds when S3_ENDPOINT_URL is not set included."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support.api import ApiClient
-from tests.support.media import clip_make
-from tests.support.processes import _alive, descendants
+from tests.support.media import clip_make, ffprobe, stream_of
+from tests.support.processes import _alive, command_line, descendants
 from tests.support.resources import postgres_database, rabbitmq_vhost
 from tests.support.stack import REPO, free_port
 
@@ -30,22 +33,70 @@ def _make_run(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _run_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    for name in ("BROKER_URL", "DATABASE_URL", "DJANGO_SECRET_KEY", "VIRTUAL_ENV"):
+    """No configuration but what the test must isolate: a port, and the
+    embedded store's folder (so it is not this checkout's var/s3)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "S3_", "EMBEDDED_S3_")) and "_S3_" not in k
+    }
+    for name in ("BROKER_URL", "DATABASE_URL", "DJANGO_SECRET_KEY", "VIRTUAL_ENV", "MEDIA_ROOT"):
         env.pop(name, None)
-    env.update(MEDIA_ROOT=str(tmp_path / "media"), WEB_PORT=str(free_port()), **overrides)
+    env.update(EMBEDDED_S3_DIR=str(tmp_path / "s3"), WEB_PORT=str(free_port()), **overrides)
     return env
+
+
+def _weed_pids(tree: list[int]) -> list[int]:
+    return [pid for pid in tree if " mini " in command_line(pid) and "weed" in command_line(pid)]
+
+
+def _environ(pid: int) -> set[str]:
+    """Names of the variables a process was started with."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return set()
+    return {item.split(b"=", 1)[0].decode() for item in raw.split(b"\0") if item}
+
+
+def _check_each_process_holds_only_its_own_keys(proc: subprocess.Popen) -> None:
+    """docs/storage.md: the web's processes never see the transcoder's keys, nor vice versa."""
+    seen = set()
+    for pid in descendants(proc.pid):
+        argv = command_line(pid)
+        if "transcoder.worker" in argv:
+            seen.add("worker")
+            assert "TRANSCODER_S3_SECRET_ACCESS_KEY" in _environ(pid), argv
+            assert "WEB_S3_SECRET_ACCESS_KEY" not in _environ(pid), argv
+        elif "gunicorn" in argv or "run_collector" in argv or "bin/start collector" in argv:
+            seen.add("web")
+            assert "WEB_S3_SECRET_ACCESS_KEY" in _environ(pid), argv
+            assert "TRANSCODER_S3_SECRET_ACCESS_KEY" not in _environ(pid), argv
+    assert seen == {"web", "worker"}, seen
 
 
 def _stop_and_check_no_orphans(proc: subprocess.Popen) -> None:
     tree = [proc.pid, *descendants(proc.pid)]
-    assert len(tree) >= 6, "expected make, honcho, gunicorn, collector and worker processes"
+    assert len(tree) >= 7, "expected make, honcho, gunicorn, collector, worker and weed processes"
+    assert len(_weed_pids(tree)) == 1, "the embedded SeaweedFS is not a child of make run"
     proc.send_signal(signal.SIGTERM)  # to make's PID only, as a supervisor would
     proc.wait(timeout=60)
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in tree if _alive(pid)], "processes left behind by make run"
+
+
+def _plays(api: ApiClient, output_url: str) -> None:
+    """The page's video URL redirects to the store, which serves a real MP4, seekably."""
+    followed = api.session.get(f"{api.base_url}{output_url}", allow_redirects=False, timeout=30)
+    assert followed.status_code == 302, followed.text
+    ranged = requests.get(followed.headers["Location"], headers={"Range": "bytes=0-63"}, timeout=30)
+    assert ranged.status_code == 206, ranged.text
+    assert ranged.content[4:8] == b"ftyp"
+    probe = ffprobe(f"{api.base_url}{output_url}")  # ffprobe follows the redirect too
+    assert "mp4" in probe["format"]["format_name"]
+    assert stream_of(probe, "video")["codec_name"] == "h264"
 
 
 @pytest.mark.parametrize("mode", ["rabbitmq+postgres", "embedded filesystem+sqlite"])
@@ -81,14 +132,30 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
             assert response.status_code == 201, response.text
             final, _ = api.wait_final(response.json()["id"], timeout=120)
             assert final["status"] == "ready", log.read_text(errors="replace")[-5000:]
+            _plays(api, final["outputs"][0]["url"])
+            _check_each_process_holds_only_its_own_keys(proc)
+            text = log.read_text(errors="replace")
+            assert "EMBEDDED SeaweedFS" in text  # said loudly, like the other fallbacks
             _stop_and_check_no_orphans(proc)
+            # The generated keys stay in their 0600 file: never printed.
+            keys = tmp_path / "s3" / "credentials.json"
+            assert keys.stat().st_mode & 0o777 == 0o600
+            for identity in json.loads(keys.read_text()).values():
+                assert identity["secretKey"] not in log.read_text(errors="replace")
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_make_run_refuses_an_unreachable_url(tmp_path: Path):
-    env = _run_env(tmp_path, BROKER_URL="amqp://guest:guest@127.0.0.1:1//")
+@pytest.mark.parametrize(
+    ("name", "url", "where"),
+    [
+        ("BROKER_URL", "amqp://guest:guest@127.0.0.1:1//", "127.0.0.1:1"),
+        ("S3_ENDPOINT_URL", "http://127.0.0.1:1", "127.0.0.1:1"),
+    ],
+)
+def test_make_run_refuses_an_unreachable_url(tmp_path: Path, name: str, url: str, where: str):
+    env = _run_env(tmp_path, **{name: url})
     result = subprocess.run(
         ["make", "--no-print-directory", "run"],
         cwd=REPO,
@@ -98,7 +165,6 @@ def test_make_run_refuses_an_unreachable_url(tmp_path: Path):
         timeout=300,
     )
     assert result.returncode != 0
-    assert (
-        "BROKER_URL is set to 'amqp://guest:guest@127.0.0.1:1//', but nothing answers on 127.0.0.1:1."
-        in (result.stdout + result.stderr)
-    )
+    output = result.stdout + result.stderr
+    assert f"{name} is set to {url!r}, but nothing answers on {where}." in output
+    assert "EMBEDDED" not in output  # never a silent (or loud) fallback from what was asked

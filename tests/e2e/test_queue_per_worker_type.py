@@ -6,7 +6,6 @@ same time never reach it, and its own tasks never reach the transcoder.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -55,15 +54,15 @@ def test_a_worker_on_another_queue_never_receives_transcode_tasks(stack, clip_10
         jobs = []
         for n in range(3):
             job_id = f"seed-{uuid.uuid4().hex[:8]}-{n}"
-            (stack.media_root / "sources").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(clip_10s, stack.media_root / "sources" / f"{job_id}.mp4")
+            stack.store.put_file(f"sources/{job_id}.mp4", clip_10s)
             jobs.append(
                 client.send_task(
                     "transcode.convert_video",
                     kwargs={
                         "job_id": job_id,
-                        "source_path": f"sources/{job_id}.mp4",
+                        "source_key": f"sources/{job_id}.mp4",
                         "profiles": ["480p"],
+                        "contract_version": 2,
                     },
                 )
             )

@@ -1,6 +1,14 @@
-"""Upload over HTTP → transcode by the real worker → result via the collector → play over HTTP."""
+"""Upload over HTTP → transcode by the real worker → result via the collector → play over HTTP.
+
+Playback is the store's: the web's `/media/<key>` answers 302 to a presigned
+URL, and the store serves the bytes, Range requests included (docs/storage.md).
+"""
 
 from __future__ import annotations
+
+import urllib.parse
+
+import requests
 
 from tests.support.media import ffprobe, stream_of
 
@@ -37,6 +45,20 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     poster = api.get(final["poster_url"])
     assert poster.status_code == 200
     assert poster.content[:3] == b"\xff\xd8\xff"  # JPEG
+
+    # A browser's seek: the redirect, then a Range request on the signed URL.
+    redirect = api.session.get(
+        f"{stack.base_url}{output['url']}", allow_redirects=False, timeout=30
+    )
+    assert redirect.status_code == 302, redirect.text
+    signed = redirect.headers["Location"]
+    assert urllib.parse.urlsplit(signed).path.endswith(output["url"].removeprefix("/media"))
+    assert "Signature=" in signed  # presigned, not a public object
+    ranged = requests.get(signed, headers={"Range": "bytes=0-1023"}, timeout=30)
+    assert ranged.status_code == 206
+    assert len(ranged.content) == 1024
+    assert ranged.content[4:8] == b"ftyp"  # an MP4 from its first box
+    assert ranged.headers["Content-Range"] == f"bytes 0-1023/{output['size_bytes']}"
 
     page = api.get(f"/videos/{created['id']}/").text
     assert f'src="{output["url"]}"' in page

@@ -1,9 +1,9 @@
 """Fixtures for the fault suite.
 
-Every fault test starts its own stack (its own vhost, database, media root
+Every fault test starts its own stack (its own vhost, database, object store
 and processes), because each one breaks something on purpose and needs its
-own settings (one pool process, a short time limit, a broker behind a
-line it can cut). The stack's processes are the only ones a test ends.
+own settings (one pool process, a short time limit, a broker or a store
+behind a line it can cut). The stack's processes are the only ones a test ends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.media import clip_make
-from tests.support.outages import BrokerLine
+from tests.support.object_store import SeaweedFS, seaweedfs_running
+from tests.support.outages import TcpLine
 from tests.support.resources import DEFAULT_BROKER_URL
 from tests.support.stack import Stack, stack_running
 
@@ -58,9 +59,30 @@ def start_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Star
 
 
 @pytest.fixture
-def broker_line() -> Iterator[BrokerLine]:
+def broker_line() -> Iterator[TcpLine]:
     """An open line to the local RabbitMQ; pass it to `start_stack(broker_line=...)`."""
-    line = BrokerLine.to(os.environ.get("BROKER_URL") or DEFAULT_BROKER_URL)
+    line = TcpLine.to(os.environ.get("BROKER_URL") or DEFAULT_BROKER_URL)
+    line.open()
+    yield line
+    line.cut()
+
+
+@pytest.fixture
+def object_store(tmp_path: Path) -> Iterator[SeaweedFS]:
+    """A store started before the stack, so lines to it can be made first:
+    pass it as `start_stack(store=...)`."""
+    with seaweedfs_running(tmp_path / "s3") as store:
+        yield store
+
+
+@pytest.fixture
+def store_line(object_store: SeaweedFS) -> Iterator[TcpLine]:
+    """An open line to `object_store`; give it to one process with
+    `start_stack(store=object_store, store_lines={"worker": store_line})`.
+
+    List it before `start_stack`, so it is cut only after the stack stopped.
+    """
+    line = TcpLine.to(object_store.endpoint_url)
     line.open()
     yield line
     line.cut()

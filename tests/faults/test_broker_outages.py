@@ -12,7 +12,7 @@ import time
 
 from tests.support.api import ApiClient
 from tests.support.media import ffprobe
-from tests.support.observe import ffmpeg_pids, files_under, job_of, queue_state, wait_until
+from tests.support.observe import ffmpeg_pids, job_of, queue_state, wait_until
 from tests.support.outages import rabbitmq_app_stopped
 
 RECONNECT_WITHIN = 30  # seconds, for every process, after the broker is back
@@ -102,6 +102,7 @@ def test_a_rabbitmq_restart_loses_no_job_and_every_process_reconnects(start_stac
         final, _ = api.wait_final(video_id, timeout=180)
         assert final["status"] == "ready", final
         (output,) = final["outputs"]
-        probe = ffprobe(stack.media_root / output["url"].removeprefix("/media/"))
+        probe = ffprobe(f"{stack.base_url}{output['url']}")  # through the /media/ redirect
         assert float(probe["format"]["duration"]) > 2
-    assert [name for name in files_under(stack.media_root) if name.endswith(".tmp")] == []
+        # Whole outputs only: no unfinished upload, no object outside the manifest.
+        stack.store.assert_job_outputs_whole(job_of(stack.database_url, video_id)["id"])

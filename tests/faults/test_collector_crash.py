@@ -3,6 +3,8 @@ queue, and a restarted collector applies them."""
 
 from __future__ import annotations
 
+import re
+
 from tests.support.api import ApiClient
 from tests.support.observe import job_of, queue_state, wait_until
 
@@ -41,7 +43,11 @@ def test_results_published_while_the_collector_is_dead_are_applied_after_restart
     final, _ = api.wait_final(video_id, timeout=60)
     assert final["status"] == "ready", final
     assert final["progress"] == 100
-    assert final["outputs"][0]["url"] == f"/media/outputs/{job_id}/720p.mp4"
+    # The job's own output, under one of its attempt prefixes (docs/messages.md).
+    assert re.fullmatch(
+        rf"/media/outputs/{job_id}/[0-9a-f]{{16}}/720p\.mp4", final["outputs"][0]["url"]
+    )
+    stack.store.assert_job_outputs_whole(job_id)
     # Every waiting reply was applied and acknowledged, none dead-lettered.
     wait_until(
         lambda: queue_state(stack.broker_url, RESULTS_QUEUE) == (0, 1),

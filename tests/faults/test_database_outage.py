@@ -7,7 +7,7 @@ import re
 import subprocess
 
 from tests.support.api import ApiClient
-from tests.support.observe import files_under, job_of, queue_state, wait_until
+from tests.support.observe import job_of, queue_state, wait_until
 from tests.support.outages import database_closed
 from tests.support.stack import REPO
 
@@ -38,7 +38,7 @@ def _signed_in_admin(stack) -> ApiClient:
         ],
         cwd=REPO / "web_service",
         env={
-            **stack.env,
+            **stack.processes["web"].env,  # the web's settings, store keys included
             "DJANGO_SUPERUSER_USERNAME": "admin",
             "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
             "DJANGO_SUPERUSER_PASSWORD": password,
@@ -86,9 +86,10 @@ def test_without_its_database_the_web_answers_503_and_the_collector_holds_result
             _answers_503_without_a_traceback(admin, url, "text/html")
         refused = api.upload(make_clip(seconds=3), title="while the database is down")
         assert refused.status_code == 503, refused.text
-        # The refused upload's file is removed, not left without a row.
-        assert files_under(stack.media_root / "sources") == [video_id]
-        assert files_under(stack.media_root / "incoming") == []
+        # The refused upload's object is removed, not left without a row:
+        # the store holds the first video's source alone, and nothing unfinished.
+        assert len(stack.store.objects("sources/")) == 1
+        assert stack.store.multipart_uploads() == []
 
         # The worker finishes meanwhile; the collector cannot store its
         # SUCCESS, so it puts the message back instead of acknowledging it.

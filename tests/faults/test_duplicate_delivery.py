@@ -2,33 +2,30 @@
 
 Delivery is at least once: the outbox sends a job again if the web died
 between publishing and marking it sent, and RabbitMQ redelivers what a dead
-worker held. The transcoder makes that harmless per job_id: a per-job lock
-serialises deliveries, and a manifest written last answers every later one.
+worker held. The transcoder makes that harmless per job_id without a shared
+lock (docs/storage.md, "Idempotency without a shared lock"): each delivery
+writes its own attempt prefix, the manifest is created only if none exists,
+and a delivery that finds a manifest returns its result.
 """
 
 from __future__ import annotations
 
 from tests.support.api import ApiClient
 from tests.support.celery_client import bare_client
-from tests.support.observe import db_rows, files_under, job_of, queue_state, wait_until
+from tests.support.observe import db_rows, job_of, queue_state, wait_until
 
 RESULTS_QUEUE = "web.transcode_results"
-JOB_FILES = [".lock", "720p.mp4", "poster.jpg", "result.json"]
 
 
-def _convert_kwargs(video_id: str, job_id: str) -> dict:
-    """The message the web sends for this job (docs/messages.md)."""
+def _convert_kwargs(stack, job_id: str) -> dict:
+    """The message the web sends for this job (docs/messages.md, contract v2)."""
+    (source_key,) = stack.store.objects("sources/")  # the stack's only upload
     return {
         "job_id": job_id,
-        "source_path": f"sources/{video_id}",
+        "source_key": source_key,
         "profiles": ["720p"],
-        "contract_version": 1,
+        "contract_version": 2,
     }
-
-
-def _ffmpeg_runs(worker_log: str, job_id: str) -> int:
-    """ffmpeg processes started for the job: one per rendition, one for the poster."""
-    return worker_log.count(f"job={job_id}")
 
 
 def _task_results(stack, task_id: str) -> list[dict]:
@@ -39,11 +36,9 @@ def _task_results(stack, task_id: str) -> list[dict]:
     )
 
 
-def _file_identities(folder) -> dict[str, tuple[int, int]]:
-    return {
-        name: ((folder / name).stat().st_ino, (folder / name).stat().st_mtime_ns)
-        for name in ("720p.mp4", "poster.jpg")
-    }
+def _object_identities(stack, job_id: str) -> dict[str, tuple[str, str]]:
+    """Every object of the job with its ETag and Last-Modified: any rewrite changes them."""
+    return {key: stack.store.identity(key) for key in stack.store.objects(f"outputs/{job_id}/")}
 
 
 def test_a_job_sent_again_after_it_finished_is_not_transcoded_again(start_stack, make_clip):
@@ -54,8 +49,8 @@ def test_a_job_sent_again_after_it_finished_is_not_transcoded_again(start_stack,
     first, _ = api.wait_final(video_id, timeout=60)
     assert first["status"] == "ready", first
     job = job_of(stack.database_url, video_id)
-    job_dir = stack.media_root / "outputs" / job["id"]
-    outputs_before = _file_identities(job_dir)
+    stack.store.assert_job_outputs_whole(job["id"])
+    objects_before = _object_identities(stack, job["id"])
 
     # What the outbox relay does when the web died after publishing but
     # before marking the job sent: the same message, the same task id.
@@ -63,7 +58,7 @@ def test_a_job_sent_again_after_it_finished_is_not_transcoded_again(start_stack,
     try:
         client.send_task(
             "transcode.convert_video",
-            kwargs=_convert_kwargs(video_id, job["id"]),
+            kwargs=_convert_kwargs(stack, job["id"]),
             task_id=job["id"],
             reply_to=RESULTS_QUEUE,
         )
@@ -80,18 +75,19 @@ def test_a_job_sent_again_after_it_finished_is_not_transcoded_again(start_stack,
         timeout=30,
         what="the collector received the second SUCCESS",
     )
-    assert f"job {job['id']} was already done" in worker.log_text()
-    assert _ffmpeg_runs(worker.log_text(), job["id"]) == 2  # the first delivery's only
-    assert _file_identities(job_dir) == outputs_before  # the same files, untouched
-    assert files_under(job_dir) == JOB_FILES
+    # No new attempt prefix, no object written again: the manifest answered it.
+    assert _object_identities(stack, job["id"]) == objects_before
+    stack.store.assert_job_outputs_whole(job["id"])
     again = job_of(stack.database_url, video_id)
     assert (again["status"], again["finished_at"]) == ("ready", job["finished_at"])
+    assert again["result"]["outputs"] == job["result"]["outputs"]
     assert _task_results(stack, job["id"]) == [{"status": "SUCCESS"}]
     assert queue_state(stack.broker_url, f"{RESULTS_QUEUE}.dead") == (0, 0)
 
 
-def test_a_job_delivered_twice_at_once_is_transcoded_once(start_stack, make_clip):
-    # No worker yet, so both deliveries wait in the queue and start together.
+def test_a_job_delivered_twice_at_once_ends_with_one_set_of_outputs(start_stack, make_clip):
+    # No worker yet, so both deliveries wait in the queue and start together,
+    # one in each pool process, as two hosts would run them.
     stack = start_stack(start=("web", "collector"), TRANSCODER_CONCURRENCY="2")
     api = ApiClient(stack.base_url)
     worker = stack.processes["worker"]
@@ -101,23 +97,30 @@ def test_a_job_delivered_twice_at_once_is_transcoded_once(start_stack, make_clip
     try:
         # A second copy with its own task id and reply queue, as a second
         # caller would send it.
-        copy = client.send_task("transcode.convert_video", kwargs=_convert_kwargs(video_id, job_id))
+        copy = client.send_task("transcode.convert_video", kwargs=_convert_kwargs(stack, job_id))
         wait_until(
             lambda: queue_state(stack.broker_url, "transcode_queue") == (2, 0),
             timeout=30,
             what="both deliveries wait in the queue",
         )
         worker.start()
-        copy_result = copy.get(timeout=120)
+        copy_result = copy.get(timeout=180)
     finally:
         client.close()
-    final, _ = api.wait_final(video_id, timeout=120)
+    final, _ = api.wait_final(video_id, timeout=180)
 
     assert final["status"] == "ready", final
-    log = worker.log_text()
-    assert f"waiting for another delivery of job {job_id}" in log  # they did overlap
-    assert _ffmpeg_runs(log, job_id) == 2  # one rendition and one poster: transcoded once
-    assert files_under(stack.media_root / "outputs" / job_id) == JOB_FILES
     job = job_of(stack.database_url, video_id)
-    assert copy_result["outputs"] == job["result"]["outputs"]
+    # Both deliveries answer with the one result the manifest holds...
+    manifest = stack.store.manifest(job_id)
+    assert copy_result["outputs"] == job["result"]["outputs"] == manifest["result"]["outputs"]
+    assert copy_result["poster_key"] == job["result"]["poster_key"]
+    # ...and the losing delivery removed its own attempt: one set of objects.
+    wait_until(
+        lambda: len({key.split("/")[2] for key in stack.store.objects(f"outputs/{job_id}/")}) == 2,
+        timeout=30,
+        what="one attempt prefix and the manifest are left",
+        diagnostics=lambda: str(sorted(stack.store.objects(f"outputs/{job_id}/"))),
+    )
+    stack.store.assert_job_outputs_whole(job_id)
     assert _task_results(stack, job_id) == [{"status": "SUCCESS"}]

@@ -1,5 +1,5 @@
 """A job past the worker's soft time limit fails with a reason, and leaves
-no ffmpeg and no partial file behind."""
+no ffmpeg, no scratch file and no object behind."""
 
 from __future__ import annotations
 
@@ -33,8 +33,15 @@ def test_a_job_over_the_time_limit_fails_with_the_reason_and_leaves_no_ffmpeg_or
     assert f"took longer than {SOFT_LIMIT} s" in final["error"]
     assert job_of(stack.database_url, video_id)["error_code"] == "TranscodeTimeout"
     assert not _alive(ffmpeg), f"ffmpeg {ffmpeg} outlived its job"
-    # Only the lock file remains: no temp file, nothing published.
-    assert files_under(stack.media_root / "outputs" / job_id) == [".lock"]
+    # Nothing published, nothing half-uploaded, and its scratch files are removed.
+    assert stack.store.objects(f"outputs/{job_id}/") == {}
+    assert stack.store.multipart_uploads() == []
+    wait_until(
+        lambda: files_under(stack.scratch_dir) == [],
+        timeout=10,
+        what="the job's scratch folder is removed",
+        diagnostics=lambda: str(files_under(stack.scratch_dir)),
+    )
     # The soft limit let the task clean up; the hard limit never had to kill the pool process.
     assert "Hard time limit" not in worker.log_text()
 

@@ -6,8 +6,8 @@ shared and noisy. A benchmark reports; it never fails on a timing.
 
 Modules: one per measurement (e2e, messaging, uploads, throughput,
 responsiveness, progress, encoding), `runner` (the CLI), `table` (the one
-table), `harness` (the stack and the worker), `direct` (the worker's own
-commands run without the system: the baselines), `procfs` (/proc readings),
-`params` (how much each mode measures), and `worker_argv` (run in the
-transcoder's venv to print its commands).
+table), `harness` (the stack and the worker), `direct` (the
+worker's own commands run by hand, without the system: the baselines),
+`procfs` (/proc readings), `params` (how much each mode measures), and
+`worker_argv` (run in the transcoder's venv to print its commands).
 """

@@ -1,7 +1,9 @@
-"""The worker's own commands, asked from its code and run directly (no system).
+"""The worker's own commands, asked from its code and run by hand (no system).
 
-These are the baselines: the same ffprobe/ffmpeg argv lists, the same nice
-level and -threads, executed from the bench instead of through the worker.
+These are the baselines: what a user would run on a local file to get the
+same outputs: ffprobe, then the worker's ffmpeg transcode argv (same
+-threads), then the poster, one after the other, at normal priority. No
+download or upload: the file is already on the local disk.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ class WorkerArgv:
     probe: list[str]
     transcode: list[str]
     poster: list[str]
-    verify: list[list[str]]
     nice: int
     threads: int
     raw: dict[str, Any]
@@ -48,7 +49,6 @@ class WorkerArgv:
             probe=self.probe,
             transcode=move(self.transcode),
             poster=move(self.poster),
-            verify=[move(a) for a in self.verify],
             nice=self.nice,
             threads=self.threads,
             raw=self.raw,
@@ -81,46 +81,28 @@ def worker_argv(
         probe=raw["probe"],
         transcode=raw["transcode"],
         poster=raw["poster"],
-        verify=raw["verify"],
         nice=raw["nice"],
         threads=raw["threads"],
         raw=raw,
     )
 
 
-def _niced(nice: int):
-    return (lambda: os.nice(nice)) if nice else None
-
-
-def run_argv(argv: Sequence[str], *, nice: int = 0) -> None:
-    """Run one command as the worker does: stdout read through a pipe, checked."""
-    proc = subprocess.run(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        preexec_fn=_niced(nice),
-        check=False,
-    )
+def run_argv(argv: Sequence[str]) -> None:
+    """Run one command: stdout read through a pipe, checked."""
+    proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
 
 
 def direct_job(cmds: WorkerArgv) -> dict[str, float]:
-    """The worker's five commands in the worker's order, timed per stage (seconds)."""
+    """ffprobe, transcode, poster by hand, timed per stage (seconds)."""
     stages: dict[str, float] = {}
     start = time.perf_counter()
-    run_argv(cmds.probe)
-    stages["probe"] = time.perf_counter() - start
-    mark = time.perf_counter()
-    run_argv(cmds.transcode, nice=cmds.nice)
-    stages["transcode"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    run_argv(cmds.poster, nice=cmds.nice)
-    stages["poster"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    for argv in cmds.verify:
+    steps = {"probe": cmds.probe, "transcode": cmds.transcode, "poster": cmds.poster}
+    for stage, argv in steps.items():
+        mark = time.perf_counter()
         run_argv(argv)
-    stages["verify"] = time.perf_counter() - mark
+        stages[stage] = time.perf_counter() - mark
     stages["total"] = time.perf_counter() - start
     return stages
 

@@ -1,10 +1,11 @@
-"""What every measurement shares: the running stack, media, the worker
-(restarted with each measurement's knobs) and profiling. The direct runs of
-the worker's commands are in bench/direct.py, /proc readings in
-bench/procfs.py, and how much each mode measures in bench/params.py.
+"""What every measurement shares: the running stack, clips, the worker
+(restarted with each measurement's knobs) and profiling.
+The by-hand runs of the worker's commands are in bench/direct.py, /proc
+readings in bench/procfs.py, and how much each mode measures in
+bench/params.py.
 
 The stack is the e2e suite's: `tests.support.stack.stack_running` (own
-RabbitMQ vhost, PostgreSQL database and media root; gunicorn, collector and
+RabbitMQ vhost, PostgreSQL database and S3 store; gunicorn, collector and
 worker started through each service's bin/start).
 """
 
@@ -64,16 +65,13 @@ class Bench:
     _clips: dict[tuple, Path] = field(default_factory=dict)
     _spies: list[tuple[Path, subprocess.Popen]] = field(default_factory=list)
     _section: str = ""
+    _worker_base: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.api = ApiClient(self.stack.base_url)
         self.api._csrf_token()  # the cookie is set before any timed request
 
-    @property
-    def media_root(self) -> Path:
-        return self.stack.media_root
-
-    # -- media -------------------------------------------------------------
+    # -- clips --------------------------------------------------------------
 
     def clip(self, name: str, *, seconds: float, width: int, height: int) -> Path:
         """A generated clip, reused across measurements (and across runs, via var/bench/cache)."""
@@ -90,41 +88,13 @@ class Bench:
             elif name == "mandelbrot":
                 # Continuous zoom into fine detail: harder for the encoder than
                 # the test pattern, closer to a real camera's texture and motion.
-                subprocess.run(
-                    [
-                        "ffmpeg",
-                        "-v",
-                        "error",
-                        "-y",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        f"mandelbrot=size={width}x{height}:rate=25",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-                        "-t",
-                        str(seconds),
-                        "-c:v",
-                        "libx264",
-                        "-preset",
-                        "ultrafast",
-                        "-crf",
-                        "12",
-                        "-pix_fmt",
-                        "yuv420p",
-                        "-c:a",
-                        "aac",
-                        "-b:a",
-                        "96k",
-                        "-shortest",
-                        str(temp),
-                    ],
-                    check=True,
-                    capture_output=True,
-                    timeout=600,
+                inputs = (
+                    f"-f lavfi -i mandelbrot=size={width}x{height}:rate=25 "
+                    f"-f lavfi -i sine=frequency=440:sample_rate=48000:duration={seconds}"
                 )
+                encode = "-c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p -c:a aac -b:a 96k"
+                argv = f"ffmpeg -v error -y {inputs} -t {seconds} {encode} -shortest".split()
+                subprocess.run([*argv, str(temp)], check=True, capture_output=True, timeout=600)
             else:
                 raise ValueError(name)
             temp.rename(path)
@@ -136,9 +106,21 @@ class Bench:
         return self.clip("testsrc2", seconds=self.params.clip_seconds, width=width, height=height)
 
     def argv_for(self, source: Path, out_dir: Path, **kw: Any) -> WorkerArgv:
-        return worker_argv(source, out_dir, env=self.worker_env, **kw)
+        # The worker's whole environment: its settings need the store's variables too.
+        return worker_argv(source, out_dir, env={**self._base(), **self.worker_env}, **kw)
 
     # -- the worker ----------------------------------------------------------
+
+    def _base(self) -> dict[str, str]:
+        """The worker's environment as the stack first defined it, without the knobs.
+
+        The stack gives each process its own variables (the worker's store
+        credentials), so this starts from the worker's, not the stack's shared env.
+        """
+        if self._worker_base is None:
+            env = self.stack.processes["worker"].env
+            self._worker_base = {k: v for k, v in env.items() if k not in WORKER_KNOBS}
+        return self._worker_base
 
     def worker(self, **env: str) -> None:
         """(Re)start the worker with these knobs on top of the service defaults."""
@@ -153,8 +135,7 @@ class Bench:
         self.wait_idle()
         proc.stop()
         proc.popen = None
-        base = {k: v for k, v in self.stack.env.items() if k not in WORKER_KNOBS}
-        proc.env = {**base, **wanted}
+        proc.env = {**self._base(), **wanted}
         self.worker_env = wanted
         proc.start()
         self.stack.wait_worker(timeout=60)
@@ -300,8 +281,3 @@ class Bench:
         path = self.workdir / "scratch" / f"{name}-{uuid.uuid4().hex[:6]}"
         path.mkdir(parents=True)
         return path
-
-    def cleanup_media(self) -> None:
-        """Drop sources and outputs between measurements (the disk is shared)."""
-        for sub in ("sources", "outputs"):
-            shutil.rmtree(self.media_root / sub, ignore_errors=True)

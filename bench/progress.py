@@ -39,7 +39,6 @@ def _batch(bench: Bench, clip, jobs: int) -> dict[str, float]:
     ours0, services0, ffmpeg0 = snapshot()
     makespan = system_batch(bench, clip, jobs)
     ours1, services1, ffmpeg1 = snapshot()
-    bench.cleanup_media()
     return {
         "jobs_per_min": jobs / makespan * 60,
         "python_cpu": cpu_delta(ours0, ours1) / jobs,

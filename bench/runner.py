@@ -71,7 +71,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=REPO / "var" / "bench" / "last-run.json",
         help="where to dump every sample as JSON",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, media)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, store)")
     parser.add_argument(
         "--worker-env",
         action="append",
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     worker_defaults = dict(item.split("=", 1) for item in args.worker_env)
     started = time.monotonic()
     when = dt.datetime.now().astimezone()
+    # Other tenants' load skews every figure: the table says how busy the machine was.
+    load_before = os.getloadavg()[1]
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     rows: list[Row] = []
     failed: list[str] = []
@@ -151,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
                         bench.wait_idle(timeout=300)
                     except RuntimeError as exc:
                         print(f"[bench] {exc}", file=sys.stderr)
-                    bench.cleanup_media()
     finally:
         if args.keep:
             print(f"[bench] work directory kept: {workdir}", file=sys.stderr)
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{', under py-spy' if args.profile else ''}"
         f"{''.join(', ' + item for item in args.worker_env)}) — "
         f"{when:%Y-%m-%d %H:%M %Z} — {cores()} cores ({cpu_model()}) — "
-        f"took {minutes:.1f} min.\n\nCells: median [min–max] over the runs; a ratio is system ÷ baseline "
+        f"took {minutes:.1f} min; 5-min load average {load_before:.1f} before, "
+        f"{os.getloadavg()[1]:.1f} after.\n\nCells: median [min–max] over the runs; a ratio is system ÷ baseline "
         "per run, measured side by side in the same run. `met` judges the median; "
         "`—` rows are breakdowns or explorations without a target."
     )

@@ -1,14 +1,14 @@
 """4. Throughput: a batch of jobs through the system against the same jobs
-run directly, N-way parallel, in the same run (N = cores).
+run by hand, N-way parallel, in the same run (N = cores).
 
 - system: the batch is uploaded through the API one after another (the
   clock starts before the first POST) and processed by a worker with
   TRANSCODER_CONCURRENCY=N; the makespan ends at the last job's finished_at
   (written by the collector when SUCCESS arrives), read from the database,
   so that no polling of the web steals CPU from the jobs.
-- baseline: each job's five worker commands (argv from the worker's code,
-  same nice and -threads as the worker's defaults), N lanes pulling jobs
-  from one list like `xargs -P N`.
+- baseline: each job by hand on a local file (ffprobe, the worker's ffmpeg
+  argv with its default -threads, poster), N lanes pulling jobs from one
+  list like `xargs -P N`.
 
 Explored in the same rounds (full mode): FFMPEG_THREADS=0 (ffmpeg sizes
 itself for the whole machine) with concurrency N, and concurrency 1 with
@@ -60,7 +60,6 @@ def run(bench: Bench) -> list[Row]:
             else:
                 bench.worker(**env)
                 system[label].append(system_batch(bench, clip, p.tp_jobs))
-                bench.cleanup_media()
     bench.raw["throughput"] = {"baseline": baseline, "system": system, "cores": n}
     head = f"{p.tp_jobs} jobs ({p.clip_seconds:g} s {p.clip_size[0]}×{p.clip_size[1]}), makespan"
     rows = []
@@ -73,7 +72,7 @@ def run(bench: Bench) -> list[Row]:
                 if i == 0
                 else f"· concurrency {label.replace('N', str(n), 1)}",
                 fmt(system[label], "s", digits=1),
-                fmt(baseline, "s", digits=1) + f" (direct, {n}-way, -threads {default})"
+                fmt(baseline, "s", digits=1) + f" (by hand, {n}-way, -threads {default})"
                 if i == 0
                 else "same",
                 fmt(r),

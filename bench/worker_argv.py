@@ -18,7 +18,6 @@ this process's environment, i.e. the same variables the bench gives the worker.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -37,7 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import ffmpeg._probe
-    from transcoder import contract
     from transcoder.media import probe as probe_module
     from transcoder.media.commands import (
         fit_within,
@@ -74,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         box_width=profile.box_width,
         box_height=profile.box_height,
     )
-    # The worker's temp names look like ".720p.mp4.<hex>.tmp" in the job folder.
-    rendition = out_dir / f".{contract.rendition_filename(args.profile)}.bench.tmp"
-    poster = out_dir / f".{contract.POSTER_FILENAME}.bench.tmp"
+    # The names a user would give; the worker's own are temporary names in its scratch.
+    rendition = out_dir / f"{args.profile}.mp4"
+    poster = out_dir / "poster.jpg"
     transcode = ffmpeg.compile(
         transcode_command(
             source=source,
@@ -96,21 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             height=height,
         )
     )
-    # verify_rendition -> probe_source -> run_ffprobe, and verify_poster -> run_ffprobe:
-    # record their argv without needing the files (ffprobe fails fast on a missing one).
-    verify = []
-    for target in (rendition, poster):
-        with contextlib.suppress(Exception):  # InvalidMedia: the file does not exist yet
-            probe_module.run_ffprobe(target)
-        verify.append(recorded[-1])
     json.dump(
         {
             "probe": probe_argv,
             "transcode": [str(x) for x in transcode],
             "poster": [str(x) for x in poster_argv],
-            "verify": verify,
             "rendition": str(rendition),
-            "poster_path": str(poster),
             "nice": settings.ffmpeg_nice,
             "threads": settings.ffmpeg_threads,
             "progress_interval": settings.progress_interval,

@@ -1,4 +1,4 @@
-"""Fixtures shared by the repository-level suites (e2e, browser, faults).
+"""Fixtures shared by the repository-level suites (e2e, browser, faults, multihost).
 
 Session-scoped and lazy: the stack starts only for the suites that ask.
 """
@@ -14,6 +14,16 @@ import pytest
 from tests.support.api import ApiClient
 from tests.support.media import clip_make
 from tests.support.stack import Stack, stack_external, stack_running
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test (`item.report_call`, ...), so a
+    fixture can see at teardown whether the test failed and print the
+    services' logs (the pattern from pytest's own docs; faults, multihost)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="session")

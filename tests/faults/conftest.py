@@ -25,15 +25,6 @@ StartStack = Callable[..., Stack]
 MakeClip = Callable[..., Path]
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    # Keep each phase's report on the test, so fixtures can see at teardown
-    # whether the test failed (the pattern from pytest's own docs).
-    report = yield
-    setattr(item, f"report_{report.when}", report)
-    return report
-
-
 @pytest.fixture
 def start_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartStack]:
     """Start a stack with `stack_running`'s arguments; it is stopped after the test.

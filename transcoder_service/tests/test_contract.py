@@ -24,7 +24,7 @@ from transcoder.tasks import convert_video, delete_outputs, ping
 from transcoder.worker import app
 
 from .seaweed import SeaweedStore
-from .support import SERVICE_DIR, keys_under, object_bytes
+from .support import SERVICE_DIR, TIMINGS, keys_under, object_bytes
 
 
 def test_task_names_and_version() -> None:
@@ -216,14 +216,7 @@ def test_success_result_fields_and_manifest(
     assert re.fullmatch(attempt + r"480p\.mp4", result["outputs"][0]["key"])
     assert re.fullmatch(attempt + r"poster\.jpg", result["poster_key"])
     assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
-    assert set(result["timings"]) == {
-        "download",
-        "probe",
-        "transcode",
-        "poster",
-        "verify",
-        "upload",
-    }
+    assert set(result["timings"]) == TIMINGS
     # The manifest: {"request": {...}, "result": <the SUCCESS result>}.
     manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
     assert manifest == {

@@ -20,7 +20,7 @@ from transcoder.payload import ConvertRequest
 from transcoder.settings import Settings
 
 from .seaweed import SeaweedStore
-from .support import convert, keys_under, scratch_entries
+from .support import convert, ffmpeg_pid_lines, keys_under, scratch_entries
 
 
 def test_second_delivery_returns_the_first_result_without_transcoding(
@@ -39,7 +39,7 @@ def test_second_delivery_returns_the_first_result_without_transcoding(
 
     assert second == first
     assert keys_under(seaweed, f"outputs/{job_id}/") == before
-    assert not [r for r in caplog.records if r.getMessage().startswith("ffmpeg pid=")]
+    assert not ffmpeg_pid_lines(caplog)
     assert scratch_entries(settings.scratch_dir) == []
 
 

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from transcoder.errors import InvalidMedia, InvalidPayload, StorageDenied, StorageError
 from transcoder.objectstore import MIB, ObjectStore, store_connect
+from transcoder.settings import Settings
 
 from .seaweed import SeaweedStore, _free_port_pairs
 from .support import keys_under, make_settings, object_bytes, source_put
@@ -18,6 +19,13 @@ from .support import keys_under, make_settings, object_bytes, source_put
 
 def no_progress(done: int, total: int) -> None:
     pass
+
+
+def download_with(settings: Settings, *, key: str, target: Path, max_bytes: int = 10**6) -> int:
+    """A source download through a store built from these (broken) settings."""
+    return store_connect(settings=settings).source_download(
+        key=key, target=target, max_bytes=max_bytes, on_progress=no_progress
+    )
 
 
 @pytest.fixture
@@ -126,9 +134,7 @@ def test_credentials_the_store_refuses_are_storage_denied(
 ) -> None:
     settings = make_settings(seaweed, scratch_dir, TRANSCODER_S3_SECRET_ACCESS_KEY="wrong")
     with pytest.raises(StorageDenied) as caught:
-        store_connect(settings=settings).source_download(
-            key=source_key, target=tmp_path / "s", max_bytes=10**6, on_progress=no_progress
-        )
+        download_with(settings, key=source_key, target=tmp_path / "s")
     message = caught.value.message
     assert message == (
         f"The object store refused the transcoder's credentials while reading the source "
@@ -146,9 +152,7 @@ def test_an_unreachable_store_is_a_storage_error(
     endpoint = f"http://127.0.0.1:{port}"
     settings = make_settings(seaweed, scratch_dir, S3_ENDPOINT_URL=endpoint)
     with pytest.raises(StorageError) as caught:
-        store_connect(settings=settings).source_download(
-            key="sources/a.mp4", target=tmp_path / "s", max_bytes=100, on_progress=no_progress
-        )
+        download_with(settings, key="sources/a.mp4", target=tmp_path / "s", max_bytes=100)
     assert caught.value.message == (
         "The object store could not be reached while reading the source 'sources/a.mp4'."
     )
@@ -220,7 +224,5 @@ def test_a_wrong_bucket_is_never_reported_as_a_missing_source(
     # a configuration error for a person, not a fault of the message.
     settings = make_settings(seaweed, scratch_dir, S3_BUCKET="no-such-bucket-here")
     with pytest.raises(StorageDenied) as caught:
-        store_connect(settings=settings).source_download(
-            key=source_key, target=tmp_path / "s", max_bytes=10**6, on_progress=no_progress
-        )
+        download_with(settings, key=source_key, target=tmp_path / "s")
     assert "refused the transcoder's credentials" in caught.value.message

@@ -18,7 +18,16 @@ from transcoder.settings import Settings
 
 from .corpus import broken
 from .seaweed import SeaweedStore
-from .support import convert, ffmpeg_children, keys_under, object_bytes, scratch_entries, source_put
+from .support import (
+    TIMINGS,
+    convert,
+    ffmpeg_children,
+    ffmpeg_pid_lines,
+    keys_under,
+    object_bytes,
+    scratch_entries,
+    source_put,
+)
 
 RESULT_KEYS = {
     "contract_version",
@@ -30,7 +39,6 @@ RESULT_KEYS = {
     "elapsed_seconds",
     "timings",
 }
-TIMINGS = {"download", "probe", "transcode", "poster", "verify", "upload"}
 
 
 def download(seaweed: SeaweedStore, key: str, directory: Path) -> Path:
@@ -206,7 +214,7 @@ def test_an_oversized_source_stops_at_download_and_leaves_nothing(
     assert caught.value.message.endswith(" bytes, the limit is 1000.")
     assert scratch_entries(settings.scratch_dir) == []
     assert keys_under(seaweed, f"outputs/{job_id}/") == {}
-    assert not [r for r in caplog.records if r.getMessage().startswith("ffmpeg pid=")]
+    assert not ffmpeg_pid_lines(caplog)
 
 
 def test_a_missing_source_is_invalid_payload_and_leaves_nothing(

@@ -20,7 +20,14 @@ from kombu import Producer
 
 from .broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
 from .seaweed import SeaweedStore
-from .support import keys_under, new_job_id, scratch_entries, source_put, start_attempt
+from .support import (
+    TIMINGS,
+    keys_under,
+    new_job_id,
+    scratch_entries,
+    source_put,
+    start_attempt,
+)
 from .worker_process import WorkerProcess, alive
 
 pytestmark = pytest.mark.broker
@@ -131,14 +138,7 @@ def test_convert_video_then_delete_outputs(
     assert result["poster_key"] in stored
     assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
     assert result["manifest_key"] in stored
-    assert set(result["timings"]) == {
-        "download",
-        "probe",
-        "transcode",
-        "poster",
-        "verify",
-        "upload",
-    }
+    assert set(result["timings"]) == TIMINGS
     assert scratch_entries(worker_scratch) == []
 
     # The web's "delete this video": no reply comes (ignore_result, no STARTED).

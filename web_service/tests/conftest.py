@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from django.test import override_settings
-from kombu import Connection
+from kombu import Connection, Consumer
+
+from videos.messaging import contract
 
 from .seaweedfs import SeaweedFS, seaweedfs_start
 
@@ -91,3 +94,34 @@ def memory_broker() -> Iterator[Connection]:
         channel = connection.default_channel
         for queue in list(getattr(channel, "queues", {}) or {}):
             channel._purge(queue)
+
+
+class SentTask(NamedTuple):
+    """One task message the web put on transcode_queue."""
+
+    id: str
+    task: str
+    kwargs: dict[str, Any]
+
+
+def transcode_queue_drain(connection: Connection) -> list[SentTask]:
+    """Every message on transcode_queue, acked (so the queue is left empty)."""
+    sent: list[SentTask] = []
+
+    def on_message(body, message):
+        sent.append(
+            SentTask(message.headers["id"], message.headers["task"], json.loads(message.body)[1])
+        )
+        message.ack()
+
+    with Consumer(
+        connection.default_channel,
+        queues=[contract.transcode_queue()],
+        accept=["json"],
+        callbacks=[on_message],
+    ):
+        while True:
+            try:
+                connection.drain_events(timeout=0.2)
+            except TimeoutError:
+                return sent

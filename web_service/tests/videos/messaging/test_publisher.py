@@ -10,19 +10,24 @@ from videos.messaging import contract
 from videos.messaging.publisher import outputs_delete_publish, transcode_request_publish
 
 
-def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
-    transcode_request_publish(job_id="job-1", source_key="sources/abc", profiles=["720p"])
-
+def _received_one(connection):
+    """The one message on transcode_queue, as kombu delivered it."""
     received = []
     with Consumer(
-        memory_broker.default_channel,
+        connection.default_channel,
         queues=[contract.transcode_queue()],
         accept=["json"],
         callbacks=[lambda body, message: received.append(message)],
     ):
-        memory_broker.drain_events(timeout=2)
-
+        connection.drain_events(timeout=2)
     (message,) = received
+    return message
+
+
+def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
+    transcode_request_publish(job_id="job-1", source_key="sources/abc", profiles=["720p"])
+
+    message = _received_one(memory_broker)
     assert message.content_type == "application/json"
     assert message.headers["task"] == "transcode.convert_video"
     assert message.headers["id"] == "job-1"
@@ -41,16 +46,7 @@ def test_publishes_by_name_with_reply_to_and_json(memory_broker, settings):
 def test_delete_outputs_is_sent_by_name_without_a_reply_queue(memory_broker, settings):
     outputs_delete_publish(job_id="job-1")
 
-    received = []
-    with Consumer(
-        memory_broker.default_channel,
-        queues=[contract.transcode_queue()],
-        accept=["json"],
-        callbacks=[lambda body, message: received.append(message)],
-    ):
-        memory_broker.drain_events(timeout=2)
-
-    (message,) = received
+    message = _received_one(memory_broker)
     assert message.headers["task"] == "transcode.delete_outputs"
     # It publishes no result, so it names no reply queue of ours.
     assert message.properties.get("reply_to") != settings.RESULTS_QUEUE

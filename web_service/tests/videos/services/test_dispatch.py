@@ -6,37 +6,20 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from kombu import Consumer
 
 from config.celery_app import app
-from videos.messaging import contract
 from videos.models import DispatchState, JobStatus, TranscodeJob
 from videos.services.dispatch import job_dispatch, jobs_dispatch_pending
 from videos.services.uploads import video_create
 
+from ...conftest import transcode_queue_drain
 from ...factories import video_with_job
 
 pytestmark = pytest.mark.django_db
 
 
 def _drain_task_ids(connection) -> list[str]:
-    seen: list[str] = []
-
-    def on_message(body, message):
-        seen.append(message.headers["id"])
-        message.ack()
-
-    with Consumer(
-        connection.default_channel,
-        queues=[contract.transcode_queue()],
-        accept=["json"],
-        callbacks=[on_message],
-    ):
-        while True:
-            try:
-                connection.drain_events(timeout=0.2)
-            except TimeoutError:
-                return seen
+    return [sent.id for sent in transcode_queue_drain(connection)]
 
 
 def _use_broker(url: str) -> None:

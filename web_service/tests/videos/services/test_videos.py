@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 from kombu import Consumer, Exchange, Queue
 
 from videos import objectstore
-from videos.messaging import contract
 from videos.models import JobStatus, TranscodeJob, Video
 from videos.services.videos import video_delete
 
+from ...conftest import transcode_queue_drain
 from ...factories import video_with_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
@@ -20,23 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
 
 def sent_tasks(connection) -> list[tuple[str, dict]]:
     """(task name, kwargs) of every message on transcode_queue, drained."""
-    sent: list[tuple[str, dict]] = []
-
-    def on_message(body, message):
-        sent.append((message.headers["task"], json.loads(message.body)[1]))
-        message.ack()
-
-    with Consumer(
-        connection.default_channel,
-        queues=[contract.transcode_queue()],
-        accept=["json"],
-        callbacks=[on_message],
-    ):
-        while True:
-            try:
-                connection.drain_events(timeout=0.2)
-            except TimeoutError:
-                return sent
+    return [(sent.task, sent.kwargs) for sent in transcode_queue_drain(connection)]
 
 
 def stored_video(object_store, web_s3, **job_fields) -> tuple[Video, TranscodeJob]:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-from kombu import Consumer
 
 from videos import objectstore
-from videos.messaging import contract
 from videos.models import Video
 from videos.multipart import PART_BYTES
 
-from ...conftest import multipart_keys, source_keys
+from ...conftest import multipart_keys, source_keys, transcode_queue_drain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
 
@@ -31,23 +27,9 @@ def _post(client: Client, token: str, upload: SimpleUploadedFile, **fields):
 
 
 def _sent_kwargs(connection) -> list[dict]:
-    sent: list[dict] = []
-
-    def on_message(body, message):
-        sent.append({"task": message.headers["task"], "kwargs": json.loads(message.body)[1]})
-        message.ack()
-
-    with Consumer(
-        connection.default_channel,
-        queues=[contract.transcode_queue()],
-        accept=["json"],
-        callbacks=[on_message],
-    ):
-        while True:
-            try:
-                connection.drain_events(timeout=0.2)
-            except TimeoutError:
-                return sent
+    return [
+        {"task": sent.task, "kwargs": sent.kwargs} for sent in transcode_queue_drain(connection)
+    ]
 
 
 def test_an_upload_is_stored_under_sources_and_dispatched_with_v2_kwargs(

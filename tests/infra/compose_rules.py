@@ -11,6 +11,20 @@ from pathlib import Path
 
 import yaml
 
+from tests.infra.compose_reading import (
+    DEFAULTED,
+    REQUIRED,
+    build_context,
+    environment,
+    masked_interpolations,
+    named_mounts,
+    procfile_types,
+    published,
+    store_invocation,
+    strings,
+    with_defaults,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -35,81 +49,16 @@ S3_ROLES = {"migrate": "WEB", "web": "WEB", "collector": "WEB", "transcoder": "T
 S3_KEY_VARIABLES = ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
 ROLE_VARIABLE = re.compile(r"\b(WEB|TRANSCODER)_S3_[A-Z_]+")
 
-# Compose interpolation: https://docs.docker.com/reference/compose-file/interpolation/
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
-# ${VAR}, ${VAR?msg}, ${VAR:?msg}: no default, so nothing secret can be baked in.
-NO_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
+# Third-party images: each a variable, with the official image as its default,
+# so a machine without registry access can substitute a local build
+# (deploy/local-images/README.md).
+IMAGE_VARIABLES = {
+    "rabbitmq": "RABBITMQ_IMAGE",
+    "postgres": "POSTGRES_IMAGE",
+    "seaweedfs": "SEAWEEDFS_IMAGE",
+}
 SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|AUTH", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"://[^:/@]*:([^@/]*)@")
-
-
-# ---- reading -------------------------------------------------------------------
-
-
-def environment(service: dict) -> dict[str, str | None]:
-    """A service's environment as a dict, whichever syntax it uses."""
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    return {key: None if value is None else str(value) for key, value in env.items()}
-
-
-def named_mounts(service: dict) -> dict[str, str]:
-    """{volume or source: target} for a service's mounts, short or long syntax."""
-    mounts = {}
-    for volume in service.get("volumes") or []:
-        if isinstance(volume, str):
-            source, target = volume.split(":")[:2]
-        else:
-            source, target = volume.get("source", ""), volume["target"]
-        mounts[source] = target
-    return mounts
-
-
-def procfile_types(folder: Path) -> set[str]:
-    """Process types declared in a Procfile (`type: command` lines)."""
-    text = (folder / "Procfile").read_text()
-    return set(re.findall(r"(?m)^([A-Za-z0-9_-]+):", text))
-
-
-def published(port: str | dict) -> tuple[str, str]:
-    """(host address or "", container port) of a `ports` entry, short or long syntax."""
-    if isinstance(port, dict):
-        return str(port.get("host_ip", "")), str(port["target"])
-    parts = str(port).rsplit(":", 2)
-    host_ip = parts[0] if len(parts) == 3 else ""
-    return host_ip, parts[-1].split("/")[0]
-
-
-def store_invocation(service: dict, compose_dir: Path) -> str:
-    """The store's entrypoint and command, plus the text of any repository script they run.
-
-    A script is found the way Compose mounts it: a `./` source relative to the
-    compose file, whose container path the entrypoint or command names.
-    """
-    words = []
-    for key in ("entrypoint", "command"):
-        value = service.get(key) or []
-        words += value.split() if isinstance(value, str) else [str(word) for word in value]
-    text = " ".join(words)
-    for volume in service.get("volumes") or []:
-        source, target = (volume.split(":")[:2] if isinstance(volume, str) else
-                          (volume.get("source", ""), volume["target"]))  # fmt: skip
-        script = compose_dir / source
-        if source.startswith("./") and target in words and script.is_file():
-            text += "\n" + script.read_text()
-    return text
-
-
-def build_context(service: dict) -> str | None:
-    build = service.get("build")
-    return build.get("context", ".") if isinstance(build, dict) else build
-
-
-def _masked(value: str) -> str:
-    """Each no-default interpolation becomes \\0, any other one \\1; `$$` is a literal $."""
-    value = value.replace("$$", "")
-    return INTERPOLATION.sub(lambda m: "\0" if NO_DEFAULT.fullmatch(m.group()) else "\1", value)
 
 
 # ---- the rules -----------------------------------------------------------------
@@ -123,7 +72,7 @@ def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[st
     # Secrets come from the environment only, never as literals.
     for name, service in services.items():
         for key, value in environment(service).items():
-            masked = _masked(value or "")
+            masked = masked_interpolations(value or "")
             if SECRET_NAME.search(key) and not re.fullmatch("\0+", masked):
                 problems.append(
                     f"{name}: {key} must be a ${{VAR:?message}} interpolation, got {value!r}"
@@ -152,6 +101,8 @@ def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[st
     problems += _sharing_problems(compose, services)
     problems += _store_problems(services, compose_file.parent)
     problems += _key_problems(services)
+    problems += _profile_problems(services)
+    problems += _runtime_problems(services)
 
     # `--scale transcoder=N` needs containers without fixed names or host ports.
     scaled = services.get(SCALED, {})
@@ -204,7 +155,8 @@ def _store_problems(services: dict[str, dict], compose_dir: Path) -> list[str]:
         return []
     problems = []
     if not re.fullmatch(
-        r"chrislusf/seaweedfs:\d+\.\d+(@sha256:[0-9a-f]{64})?", store.get("image", "")
+        r"chrislusf/seaweedfs:\d+\.\d+(@sha256:[0-9a-f]{64})?",
+        with_defaults(store.get("image", "")),
     ):
         problems.append(
             f"{STORE}: image must be chrislusf/seaweedfs pinned to a release, got {store.get('image')!r}"
@@ -250,14 +202,62 @@ def _key_problems(services: dict[str, dict]) -> list[str]:
     return problems
 
 
-def strings(node):
-    """Every string in a loaded YAML document (keys and values; comments are gone)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from strings(key)
-            yield from strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from strings(item)
-    elif isinstance(node, str):
-        yield node
+def _profile_problems(services: dict[str, dict]) -> list[str]:
+    """A variable only a profile's service needs must not stop everyone's `up`.
+
+    Compose interpolates the whole file before it selects profiles, so a
+    `${VAR:?}` in a profiled service aborts `docker compose up` even for those
+    who never enable that profile.
+    """
+    required_always = {
+        name
+        for service in services.values()
+        if not service.get("profiles")
+        for text in strings(service)
+        for name in REQUIRED.findall(text)
+    }
+    problems = []
+    for name, service in services.items():
+        if not service.get("profiles"):
+            continue
+        for variable in sorted({v for text in strings(service) for v in REQUIRED.findall(text)}):
+            if variable not in required_always:
+                problems.append(
+                    f"{name}: ${{{variable}:?}} stops every `up`, though only profile "
+                    f"{service['profiles']} needs it; check it when the service starts"
+                )
+    return problems
+
+
+def _runtime_problems(services: dict[str, dict]) -> list[str]:
+    problems = []
+    for name, service in services.items():
+        # Our processes and shell entrypoints run as PID 1, where a process
+        # without its own SIGTERM handler ignores `docker stop`.
+        if (build_context(service) or service.get("entrypoint")) and service.get(
+            "init"
+        ) is not True:
+            problems.append(f"{name}: needs `init: true` (its PID 1 would ignore SIGTERM)")
+        # Published on this machine only, unless the user says otherwise.
+        for port in service.get("ports") or []:
+            if published(port)[0] != "127.0.0.1":
+                problems.append(f"{name}: publish {port!r} on 127.0.0.1 by default")
+        # No host folder is written by a container: a bind mount is a
+        # read-only file of this repository. (A writable one is what made the
+        # old shared media folder depend on matching UIDs.)
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, str):
+                source, _, rest = volume.partition(":")
+                writable = source.startswith((".", "/", "~")) and not rest.endswith(":ro")
+            else:
+                writable = volume.get("type") == "bind" and not volume.get("read_only")
+            if writable:
+                problems.append(f"{name}: bind mount {volume!r} must be read-only (:ro)")
+    for name, variable in IMAGE_VARIABLES.items():
+        image = services.get(name, {}).get("image", "")
+        match = DEFAULTED.fullmatch(image)
+        if not match or match.group(1) != variable or "${" in match.group(2):
+            problems.append(
+                f"{name}: image must be ${{{variable}:-<official image>}}, got {image!r}"
+            )
+    return problems

@@ -13,15 +13,13 @@ import shutil
 import pytest
 import yaml
 
+from tests.infra.compose_reading import INTERPOLATION, environment, strings
 from tests.infra.compose_rules import (
     COMPOSE,
     ENV_EXAMPLE,
-    INTERPOLATION,
     RABBITMQ_CONF,
     REPO_ROOT,
     compose_problems,
-    environment,
-    strings,
 )
 
 # ---- the real file ---------------------------------------------------------------
@@ -161,6 +159,25 @@ BROKEN = {
         "wait for migrate",
     ),
     "missing-service": (lambda compose: compose["services"].pop("collector"), "missing service"),
+    # Issue 10's defects, as they were in the file.
+    "profile-variable-required": (
+        _set_env("flower", "FLOWER_BASIC_AUTH", "${FLOWER_BASIC_AUTH:?set it}"),
+        "stops every `up`",
+    ),
+    "web-on-every-interface": (
+        _set("web", "ports", ["${WEB_PORT:-8000}:${WEB_PORT:-8000}"]),
+        "on 127.0.0.1 by default",
+    ),
+    "no-init": (_drop("transcoder", "init"), "init: true"),
+    "writable-bind-mount": (_set("seaweedfs", "volumes", ["./var/store:/data"]), "read-only"),
+    "writable-bind-mount-long": (
+        _set("web", "volumes", [{"type": "bind", "source": "./media", "target": "/app/media"}]),
+        "read-only",
+    ),
+    "image-not-a-variable": (
+        _set("rabbitmq", "image", "rabbitmq:4.2-management"),
+        "RABBITMQ_IMAGE",
+    ),
 }
 
 

@@ -23,6 +23,8 @@ DOCKERFILES = [
     REPO_ROOT / "web_service" / "Dockerfile",
     REPO_ROOT / "transcoder_service" / "Dockerfile",
 ]
+# The stand-ins for the official images that tests/compose builds.
+LOCAL_DOCKERFILES = sorted((REPO_ROOT / "deploy" / "local-images").glob("*/Dockerfile"))
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 WORKFLOW_SCHEMAS = ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
 
@@ -43,6 +45,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_there_is_something_to_check():
     assert len(WORKFLOWS) >= 4, WORKFLOWS
+    assert len(LOCAL_DOCKERFILES) == 4, LOCAL_DOCKERFILES
     for path in COMPOSE_FILES + DOCKERFILES:
         assert path.is_file(), path
 
@@ -61,7 +64,7 @@ def test_workflows_match_the_schema(lint, schema):
     assert result.returncode == 0, result.output
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("dockerfile", DOCKERFILES + LOCAL_DOCKERFILES, ids=lambda p: p.parent.name)
 def test_dockerfile_passes_hadolint(lint, dockerfile):
     result = lint("hadolint", dockerfile)
     assert result.returncode == 0, result.output
@@ -82,7 +85,7 @@ def test_workflows_pass_actionlint(lint):
         ("    depends_on:\n      migrate:", "    depend_on:\n      migrate:", "depend_on"),
         # Ports must be a list.
         (
-            '    ports:\n      - "${WEB_PORT:-8000}:${WEB_PORT:-8000}"',
+            '    ports:\n      - "${WEB_BIND_ADDRESS:-127.0.0.1}:${WEB_PORT:-8000}:${WEB_PORT:-8000}"',
             '    ports: "8000:8000"',
             "ports",
         ),

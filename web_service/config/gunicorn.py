@@ -7,12 +7,19 @@ import contextlib
 import ctypes
 import os
 
-bind = f"{os.environ.get('WEB_HOST', '127.0.0.1')}:{os.environ.get('WEB_PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+def _setting(name: str, default: str) -> str:
+    """The variable, or `default` when it is unset or blank: compose passes a
+    `KEY=` line of .env as an empty value, which must not crash-loop gunicorn."""
+    return os.environ.get(name, "").strip() or default
+
+
+bind = f"{_setting('WEB_HOST', '127.0.0.1')}:{_setting('WEB_PORT', '8000')}"
+workers = int(_setting("WEB_CONCURRENCY", "2"))
 # Threads let one worker keep answering status polls while another thread
 # streams a large upload into the object store.
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(_setting("WEB_THREADS", "4"))
 # Long enough for a slow multi-GiB upload on one request.
 timeout = 300
 graceful_timeout = 20

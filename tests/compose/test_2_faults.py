@@ -1,0 +1,79 @@
+"""Faults across containers: a transcoder killed or cut off the network
+mid-job, and a broker restart. Each job still ends ready, and no job is lost.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.compose.conftest import TRANSCODERS
+from tests.compose.helpers import (
+    consumers_ready,
+    final_watching,
+    running_in_one_transcoder,
+    upload,
+)
+from tests.support.docker import docker
+
+# The first test here builds and starts the stack (minutes on a cold machine),
+# the last one stops it and, if this suite started it, the Docker daemon.
+pytestmark = pytest.mark.timeout(1200)
+
+
+def test_a_killed_transcoders_job_completes_on_the_other(api, compose_project, long_clip):
+    consumers_ready(compose_project, TRANSCODERS)
+    video_id = upload(api, long_clip, "killed")
+    victim = running_in_one_transcoder(compose_project, api, video_id)
+
+    # SIGKILL: the container's connection to the broker drops, so RabbitMQ
+    # hands the unacknowledged job to the other transcoder.
+    docker("kill", victim)
+    try:
+        final, seen = final_watching(compose_project, api, video_id)
+        assert final["status"] == "ready", (final, compose_project.logs(80))
+        assert seen - {victim}, "no other transcoder ran the job"
+        assert final["outputs"] and final["outputs"][0]["duration"] > 29
+    finally:
+        # `docker kill` counts as a manual stop: restart policies leave it down.
+        docker("start", victim)
+    consumers_ready(compose_project, TRANSCODERS)
+
+
+def test_a_transcoder_cut_off_the_network_mid_job_its_job_completes_elsewhere(
+    api, compose_project, long_clip
+):
+    consumers_ready(compose_project, TRANSCODERS)
+    video_id = upload(api, long_clip, "cut off")
+    victim = running_in_one_transcoder(compose_project, api, video_id)
+    network = f"{compose_project.name}_default"
+
+    # The process lives on, unreachable: only the missed heartbeats
+    # (BROKER_HEARTBEAT=2 here) tell RabbitMQ to hand its job on.
+    docker("network", "disconnect", network, victim)
+    try:
+        final, seen = final_watching(compose_project, api, video_id)
+        assert final["status"] == "ready", (final, compose_project.logs(80))
+        assert seen - {victim}, "no other transcoder ran the job"
+    finally:
+        docker("network", "connect", network, victim)
+    # Back on the network, the worker reconnects by itself.
+    consumers_ready(compose_project, TRANSCODERS, timeout=120)
+
+
+def test_a_broker_restart_loses_no_job(api, compose_project, short_clip):
+    consumers_ready(compose_project, TRANSCODERS)
+    rabbitmq = compose_project.container("rabbitmq")
+    started = compose_project.states()[rabbitmq]["State"]["StartedAt"]
+    # More jobs than transcoders: some run, some wait in the queue.
+    videos = [upload(api, short_clip, f"restart {n}") for n in range(4)]
+    in_flight = [api.video(video_id)["status"] for video_id in videos]
+    assert {"queued", "processing"} & set(in_flight), in_flight  # the restart hits live jobs
+
+    docker("restart", rabbitmq, timeout=120)
+    assert compose_project.states()[rabbitmq]["State"]["StartedAt"] != started
+
+    for video_id in videos:
+        final, _ = final_watching(compose_project, api, video_id)
+        assert final["status"] == "ready", (final, compose_project.logs(80))
+    # Every process reconnected: both transcoders consume again.
+    consumers_ready(compose_project, TRANSCODERS)

@@ -63,4 +63,4 @@ bench: setup
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules web_service/.venv transcoder_service/.venv
+	rm -rf $(VENV) node_modules web_service/.venv web_service/node_modules web_service/videos/static/videos/vendor transcoder_service/.venv

@@ -91,12 +91,7 @@ def run(bench: Bench) -> list[Row]:
     bench.worker()
     big = make_file(bench.workdir / "upload.bin", p.upload_bytes)
     web_pid = bench.stack.processes["web"].pid
-    token = bench.api._csrf_token()
-    headers = {
-        "X-CSRFToken": token,
-        "Referer": bench.stack.base_url + "/",
-        "Cookie": f"csrftoken={token}",
-    }
+    headers = bench.api.headers()
     s3, bucket = web_s3(bench)
     api_rate: list[float] = []
     raw_rate: list[float] = []

@@ -5,10 +5,9 @@ Run with the transcoder's own interpreter, from the transcoder_service folder:
     transcoder_service/.venv/bin/python -m bench.worker_argv SOURCE OUT_DIR [--profile 720p]
 
 (the bench runs it with PYTHONPATH set to both the repository and
-transcoder_service). It only *reads* the worker's code: the same functions
-the pipeline calls build the commands (transcoder.media.commands) and the
-probe argv is recorded from ffmpeg-python's own `probe` (the worker's
-`probe_source`/`run_ffprobe`), so a change there shows up here unchanged.
+transcoder_service). It only *reads* the worker's code: the same pure
+functions the pipeline calls build the commands (transcoder.media.commands,
+and `probe_command` for ffprobe), so a change there shows up here unchanged.
 Settings (-threads, nice, the progress interval) come from the worker's `load_settings` applied to
 this process's environment, i.e. the same variables the bench gives the worker.
 
@@ -21,7 +20,6 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crf", type=int)
     args = parser.parse_args(argv)
 
-    import ffmpeg._probe
+    import ffmpeg
+    from transcoder.encode import process_limits
     from transcoder.media import probe as probe_module
     from transcoder.media.commands import (
         fit_within,
@@ -46,17 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from transcoder.media.profiles import PROFILES
     from transcoder.settings import load_settings
 
-    recorded: list[list[str]] = []
-    real_popen = subprocess.Popen
-
-    class RecordingPopen(real_popen):  # type: ignore[misc,valid-type]
-        def __init__(self, popen_args, *a, **kw):
-            recorded.append([str(x) for x in popen_args])
-            super().__init__(popen_args, *a, **kw)
-
-    ffmpeg._probe.subprocess.Popen = RecordingPopen  # type: ignore[attr-defined]
-
     settings = load_settings(environ=os.environ)
+    limits = process_limits(settings)
     profile = PROFILES[args.profile]
     changes = {k: v for k, v in (("preset", args.preset), ("crf", args.crf)) if v is not None}
     if changes:
@@ -64,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     source = args.source.resolve()
     out_dir = args.out_dir.resolve()
-    info = probe_module.probe_source(source)
-    probe_argv = recorded[-1]
+    info = probe_module.probe_source(source, limits=limits)
+    probe_argv = probe_module.probe_command(source=source, max_pixels=limits.max_pixels)
     width, height = fit_within(
         width=info.width,
         height=info.height,
@@ -82,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=profile,
             info=info,
             threads=settings.ffmpeg_threads,
+            max_pixels=limits.max_pixels,
         )
     )
     poster_argv = ffmpeg.compile(
@@ -92,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             at_seconds=poster_time(info.duration),
             width=width,
             height=height,
+            max_pixels=limits.max_pixels,
         )
     )
     json.dump(

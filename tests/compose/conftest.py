@@ -28,7 +28,7 @@ from tests.support.docker_daemon import docker_daemon
 from tests.support.media import clip_make
 
 TRANSCODERS = 2
-HEALTHY = {"rabbitmq": 1, "postgres": 1, "seaweedfs": 1, "web": 1, "collector": 1}
+HEALTHY = {"rabbitmq": 1, "postgres": 1, "seaweedfs": 1, "web": 1, "collector": 1, "nginx": 1}
 
 
 def _free_port() -> int:
@@ -42,6 +42,11 @@ def _env_file(path: Path, images: dict[str, str], web_port: int, s3_port: int) -
     values = {
         "RABBITMQ_USER": "pipeline",
         "RABBITMQ_PASSWORD": secrets.token_hex(16),
+        # One broker user per service (deploy/rabbitmq/entrypoint.sh).
+        "WEB_BROKER_USER": "web",
+        "WEB_BROKER_PASSWORD": secrets.token_hex(16),
+        "TRANSCODER_BROKER_USER": "transcoder",
+        "TRANSCODER_BROKER_PASSWORD": secrets.token_hex(16),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "localhost",

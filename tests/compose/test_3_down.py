@@ -15,8 +15,8 @@ pytestmark = pytest.mark.timeout(1200)
 def test_down_with_volumes_leaves_nothing_of_the_project_behind(compose_project):
     before = compose_project.leftovers()
     # Something to remove: the containers, the default network and the
-    # three named volumes (broker, database, store).
-    assert before["containers"] and before["networks"] and len(before["volumes"]) == 3, before
+    # four named volumes (broker, database, store, nginx's buffers).
+    assert before["containers"] and before["networks"] and len(before["volumes"]) == 4, before
 
     compose_project.compose("down", "--volumes", "--remove-orphans", timeout=300)
 

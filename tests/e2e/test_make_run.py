@@ -94,7 +94,7 @@ def _plays(api: ApiClient, output_url: str) -> None:
     ranged = requests.get(followed.headers["Location"], headers={"Range": "bytes=0-63"}, timeout=30)
     assert ranged.status_code == 206, ranged.text
     assert ranged.content[4:8] == b"ftyp"
-    probe = ffprobe(f"{api.base_url}{output_url}")  # ffprobe follows the redirect too
+    probe = ffprobe(api.signed_url(output_url))
     assert "mp4" in probe["format"]["format_name"]
     assert stream_of(probe, "video")["codec_name"] == "h264"
 

@@ -10,6 +10,7 @@ import urllib.parse
 
 import requests
 
+from tests.support.api import ApiClient
 from tests.support.media import ffprobe, stream_of
 
 
@@ -32,8 +33,16 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
 
     (output,) = final["outputs"]
     assert output["profile"] == "720p"
-    # Downloaded over HTTP from the web service, then probed independently.
-    probe = ffprobe(f"{stack.base_url}{output['url']}")
+    # A browser's request, with the owner's session: the redirect to a signed URL.
+    redirect = api.session.get(
+        f"{stack.base_url}{output['url']}", allow_redirects=False, timeout=30
+    )
+    assert redirect.status_code == 302, redirect.text
+    signed = redirect.headers["Location"]
+    assert urllib.parse.urlsplit(signed).path.endswith(output["url"].removeprefix("/media"))
+    assert "Signature=" in signed  # presigned, not a public object
+    # Downloaded over HTTP from the store, then probed independently.
+    probe = ffprobe(signed)
     video, audio = stream_of(probe, "video"), stream_of(probe, "audio")
     assert video["codec_name"] == "h264"
     assert video["pix_fmt"] == "yuv420p"
@@ -46,14 +55,7 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     assert poster.status_code == 200
     assert poster.content[:3] == b"\xff\xd8\xff"  # JPEG
 
-    # A browser's seek: the redirect, then a Range request on the signed URL.
-    redirect = api.session.get(
-        f"{stack.base_url}{output['url']}", allow_redirects=False, timeout=30
-    )
-    assert redirect.status_code == 302, redirect.text
-    signed = redirect.headers["Location"]
-    assert urllib.parse.urlsplit(signed).path.endswith(output["url"].removeprefix("/media"))
-    assert "Signature=" in signed  # presigned, not a public object
+    # A browser's seek: a Range request on the signed URL.
     ranged = requests.get(signed, headers={"Range": "bytes=0-1023"}, timeout=30)
     assert ranged.status_code == 206
     assert len(ranged.content) == 1024
@@ -63,6 +65,11 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     page = api.get(f"/videos/{created['id']}/").text
     assert f'src="{output["url"]}"' in page
     assert "<video" in page
+
+    # Someone else signed in gets nothing of it: not the page, not the media.
+    stranger = ApiClient(stack.base_url)
+    assert stranger.get(f"/api/videos/{created['id']}/").status_code == 404
+    assert stranger.get(output["url"]).status_code == 404
 
 
 def test_a_file_that_is_not_a_video_fails_with_a_readable_reason(api, tmp_path):

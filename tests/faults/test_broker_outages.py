@@ -102,7 +102,7 @@ def test_a_rabbitmq_restart_loses_no_job_and_every_process_reconnects(start_stac
         final, _ = api.wait_final(video_id, timeout=180)
         assert final["status"] == "ready", final
         (output,) = final["outputs"]
-        probe = ffprobe(f"{stack.base_url}{output['url']}")  # through the /media/ redirect
+        probe = ffprobe(api.signed_url(output["url"]))
         assert float(probe["format"]["duration"]) > 2
         # Whole outputs only: no unfinished upload, no object outside the manifest.
         stack.store.assert_job_outputs_whole(job_of(stack.database_url, video_id)["id"])

@@ -39,8 +39,13 @@ REQUIRED_SERVICES = {
     "collector",
     "transcoder",
     "flower",
+    "nginx",
 }
-HEALTHCHECKED = ("rabbitmq", "postgres", "seaweedfs", "web", "transcoder")
+HEALTHCHECKED = ("rabbitmq", "postgres", "seaweedfs", "web", "transcoder", "nginx")
+# The one HTTP port published: nginx, buffering in front of gunicorn.
+PROXY = "nginx"
+# Whose broker user each service of ours gets (deploy/rabbitmq/entrypoint.sh).
+BROKER_ROLES = {"migrate": "WEB", "web": "WEB", "collector": "WEB", "transcoder": "TRANSCODER"}
 SCALED = "transcoder"
 STORE = "seaweedfs"
 S3_PORT = "8333"
@@ -56,6 +61,7 @@ IMAGE_VARIABLES = {
     "rabbitmq": "RABBITMQ_IMAGE",
     "postgres": "POSTGRES_IMAGE",
     "seaweedfs": "SEAWEEDFS_IMAGE",
+    "nginx": "NGINX_IMAGE",
 }
 SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|AUTH", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"://[^:/@]*:([^@/]*)@")
@@ -103,6 +109,7 @@ def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[st
     problems += _key_problems(services)
     problems += _profile_problems(services)
     problems += _runtime_problems(services)
+    problems += _edge_problems(services)
 
     # `--scale transcoder=N` needs containers without fixed names or host ports.
     scaled = services.get(SCALED, {})
@@ -226,6 +233,24 @@ def _profile_problems(services: dict[str, dict]) -> list[str]:
                     f"{name}: ${{{variable}:?}} stops every `up`, though only profile "
                     f"{service['profiles']} needs it; check it when the service starts"
                 )
+    return problems
+
+
+def _edge_problems(services: dict[str, dict]) -> list[str]:
+    """Only nginx publishes HTTP (gunicorn's threads never meet a slow client),
+    and each of our services logs in to the broker as its own user."""
+    problems = []
+    for name, service in services.items():
+        if build_context(service) is not None and service.get("ports"):
+            problems.append(f"{name}: publishes a port; only {PROXY} may, in front of gunicorn")
+    if PROXY in services and not services[PROXY].get("ports"):
+        problems.append(f"{PROXY}: must publish the web's port")
+    for name, role in BROKER_ROLES.items():
+        url = environment(services.get(name, {})).get("BROKER_URL") or ""
+        if not re.search(
+            rf"^amqp://\$\{{{role}_BROKER_USER:\?[^}}]*\}}:\$\{{{role}_BROKER_PASSWORD:\?", url
+        ):
+            problems.append(f"{name}: BROKER_URL must log in as {role}_BROKER_USER, got {url!r}")
     return problems
 
 

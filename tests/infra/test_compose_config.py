@@ -20,6 +20,10 @@ from tests.infra.compose_rules import COMPOSE, REPO_ROOT
 USER_ENV = {
     "RABBITMQ_USER": "pipeline",
     "RABBITMQ_PASSWORD": "rabbit-password",
+    "WEB_BROKER_USER": "web",
+    "WEB_BROKER_PASSWORD": "web-broker-password",
+    "TRANSCODER_BROKER_USER": "transcoder",
+    "TRANSCODER_BROKER_PASSWORD": "transcoder-broker-password",
     "POSTGRES_PASSWORD": "postgres-password",
     "DJANGO_SECRET_KEY": "a-secret-key",
     "DJANGO_ALLOWED_HOSTS": "localhost",

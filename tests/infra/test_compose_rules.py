@@ -174,6 +174,26 @@ BROKEN = {
         _set("web", "volumes", [{"type": "bind", "source": "./media", "target": "/app/media"}]),
         "read-only",
     ),
+    "web-published-again": (
+        _set("web", "ports", ["127.0.0.1:8000:8000"]),
+        "only nginx may",
+    ),
+    "transcoder-as-the-web": (
+        _set_env(
+            "transcoder",
+            "BROKER_URL",
+            "amqp://${WEB_BROKER_USER:?x}:${WEB_BROKER_PASSWORD:?x}@rabbitmq:5672//",
+        ),
+        "TRANSCODER_BROKER_USER",
+    ),
+    "web-as-the-admin": (
+        _set_env(
+            "collector",
+            "BROKER_URL",
+            "amqp://${RABBITMQ_USER:?x}:${RABBITMQ_PASSWORD:?x}@rabbitmq:5672//",
+        ),
+        "WEB_BROKER_USER",
+    ),
     "image-not-a-variable": (
         _set("rabbitmq", "image", "rabbitmq:4.2-management"),
         "RABBITMQ_IMAGE",

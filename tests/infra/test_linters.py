@@ -45,7 +45,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_there_is_something_to_check():
     assert len(WORKFLOWS) >= 4, WORKFLOWS
-    assert len(LOCAL_DOCKERFILES) == 4, LOCAL_DOCKERFILES
+    assert len(LOCAL_DOCKERFILES) == 5, LOCAL_DOCKERFILES
     for path in COMPOSE_FILES + DOCKERFILES:
         assert path.is_file(), path
 
@@ -85,7 +85,7 @@ def test_workflows_pass_actionlint(lint):
         ("    depends_on:\n      migrate:", "    depend_on:\n      migrate:", "depend_on"),
         # Ports must be a list.
         (
-            '    ports:\n      - "${WEB_BIND_ADDRESS:-127.0.0.1}:${WEB_PORT:-8000}:${WEB_PORT:-8000}"',
+            '    ports:\n      - "${WEB_BIND_ADDRESS:-127.0.0.1}:${WEB_PORT:-8000}:8080"',
             '    ports: "8000:8000"',
             "ports",
         ),

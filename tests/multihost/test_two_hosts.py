@@ -14,8 +14,6 @@ import sys
 import time
 from typing import Any
 
-import requests
-
 from tests.multihost.system import System
 from tests.support.api import ApiClient
 from tests.support.media import ffprobe
@@ -36,10 +34,10 @@ def _assert_outputs_served(api: ApiClient, video: dict[str, Any]) -> None:
     """Each output and the poster, fetched as a browser would, has the recorded size."""
     assert video["outputs"], video
     for output in video["outputs"]:
-        response = requests.get(f"{api.base_url}{output['url']}", timeout=30)
+        response = api.get(output["url"])
         assert response.status_code == 200, (output, response.status_code)
         assert len(response.content) == output["size_bytes"], output
-    assert requests.get(f"{api.base_url}{video['poster_url']}", timeout=30).status_code == 200
+    assert api.get(video["poster_url"]).status_code == 200
 
 
 def _assert_store_holds_exactly(system: System, job_ids: list[str], uploads: int) -> None:
@@ -168,7 +166,7 @@ def test_a_host_lost_mid_job_hands_the_job_to_the_other_host(two_hosts: System, 
     assert noticed_after < 45, f"RabbitMQ noticed the lost host after {noticed_after:.1f} s"
     _assert_outputs_served(api, final)
     (output,) = final["outputs"]
-    duration = float(ffprobe(f"{api.base_url}{output['url']}")["format"]["duration"])
+    duration = float(ffprobe(api.signed_url(output["url"]))["format"]["duration"])
     assert abs(duration - LONG_CLIP_SECONDS) <= 0.25
     _assert_store_holds_exactly(two_hosts, [job_id], uploads=1)
     assert files_under(other.scratch) == []

@@ -35,6 +35,7 @@ IMAGE_VARIABLES = {
     "RABBITMQ_IMAGE": "rabbitmq",
     "POSTGRES_IMAGE": "postgres",
     "SEAWEEDFS_IMAGE": "seaweedfs",
+    "NGINX_IMAGE": "nginx",
 }
 SERVICES_BUILT = ("web_service", "transcoder_service")
 # The names docker-compose.yml gives the images it builds.

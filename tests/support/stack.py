@@ -135,6 +135,10 @@ def stack_env(*, broker_url: str, database_url: str, port: int) -> dict[str, str
         WEB_PORT=str(port),
         WEB_CONCURRENCY="2",
         OUTBOX_RELAY_INTERVAL="1",
+        # A suite's one account uploads more clips in an hour than a person
+        # would; the throttle itself is pinned by the web's own tests.
+        API_THROTTLE_UPLOADS="10000/hour",
+        API_THROTTLE_REQUESTS="100000/minute",
         TRANSCODER_CONCURRENCY="2",
         PYTHONUNBUFFERED="1",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from transcoder import pipeline
+from transcoder.media.runner import ProcessLimits
 from transcoder.objectstore import ObjectStore
 from transcoder.payload import ConvertRequest
 from transcoder.settings import Settings, load_settings
@@ -18,6 +19,12 @@ from transcoder.settings import Settings, load_settings
 from .seaweed import SeaweedStore
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+
+# The worker's defaults (transcoder/settings.py), for tests that run
+# ffmpeg or ffprobe without a Settings object.
+PROCESS_LIMITS = ProcessLimits(
+    nice=0, memory_limit_bytes=3072 * 1024**2, probe_timeout=60.0, max_pixels=8192 * 4320
+)
 
 # The keys of a SUCCESS result's "timings" (docs/messages.md).
 TIMINGS = {"download", "probe", "transcode", "poster", "verify", "upload"}

@@ -15,7 +15,7 @@ import sys
 
 from kombu import Queue
 
-from transcoder import contract, errors, pipeline
+from transcoder import contract, errors, guards, pipeline
 from transcoder.media.profiles import PROFILES
 from transcoder.objectstore import ObjectStore
 from transcoder.payload import ConvertRequest, parse_convert_request, parse_delete_request
@@ -118,6 +118,21 @@ def test_output_keys() -> None:
     assert contract.POSTER_FILENAME == "poster.jpg"
     assert contract.ATTEMPT_PATTERN.pattern == "[0-9a-f]{16}"
     assert contract.ATTEMPT_BYTES * 2 == 16
+    assert contract.attempts_prefix("j") == "outputs/j/attempts/"
+    assert contract.attempt_marker_key(job_id="j", attempt="9f2c4e1a7b3d5f60") == (
+        "outputs/j/attempts/9f2c4e1a7b3d5f60.json"
+    )
+    assert contract.MAX_CRASHED_ATTEMPTS == 3
+
+
+def test_the_worker_sets_its_own_limits_and_refuses_schedules_and_compression() -> None:
+    # docs/messages.md, "What the worker refuses".
+    assert isinstance(convert_video._get_current_object(), guards.GuardedTask)
+    assert convert_video.Request == "transcoder.guards:GuardedRequest"
+    assert guards.SCHEDULE_REFUSED == (
+        "This worker does not accept scheduled jobs (eta/countdown): "
+        "send the job when it should run."
+    )
 
 
 def test_profiles() -> None:
@@ -153,6 +168,7 @@ def test_failure_codes_are_the_exception_class_names() -> None:
         contract.EXC_TRANSCODE_TIMEOUT: errors.TranscodeTimeout,
         contract.EXC_STORAGE_DENIED: errors.StorageDenied,
         contract.EXC_STORAGE_ERROR: errors.StorageError,
+        contract.EXC_WORKER_CRASHED: errors.WorkerCrashed,
     }
     assert set(codes) == {
         "InvalidPayload",
@@ -161,6 +177,7 @@ def test_failure_codes_are_the_exception_class_names() -> None:
         "TranscodeTimeout",
         "StorageDenied",
         "StorageError",
+        "WorkerCrashed",
     }
     for code, cls in codes.items():
         assert cls.__name__ == cls.__qualname__ == code

@@ -18,6 +18,7 @@ CLASSES = [
     errors.TranscodeTimeout,
     errors.StorageDenied,
     errors.StorageError,
+    errors.WorkerCrashed,
 ]
 
 
@@ -69,4 +70,5 @@ def test_class_names_are_the_contract_codes() -> None:
         "TranscodeTimeout",
         "StorageDenied",
         "StorageError",
+        "WorkerCrashed",
     }

@@ -19,6 +19,7 @@ from transcoder.settings import Settings
 from .corpus import broken
 from .seaweed import SeaweedStore
 from .support import (
+    PROCESS_LIMITS,
     TIMINGS,
     convert,
     ffmpeg_children,
@@ -84,7 +85,7 @@ def test_two_profiles_with_audio(
     for output in result["outputs"]:
         assert output["key"] == f"{attempt_prefix}{output['profile']}.mp4"
         assert stored[output["key"]] == output["size_bytes"]
-        probed = probe_source(download(seaweed, output["key"], tmp_path))
+        probed = probe_source(download(seaweed, output["key"], tmp_path), limits=PROCESS_LIMITS)
         assert (probed.video_codec, probed.audio_codec) == ("h264", "aac")
         assert (output["video_codec"], output["audio_codec"]) == ("h264", "aac")
         assert (output["width"], output["height"]) == (320, 240)  # never upscaled
@@ -127,7 +128,9 @@ def test_downscale_from_full_hd(
     )
     sizes = [(o["width"], o["height"]) for o in result["outputs"]]
     assert sizes == [(1280, 720), (854, 480)]
-    (poster,) = run_ffprobe(download(seaweed, result["poster_key"], tmp_path))["streams"]
+    (poster,) = run_ffprobe(
+        download(seaweed, result["poster_key"], tmp_path), limits=PROCESS_LIMITS
+    )["streams"]
     assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 1280, 720)
 
 
@@ -155,7 +158,9 @@ def test_single_frame_video_gets_its_frame_as_poster(
     broken.one_frame(tmp_path / "one.mp4")
     result = convert(settings, store, source_put(seaweed, tmp_path / "one.mp4"), job_id=job_id)
     assert result["outputs"][0]["duration"] == pytest.approx(0.04, abs=0.01)
-    (poster,) = run_ffprobe(download(seaweed, result["poster_key"], tmp_path))["streams"]
+    (poster,) = run_ffprobe(
+        download(seaweed, result["poster_key"], tmp_path), limits=PROCESS_LIMITS
+    )["streams"]
     assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 320, 240)
 
 
@@ -255,3 +260,25 @@ def test_a_failure_midway_leaves_no_scratch_no_ffmpeg_and_no_objects(
     assert scratch_entries(settings.scratch_dir) == []
     assert ffmpeg_children() == []
     assert keys_under(seaweed, f"outputs/{job_id}/") == {}
+
+
+def test_a_success_clears_the_markers_of_earlier_deaths(
+    settings: Settings,
+    store: ObjectStore,
+    seaweed: SeaweedStore,
+    sources: dict[str, str],
+    job_id: str,
+) -> None:
+    """One delivery died (its marker is left); the next completes and leaves only its outputs."""
+    dead = f"outputs/{job_id}/attempts/0123456789abcdef.json"
+    store.json_create(key=dead, body=b'{"attempt": "0123456789abcdef"}')
+
+    result = convert(settings, store, sources["clip.mp4"], job_id=job_id)
+
+    left = keys_under(seaweed, f"outputs/{job_id}/")
+    assert not [key for key in left if "/attempts/" in key], left
+    assert set(left) == {
+        result["manifest_key"],
+        result["poster_key"],
+        *(output["key"] for output in result["outputs"]),
+    }

@@ -63,11 +63,17 @@ EXC_TRANSCODE_FAILED: Final = "TranscodeFailed"
 EXC_TRANSCODE_TIMEOUT: Final = "TranscodeTimeout"
 EXC_STORAGE_DENIED: Final = "StorageDenied"
 EXC_STORAGE_ERROR: Final = "StorageError"
+EXC_WORKER_CRASHED: Final = "WorkerCrashed"
 
 # Output keys in the bucket (docs/messages.md, "Outputs in the object store").
 OUTPUTS_PREFIX: Final = "outputs/"
 POSTER_FILENAME: Final = "poster.jpg"
 MANIFEST_FILENAME: Final = "manifest.json"
+# outputs/<job_id>/attempts/<attempt>.json: one marker per delivery while it
+# runs; markers left behind are deliveries that died (transcoder/attempts.py).
+ATTEMPTS_FOLDER: Final = "attempts"
+# The delivery that finds this many dead attempts fails with WorkerCrashed.
+MAX_CRASHED_ATTEMPTS: Final = 3
 # 16 lowercase hex digits, random per delivery (secrets.token_hex(8)).
 ATTEMPT_BYTES: Final = 8
 ATTEMPT_PATTERN: Final = re.compile(r"[0-9a-f]{16}")
@@ -89,3 +95,12 @@ def attempt_prefix(*, job_id: str, attempt: str) -> str:
 
 def manifest_key(job_id: str) -> str:
     return f"{job_prefix(job_id)}{MANIFEST_FILENAME}"
+
+
+def attempts_prefix(job_id: str) -> str:
+    """outputs/<job_id>/attempts/: the markers of the job's deliveries."""
+    return f"{job_prefix(job_id)}{ATTEMPTS_FOLDER}/"
+
+
+def attempt_marker_key(*, job_id: str, attempt: str) -> str:
+    return f"{attempts_prefix(job_id)}{attempt}.json"

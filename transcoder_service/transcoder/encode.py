@@ -21,7 +21,7 @@ from transcoder import contract
 from transcoder.media.commands import fit_within, poster_command, poster_time, transcode_command
 from transcoder.media.probe import SourceInfo, check_limits, probe_source
 from transcoder.media.profiles import PROFILES
-from transcoder.media.runner import PercentCallback, run_ffmpeg
+from transcoder.media.runner import PercentCallback, ProcessLimits, run_ffmpeg
 from transcoder.media.verify import (
     RenditionInfo,
     poster_written,
@@ -68,9 +68,10 @@ def media_encode(
     timings: dict[str, float],
 ) -> Encoded:
     """Make and check every output of `request` in `folder`."""
+    limits = process_limits(settings)
     reporter.report(stage=contract.STAGE_PROBING, percent=shares.probe)
     with timed(timings, "probe"):
-        info = probe_source(source)
+        info = probe_source(source, limits=limits)
         check_limits(
             info,
             max_source_bytes=settings.max_source_bytes,
@@ -99,13 +100,14 @@ def media_encode(
                     profile=profile,
                     info=info,
                     threads=settings.ffmpeg_threads,
+                    max_pixels=limits.max_pixels,
                 ),
                 duration=info.duration,
                 on_progress=_rendition_progress(
                     reporter, index=index, count=len(request.profiles), shares=shares
                 ),
                 job_id=request.job_id,
-                nice=settings.ffmpeg_nice,
+                limits=limits,
             )
             sized.append((name, target, size))
 
@@ -126,11 +128,12 @@ def media_encode(
                     at_seconds=at_seconds,
                     width=width,
                     height=height,
+                    max_pixels=limits.max_pixels,
                 ),
                 duration=info.duration,
                 on_progress=lambda percent: None,  # one frame: nothing worth reporting
                 job_id=request.job_id,
-                nice=settings.ffmpeg_nice,
+                limits=limits,
             )
             if poster_written(poster):
                 break
@@ -152,17 +155,28 @@ def media_encode(
                     height=height,
                     pix_fmt=PROFILES[name].pix_fmt,
                     source=info,
+                    limits=limits,
                 ),
             )
             for name, path, (width, height) in sized
         ]
-        poster_check = pool.submit(verify_poster, poster)
+        poster_check = pool.submit(verify_poster, poster, limits=limits)
         renditions = [
             Rendition(profile=name, path=path, checked=check.result())
             for name, path, check in checks
         ]
         poster_check.result()
     return Encoded(info=info, renditions=renditions, poster=poster)
+
+
+def process_limits(settings: Settings) -> ProcessLimits:
+    """What each ffmpeg and ffprobe of a job runs under."""
+    return ProcessLimits(
+        nice=settings.ffmpeg_nice,
+        memory_limit_bytes=settings.ffmpeg_memory_limit_bytes,
+        probe_timeout=settings.probe_timeout,
+        max_pixels=settings.max_pixels,
+    )
 
 
 def _rendition_progress(

@@ -51,3 +51,11 @@ class StorageDenied(TranscodeError):
 
     Retrying cannot help: a person must fix the key or the bucket's policy.
     """
+
+
+class WorkerCrashed(TranscodeError):
+    """Earlier deliveries of this job died with their process (SIGKILL, OOM, a lost host).
+
+    The job is refused for good rather than handed to the next worker to
+    crash on (transcoder/attempts.py counts the deaths).
+    """

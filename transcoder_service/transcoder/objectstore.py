@@ -145,6 +145,15 @@ class ObjectStore:
                 raise
         return True
 
+    def keys_list(self, *, prefix: str) -> list[str]:
+        """The keys of every object under `prefix`."""
+        keys: list[str] = []
+        with store_errors(f"listing the objects under {prefix!r}"):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
     def prefix_delete(self, *, prefix: str, first: str | None = None) -> int:
         """Delete every object under `prefix` and abort its unfinished multipart uploads.
 

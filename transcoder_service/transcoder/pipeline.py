@@ -1,6 +1,7 @@
 """One transcode job from start to finish, with no Celery in sight.
 
     sweep dead scratch -> return the manifest's result if this job is done
+    -> refuse a job whose earlier deliveries died (attempts.py), mark this one
     -> download the source into this attempt's scratch folder
     -> probe, transcode, poster, verify (encode.py)
     -> upload to outputs/<job_id>/<attempt>/ and HEAD each object
@@ -10,7 +11,8 @@ Each delivery writes under its own random attempt prefix, so two deliveries
 of one job, on one host or two, never overwrite each other's objects; the
 manifest's conditional create settles which one counts (docs/storage.md,
 "Idempotency without a shared lock"). The scratch folder goes in every case,
-and a failed or losing attempt deletes its own objects.
+and a failed or losing attempt deletes its own objects. No failure leaves
+with a scratch path in its sentence (redact.py).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from transcoder import contract
+from transcoder.attempts import attempt_marked
 from transcoder.encode import Encoded, Shares, media_encode, timed
 from transcoder.manifest import manifest_create, manifest_read
 from transcoder.media.probe import SourceInfo
 from transcoder.objectstore import DownloadProgress, ObjectStore
 from transcoder.payload import ConvertRequest, DeleteRequest
 from transcoder.progress import ProgressCallback, ProgressReporter
+from transcoder.redact import failures_redacted
 from transcoder.scratch import attempt_folder, scratch_sweep
 from transcoder.settings import Settings
 
@@ -53,6 +57,17 @@ def convert(
     settings: Settings,
 ) -> dict[str, Any]:
     """Run the job and return the SUCCESS result of docs/messages.md."""
+    with failures_redacted(scratch_dir=settings.scratch_dir):
+        return _convert(request=request, store=store, on_progress=on_progress, settings=settings)
+
+
+def _convert(
+    *,
+    request: ConvertRequest,
+    store: ObjectStore,
+    on_progress: ProgressCallback,
+    settings: Settings,
+) -> dict[str, Any]:
     started = time.monotonic()
     reporter = ProgressReporter(emit=on_progress, interval=settings.progress_interval)
     # Before each job, not only at start-up: a pool process killed by the
@@ -67,7 +82,10 @@ def convert(
     prefix = contract.attempt_prefix(job_id=request.job_id, attempt=attempt)
     timings: dict[str, float] = {}
     name = f"{request.job_id}.{attempt}"
-    with attempt_folder(scratch_dir=settings.scratch_dir, name=name) as folder:
+    with (
+        attempt_marked(store=store, job_id=request.job_id, attempt=attempt),
+        attempt_folder(scratch_dir=settings.scratch_dir, name=name) as folder,
+    ):
         source = folder / f"source{_safe_suffix(request.source_key)}"
         reporter.report(stage=contract.STAGE_DOWNLOADING, percent=0)
         with timed(timings, "download"):

@@ -52,6 +52,10 @@ class Settings:
     max_source_bytes: int
     max_duration_seconds: int
     max_pixels: int
+    # Address space (RLIMIT_AS) of each ffmpeg/ffprobe process, in bytes.
+    ffmpeg_memory_limit_bytes: int
+    # Seconds an ffprobe may take before it is killed and the file refused.
+    probe_timeout: float
     progress_interval: float
 
 
@@ -109,6 +113,17 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         max_source_bytes=_int(environ, "MAX_SOURCE_BYTES", default=2 * 1024**3, minimum=1),
         max_duration_seconds=_int(environ, "MAX_DURATION_SECONDS", default=10800, minimum=1),
         max_pixels=_int(environ, "MAX_PIXELS", default=8192 * 4320, minimum=1),
+        # Address space, not resident memory: glibc's per-thread arenas and
+        # thread stacks reserve far more than they touch. Measured with
+        # prlimit (ffmpeg 5.1, veryfast, to 720p): 1080p needs 768 MiB with
+        # 2 threads and 2 GiB with 16; an 8K source (MAX_PIXELS) fits in
+        # 2 GiB with 16 threads. 3 GiB leaves half as much again, while a
+        # decoder bomb is stopped long before it can take the host down.
+        ffmpeg_memory_limit_bytes=_int(environ, "FFMPEG_MEMORY_LIMIT_MB", default=3072, minimum=64)
+        * 1024**2,
+        # ffprobe reads headers and a few frames: a second or two even for
+        # a big file. Longer means a file built to stall it.
+        probe_timeout=_float(environ, "FFPROBE_TIMEOUT", default=60.0, minimum=1.0),
         # 1 s costs 0.6 % of a job's CPU against 2.1 % at 0.25 s, and the page
         # polls about once a second anyway (bench/results.md, section 6).
         progress_interval=_float(environ, "PROGRESS_INTERVAL", default=1.0, minimum=0.0),

@@ -15,15 +15,22 @@ from celery.signals import worker_process_init
 from kombu import Exchange, Queue
 
 from transcoder import contract
+from transcoder.guards import compression_refuse
 from transcoder.scratch import scratch_sweep
 from transcoder.settings import get_settings
 
 settings = get_settings()
 
+# Before any message can arrive: a compressed body is refused, never
+# decompressed (transcoder/guards.py).
+compression_refuse()
+
 # `include` makes the worker import the task module at start-up, which
 # registers the task names (the documented project layout:
 # https://docs.celeryq.dev/en/stable/getting-started/next-steps.html#project-layout).
-app = Celery("transcoder", include=["transcoder.tasks"])
+# Every task's base ignores the caller's time limits and refuses its
+# schedules (transcoder/guards.py).
+app = Celery("transcoder", include=["transcoder.tasks"], task_cls="transcoder.guards:GuardedTask")
 
 app.conf.update(
     broker_url=settings.broker_url,

@@ -55,6 +55,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_results",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    # The docs page's Swagger UI files, served by us: no CDN is needed.
+    "drf_spectacular_sidecar",
+    "accounts",
     "videos",
 ]
 
@@ -63,6 +69,9 @@ MIDDLEWARE = [
     # it aborts or deletes what this request streamed into the store and
     # did not keep (a refused, cut or invalid upload).
     "videos.middleware.UploadCleanupMiddleware",
+    # Refuses an upload on its Content-Length (411 without one, 413 over the
+    # limit) before anything below can read a byte of its body.
+    "videos.middleware.UploadPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn, so the admin and the page
     # are styled without a separate web server. https://whitenoise.readthedocs.io/
@@ -71,6 +80,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Needs the session's user; still runs before CsrfViewMiddleware's
+    # process_view, the first thing that reads the body.
+    "videos.middleware.UploadQuotaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees database errors raised by any view or middleware above.
@@ -137,8 +149,67 @@ S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
 # /media/<key> answers with a redirect to a signed URL of that key.
 MEDIA_URL = "/media/"
 
+# ---- Accounts and the API ---------------------------------------------------
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+# Throttle counts live in the database, so every gunicorn worker (and host)
+# shares them; a per-process cache would multiply each rate by the workers.
+# The table comes from `manage.py createcachetable` (the Procfile's release).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+    }
+}
+# https://www.django-rest-framework.org/api-guide/settings/
+REST_FRAMEWORK = {
+    # Token first: its 401 (with WWW-Authenticate) answers an anonymous call.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["videos.views.rest.RequestRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "requests": _env("API_THROTTLE_REQUESTS", "600/minute"),
+        "uploads": _env("API_THROTTLE_UPLOADS", "60/hour"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "videos.views.rest.PagePagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "videos.views.rest.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Video pipeline API",
+    "DESCRIPTION": "Upload videos, follow their transcodes, play the results.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 # ---- Uploads ---------------------------------------------------------------
 UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
+# What one person may keep: their sources plus the outputs made from them.
+USER_QUOTA_BYTES = _env_int("USER_QUOTA_BYTES", 10 * 1024**3)
+# One file per upload: a second file part is refused (TooManyFilesSent, a
+# 400) before any of its bytes are handled. The whole body, every part, is
+# capped by the Content-Length check (UploadPrecheckMiddleware), and the
+# fields beside the file by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 # Stream every upload into an S3 multipart upload as it arrives: nothing is
 # held whole in memory or on a local disk, and the size limit is enforced
 # while the bytes arrive.
@@ -157,7 +228,7 @@ BROKER_URL = _env("BROKER_URL", "amqp://guest:guest@localhost:5672//")
 # kombu's filesystem transport is `make run`'s embedded fallback when no
 # RabbitMQ answers; both services must point it at the same folder.
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
-BROKER_TRANSPORT_OPTIONS: dict[str, str] = {}
+BROKER_TRANSPORT_OPTIONS: dict[str, str | bool] = {}
 if BROKER_URL.startswith("filesystem:"):
     _folder = _env("BROKER_FILESYSTEM_DIR", str(BASE_DIR.parent / "var" / "broker"))
     Path(_folder).mkdir(parents=True, exist_ok=True)
@@ -167,10 +238,58 @@ if BROKER_URL.startswith("filesystem:"):
         # The exchange bindings; kombu's default is ./control in the cwd.
         "control_folder": str(Path(_folder) / "control"),
     }
+# Publisher confirms: a job is marked `sent` only once RabbitMQ has it (acked
+# and, for a durable queue, written). A nack or no answer within
+# BROKER_CONFIRM_TIMEOUT seconds keeps it in the outbox. Only the AMQP
+# transports have confirms; memory:// and filesystem:// publish in-process.
+# https://www.rabbitmq.com/docs/confirms#publisher-confirms
+BROKER_CONFIRMS = BROKER_URL.startswith(("amqp:", "amqps:", "pyamqp:"))
+BROKER_CONFIRM_TIMEOUT = _env_int("BROKER_CONFIRM_TIMEOUT", 5)
+if BROKER_CONFIRMS:
+    BROKER_TRANSPORT_OPTIONS = {**BROKER_TRANSPORT_OPTIONS, "confirm_publish": True}
 RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
+# The reaper (videos/services/reaper.py). A job sent but not started for
+# JOB_RESEND_AFTER seconds is sent again, at most JOB_RESEND_LIMIT times, then
+# failed. An hour: a job may wait that long behind a backlog, and a re-send
+# is harmless (the transcoder is idempotent per job_id) but costs a queue slot.
+JOB_RESEND_AFTER = _env_int("JOB_RESEND_AFTER", 3600)
+JOB_RESEND_LIMIT = _env_int("JOB_RESEND_LIMIT", 3)
+# A processing job with no state message for this long is failed. Above the
+# worker's hard time limit (TRANSCODE_TIME_LIMIT, 1560 s by default), which
+# always ends a live task with a FAILURE, so only a lost job reaches it.
+JOB_STALLED_AFTER = _env_int("JOB_STALLED_AFTER", 1800)
+# `manage.py retention_sweep` (videos/services/retention.py).
+RESULTS_RETENTION_DAYS = _env_int("RESULTS_RETENTION_DAYS", 30)
+FAILED_OUTPUTS_RETENTION_DAYS = _env_int("FAILED_OUTPUTS_RETENTION_DAYS", 7)
+# A source with no video row is an upload whose request died between the
+# store and the commit; younger ones may still be committing.
+ORPHAN_SOURCE_GRACE = _env_int("ORPHAN_SOURCE_GRACE", 86400)
 
 # ---- Security --------------------------------------------------------------
+# DJANGO_HTTPS=1: served over TLS, by a TLS-terminating proxy in front (it
+# sets X-Forwarded-Proto, and nginx passes it on). Then cookies travel over
+# HTTPS only, plain HTTP is redirected, and browsers are told (HSTS) to use
+# nothing else for a year. Off by default, because `make run` and the compose
+# stack serve plain http://localhost, where secure cookies would never come
+# back and a redirect would lead nowhere. `check --deploy` warns while it is
+# off. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+HTTPS = _env("DJANGO_HTTPS", "0") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+# The container's healthcheck asks over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Trusted only when on: the proxy in front must then be the only way in, or a
+# client could claim HTTPS itself (README, "Security").
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+# HSTS preload is left to whoever owns the domain: once a preload header is
+# served anyone may submit the domain to the browsers' built-in lists, which
+# takes months to undo, for every subdomain. So no `preload`, and its check
+# (security.W021) is silenced on purpose.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # the page's JavaScript reads the token from the form, not the cookie

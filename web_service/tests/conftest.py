@@ -5,11 +5,13 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from kombu import Connection, Consumer
+from rest_framework.authtoken.models import Token
 
 from videos.messaging import contract
 
+from .factories import user_make
 from .seaweedfs import SeaweedFS, seaweedfs_start
 
 
@@ -125,3 +127,36 @@ def transcode_queue_drain(connection: Connection) -> list[SentTask]:
                 connection.drain_events(timeout=0.2)
             except TimeoutError:
                 return sent
+
+
+@pytest.fixture
+def user(db) -> Any:
+    return user_make(username="alice")
+
+
+@pytest.fixture
+def other_user(db) -> Any:
+    return user_make(username="bob")
+
+
+def logged_in_client(person: Any) -> tuple[Client, str]:
+    """A browser's session for `person`, with CSRF enforced, and its CSRF token.
+
+    The token comes from a page's form, as the page's JavaScript reads it.
+    """
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(person)
+    client.get("/")
+    return client, client.cookies["csrftoken"].value
+
+
+@pytest.fixture
+def session(user) -> tuple[Client, str]:
+    return logged_in_client(user)
+
+
+@pytest.fixture
+def token_client(user) -> Client:
+    """A script's client: `Authorization: Token <key>`, no cookie, no CSRF token."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {token.key}")

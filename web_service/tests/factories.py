@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
 from videos.models import DispatchState, JobStatus, TranscodeJob, Video
+
+PASSWORD = "a-long-test-password-9"
+_serial = itertools.count(1)
+
+
+def user_make(*, username: str | None = None, **fields: Any) -> AbstractBaseUser:
+    """A user with PASSWORD; a fresh name unless one is given."""
+    return get_user_model().objects.create_user(
+        username=username or f"person-{next(_serial)}", password=PASSWORD, **fields
+    )
 
 
 def video_with_job(
     *,
+    owner: AbstractBaseUser | None = None,
     status: str = JobStatus.QUEUED,
     dispatch_state: str = DispatchState.SENT,
     source_key: str = "sources/x",
     **job_fields: Any,
 ) -> tuple[Video, TranscodeJob]:
     video = Video.objects.create(
-        title="Clip", original_filename="clip.mp4", source_key=source_key, size_bytes=10
+        owner=owner or user_make(),
+        title="Clip",
+        original_filename="clip.mp4",
+        source_key=source_key,
+        size_bytes=10,
     )
     job = TranscodeJob.objects.create(
         video=video, profiles=["720p"], status=status, dispatch_state=dispatch_state, **job_fields

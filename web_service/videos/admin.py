@@ -38,8 +38,19 @@ class TranscodeJobInline(admin.TabularInline):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "original_filename", "size_bytes", "current_status", "created_at")
-    search_fields = ("title", "original_filename", "id")
+    # Staff see every person's videos here; the pages and the API show each only its own.
+    list_display = (
+        "__str__",
+        "owner",
+        "original_filename",
+        "size_bytes",
+        "current_status",
+        "created_at",
+    )
+    list_filter = ("owner",)
+    search_fields = ("title", "original_filename", "id", "owner__username")
+    # A raw id, not a select of every user; staff may give a video to its real owner.
+    raw_id_fields = ("owner",)
     readonly_fields = ("id", "source_key", "size_bytes", "current_job", "created_at")
     inlines = [TranscodeJobInline]
     actions = [cancel_videos, retry_videos]
@@ -49,7 +60,7 @@ class VideoAdmin(admin.ModelAdmin):
         return obj.current_job.status if obj.current_job else "-"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("current_job")
+        return super().get_queryset(request).select_related("current_job", "owner")
 
     # Through the service, so the video's objects go with its rows: the
     # source here, the outputs by the transcoder (transcode.delete_outputs).

@@ -218,3 +218,29 @@ def multipart_uploads_abort_abandoned(*, older_than: timedelta) -> list[str]:
     for key in aborted:
         logger.warning("aborted abandoned upload of %s", key)
     return aborted
+
+
+def sources_list(*, older_than: timedelta) -> list[str]:
+    """Keys under sources/ last written before `older_than` ago."""
+    cutoff = datetime.now(UTC) - older_than
+    keys: list[str] = []
+    pages = client().get_paginator("list_objects_v2")
+    with _translated_errors("ListObjectsV2 sources/"):
+        for page in pages.paginate(Bucket=settings.S3_BUCKET, Prefix=SOURCES_PREFIX):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["LastModified"] <= cutoff]
+    return keys
+
+
+def outputs_job_ids() -> set[str]:
+    """The job ids that have at least one object under outputs/<job_id>/.
+
+    Every key is listed: a listing by prefix (Delimiter="/") would be
+    shorter, but SeaweedFS keeps reporting a prefix whose objects are gone.
+    """
+    job_ids: set[str] = set()
+    pages = client().get_paginator("list_objects_v2")
+    with _translated_errors("ListObjectsV2 outputs/"):
+        for page in pages.paginate(Bucket=settings.S3_BUCKET, Prefix=OUTPUTS_PREFIX):
+            for item in page.get("Contents", []):
+                job_ids.add(item["Key"][len(OUTPUTS_PREFIX) :].split("/", 1)[0])
+    return job_ids

@@ -1,21 +1,54 @@
-"""Reads (HackSoft styleguide: selectors read, services write)."""
+"""Reads (HackSoft styleguide: selectors read, services write).
+
+Every read of videos takes the person asking: another person's video is
+simply not found, so nobody learns that it exists.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet, Sum
 
 from videos.models import JobStatus, TranscodeJob, Video
 
 
-def video_list() -> QuerySet[Video]:
-    """All videos with their current job, newest first."""
-    return Video.objects.select_related("current_job").order_by("-created_at")
+def video_list(*, owner: AbstractBaseUser) -> QuerySet[Video]:
+    """The owner's videos with their current job, newest first."""
+    return (
+        Video.objects.filter(owner_id=owner.pk)
+        .select_related("current_job")
+        .order_by("-created_at")
+    )
 
 
-def video_get(*, video_id: uuid.UUID) -> Video | None:
-    return video_list().filter(pk=video_id).first()
+def video_get(*, owner: AbstractBaseUser, video_id: uuid.UUID) -> Video | None:
+    return video_list(owner=owner).filter(pk=video_id).first()
+
+
+def job_output_owned(*, owner: AbstractBaseUser, job_id: str) -> bool:
+    """True when `job_id` (from a key outputs/<job_id>/...) is a job of the owner's videos."""
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        return False
+    return TranscodeJob.objects.filter(pk=parsed, video__owner_id=owner.pk).exists()
+
+
+def _outputs_bytes(result: object) -> int:
+    outputs = result.get("outputs") if isinstance(result, dict) else None
+    sizes = (o.get("size_bytes") for o in outputs or [] if isinstance(o, dict))
+    return sum(size for size in sizes if isinstance(size, int) and size > 0)
+
+
+def user_storage_used(*, owner: AbstractBaseUser) -> int:
+    """Bytes the owner keeps in the store: sources, and the outputs each job reported."""
+    sources = Video.objects.filter(owner_id=owner.pk).aggregate(total=Sum("size_bytes"))["total"]
+    results = TranscodeJob.objects.filter(
+        video__owner_id=owner.pk, result__isnull=False
+    ).values_list("result", flat=True)
+    return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
 
 
 def job_queue_position(*, job: TranscodeJob) -> int | None:

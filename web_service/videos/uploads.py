@@ -62,11 +62,19 @@ def upload_declared_too_large(request: HttpRequest) -> bool:
 
     Checked before the body is read, so the client is refused at once.
     """
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
+    declared = upload_declared_length(request)
+    return declared is not None and declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
+
+
+def upload_declared_length(request: HttpRequest) -> int | None:
+    """The body's Content-Length; None when missing (a chunked body) or not a number."""
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def upload_declared_file_bytes(request: HttpRequest) -> int:
+    """The least the file can be, from Content-Length: the body less the framing allowance."""
+    return max(0, (upload_declared_length(request) or 0) - MULTIPART_OVERHEAD)
 
 
 def upload_was_cut(request: HttpRequest) -> bool:

@@ -4,11 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from transcoder.media.commands import fit_within, poster_command, poster_time, transcode_command
+from transcoder.media.commands import (
+    duration_cap,
+    fit_within,
+    poster_command,
+    poster_time,
+    transcode_command,
+)
 from transcoder.media.probe import ACCEPTED_FORMATS, SourceInfo
 from transcoder.media.profiles import PROFILES
 
 SOURCE = Path("/media/sources/in")
+MAX_PIXELS = 35389440
 TARGET = Path("/media/outputs/j/.720p.mp4.abc.tmp")
 
 
@@ -72,6 +79,7 @@ def transcode_args(**kwargs: object) -> list[str]:
         profile=PROFILES["720p"],
         info=kwargs.pop("source_info", info()),
         threads=kwargs.pop("threads", 0),
+        max_pixels=MAX_PIXELS,
     )
     return stream.get_args()
 
@@ -90,8 +98,18 @@ def test_transcode_input_is_locked_to_local_files_in_accepted_formats() -> None:
     assert input_options(args) == {
         "-protocol_whitelist": "file",
         "-format_whitelist": ACCEPTED_FORMATS,
+        "-max_pixels": str(MAX_PIXELS),
     }
     assert option(args, "-i") == str(SOURCE)
+
+
+def test_transcode_stops_a_little_after_the_probed_duration() -> None:
+    # A file whose stream runs far past what its header claims is cut there.
+    args = transcode_args(source_info=info(duration=60.0))
+    assert option(args, "-t") == "66.2"
+    assert args.index("-t") > args.index("-i")  # an output option: the output's length
+    assert duration_cap(2.0) == 7.04
+    assert duration_cap(3600.0) == 3677.0
 
 
 def test_accepted_formats_leave_out_playlists_and_scripts() -> None:
@@ -181,7 +199,12 @@ def test_transcode_output_and_global_options() -> None:
 
 def test_480p_audio_bitrate() -> None:
     stream = transcode_command(
-        source=SOURCE, target=TARGET, profile=PROFILES["480p"], info=info(), threads=0
+        source=SOURCE,
+        target=TARGET,
+        profile=PROFILES["480p"],
+        info=info(),
+        threads=0,
+        max_pixels=MAX_PIXELS,
     )
     args = stream.get_args()
     assert option(args, "-b:a") == "96k"
@@ -203,12 +226,14 @@ def test_poster_command() -> None:
         at_seconds=6.0,
         width=1280,
         height=720,
+        max_pixels=MAX_PIXELS,
     )
     args = stream.get_args()
     # -ss before -i: a fast demuxer-level seek.
     assert input_options(args) == {
         "-protocol_whitelist": "file",
         "-format_whitelist": ACCEPTED_FORMATS,
+        "-max_pixels": str(MAX_PIXELS),
         "-ss": "6.0",
     }
     assert option(args, "-i") == str(SOURCE)
@@ -226,6 +251,7 @@ def test_poster_of_an_interlaced_source_is_deinterlaced_at_its_frame_rate() -> N
         at_seconds=0.0,
         width=1280,
         height=720,
+        max_pixels=MAX_PIXELS,
     )
     assert option(stream.get_args(), "-filter_complex") == (
         "[0:0]bwdif=deint=interlaced:mode=send_frame:parity=auto[s0];[s0]scale=1280:720[s1]"

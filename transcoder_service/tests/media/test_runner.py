@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -14,9 +16,10 @@ import ffmpeg
 import pytest
 
 from transcoder.errors import TranscodeFailed
-from transcoder.media.runner import progress_percentages, run_ffmpeg
+from transcoder.media.probe import probe_command
+from transcoder.media.runner import progress_percentages, run_ffmpeg, run_probe
 
-from ..support import SERVICE_DIR, ffmpeg_children
+from ..support import PROCESS_LIMITS, SERVICE_DIR, children_of, ffmpeg_children
 
 PID_LINE = re.compile(r"ffmpeg pid=(\d+) job=(\S+)")
 
@@ -88,7 +91,7 @@ def test_successful_run_reports_progress_and_logs_its_pid(
         duration=2.0,
         on_progress=seen.append,
         job_id="job-7",
-        nice=0,
+        limits=PROCESS_LIMITS,
     )
     assert seen[-1] == 100
     assert seen == sorted(set(seen))
@@ -102,7 +105,9 @@ def test_failure_quotes_ffmpeg_stderr(tmp_path: Path) -> None:
         .global_args("-v", "error", "-nostats", "-progress", "pipe:1")
     )
     with pytest.raises(TranscodeFailed) as caught:
-        run_ffmpeg(stream, duration=1.0, on_progress=lambda p: None, job_id="j", nice=0)
+        run_ffmpeg(
+            stream, duration=1.0, on_progress=lambda p: None, job_id="j", limits=PROCESS_LIMITS
+        )
     message = caught.value.message
     assert message.startswith("ffmpeg could not convert the video (exit status 1): ")
     assert "No such file or directory" in message
@@ -125,7 +130,7 @@ def test_exception_during_run_kills_and_reaps_ffmpeg(caplog: pytest.LogCaptureFi
             duration=3600.0,
             on_progress=interrupt,
             job_id="j",
-            nice=7,
+            limits=dataclasses.replace(PROCESS_LIMITS, nice=7),
         )
     assert niceness == [7]
     with pytest.raises(ProcessLookupError):
@@ -146,7 +151,10 @@ def test_ffmpeg_dies_with_a_sigkilled_parent() -> None:
         # of SIGPIPE anyway, and this test is about PR_SET_PDEATHSIG.
         stream = (ffmpeg.input("testsrc2=size=160x120:rate=25", f="lavfi")
                   .output("/dev/null", f="null").global_args("-v", "error", "-nostats"))
-        run_ffmpeg(stream, duration=3600.0, on_progress=lambda p: None, job_id="orphan", nice=0)
+        from transcoder.media.runner import ProcessLimits
+        limits = ProcessLimits(nice=0, memory_limit_bytes=2**31, probe_timeout=60, max_pixels=10**6)
+        run_ffmpeg(stream, duration=3600.0, on_progress=lambda p: None, job_id="orphan",
+                   limits=limits)
         """
     )
     parent = subprocess.Popen(
@@ -182,3 +190,83 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_ffmpeg_runs_under_the_memory_limit(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="transcoder")
+    seen: list[str] = []
+
+    def read_limit(percent: int) -> None:
+        limits_file = Path(f"/proc/{logged_pid(caplog)}/limits").read_text()
+        seen.extend(line for line in limits_file.splitlines() if line.startswith("Max address"))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ffmpeg(
+            lavfi("testsrc2=size=160x120:rate=25"),
+            duration=3600.0,
+            on_progress=read_limit,
+            job_id="j",
+            limits=dataclasses.replace(PROCESS_LIMITS, memory_limit_bytes=1024**3),
+        )
+    assert seen
+    assert seen[0].split()[3:5] == [str(1024**3), str(1024**3)]
+
+
+def test_a_frame_too_big_for_the_memory_limit_fails_instead_of_taking_the_host() -> None:
+    # 8K frames in 64 MiB of address space: the allocation fails inside ffmpeg.
+    with pytest.raises(TranscodeFailed):
+        run_ffmpeg(
+            lavfi("testsrc2=size=7680x4320:rate=25:duration=1"),
+            duration=1.0,
+            on_progress=lambda percent: None,
+            job_id="j",
+            limits=dataclasses.replace(PROCESS_LIMITS, memory_limit_bytes=64 * 1024**2),
+        )
+    assert ffmpeg_children() == []
+
+
+def probe_children() -> list[int]:
+    found = []
+    for pid in children_of(os.getpid()):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "ffprobe":
+                found.append(pid)
+    return found
+
+
+def test_ffprobe_is_killed_past_its_timeout(tmp_path: Path) -> None:
+    # A FIFO nobody writes to: ffprobe waits on it for ever.
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_probe(
+            probe_command(source=fifo, max_pixels=PROCESS_LIMITS.max_pixels),
+            limits=dataclasses.replace(PROCESS_LIMITS, probe_timeout=1.0),
+        )
+    assert time.monotonic() - started < 10
+    assert probe_children() == []
+
+
+def test_ffprobe_dies_with_its_job(tmp_path: Path) -> None:
+    # SIGTERM (a revoke) raises SystemExit in a pool process; here SIGALRM
+    # raises in the middle of the probe the same way.
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise SystemExit(1)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        with pytest.raises(SystemExit):
+            run_probe(
+                probe_command(source=fifo, max_pixels=PROCESS_LIMITS.max_pixels),
+                limits=PROCESS_LIMITS,
+            )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert probe_children() == []

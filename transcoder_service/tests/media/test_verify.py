@@ -9,13 +9,19 @@ from transcoder.errors import InvalidMedia, TranscodeFailed
 from transcoder.media.probe import probe_source
 from transcoder.media.verify import poster_written, verify_rendition
 
-from ..support import Clips
+from ..support import PROCESS_LIMITS, Clips
 
 
 def test_rendition_as_planned(clips: Clips) -> None:
     path = clips.directory / clips.clip
     checked = verify_rendition(
-        path, label="720p", width=320, height=240, pix_fmt="yuv420p", source=probe_source(path)
+        path,
+        limits=PROCESS_LIMITS,
+        label="720p",
+        width=320,
+        height=240,
+        pix_fmt="yuv420p",
+        source=probe_source(path, limits=PROCESS_LIMITS),
     )
     assert (checked.width, checked.height, checked.audio_codec) == (320, 240, "aac")
 
@@ -24,7 +30,13 @@ def test_a_pixel_format_browsers_cannot_play_is_caught(clips: Clips) -> None:
     path = clips.directory / clips.odd  # 4:4:4, still "h264"
     with pytest.raises(TranscodeFailed) as caught:
         verify_rendition(
-            path, label="720p", width=321, height=241, pix_fmt="yuv420p", source=probe_source(path)
+            path,
+            limits=PROCESS_LIMITS,
+            label="720p",
+            width=321,
+            height=241,
+            pix_fmt="yuv420p",
+            source=probe_source(path, limits=PROCESS_LIMITS),
         )
     assert caught.value.message == (
         "The 720p rendition came out wrong: its pixel format is yuv444p instead of yuv420p."
@@ -33,10 +45,16 @@ def test_a_pixel_format_browsers_cannot_play_is_caught(clips: Clips) -> None:
 
 def test_a_rendition_much_shorter_than_its_source_means_a_damaged_source(clips: Clips) -> None:
     path = clips.directory / clips.clip
-    announced = dataclasses.replace(probe_source(path), duration=10.0)
+    announced = dataclasses.replace(probe_source(path, limits=PROCESS_LIMITS), duration=10.0)
     with pytest.raises(InvalidMedia) as caught:
         verify_rendition(
-            path, label="720p", width=320, height=240, pix_fmt="yuv420p", source=announced
+            path,
+            limits=PROCESS_LIMITS,
+            label="720p",
+            width=320,
+            height=240,
+            pix_fmt="yuv420p",
+            source=announced,
         )
     assert caught.value.message == (
         "The video stops after 2.0 s of the 10.0 s it announces; the file is cut short or damaged."
@@ -46,8 +64,16 @@ def test_a_rendition_much_shorter_than_its_source_means_a_damaged_source(clips: 
 def test_a_little_drift_is_not_damage(clips: Clips) -> None:
     path = clips.directory / clips.clip
     # Containers round differently, and audio may run past the last frame.
-    announced = dataclasses.replace(probe_source(path), duration=2.9)
-    verify_rendition(path, label="720p", width=320, height=240, pix_fmt="yuv420p", source=announced)
+    announced = dataclasses.replace(probe_source(path, limits=PROCESS_LIMITS), duration=2.9)
+    verify_rendition(
+        path,
+        limits=PROCESS_LIMITS,
+        label="720p",
+        width=320,
+        height=240,
+        pix_fmt="yuv420p",
+        source=announced,
+    )
 
 
 def test_poster_written(tmp_path: Path) -> None:

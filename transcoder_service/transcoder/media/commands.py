@@ -25,6 +25,13 @@ _GLOBAL_ARGS = ("-v", "error", "-nostats", "-progress", "pipe:1")
 # could otherwise make ffmpeg fetch URLs or read other files on this machine.
 _INPUT_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ACCEPTED_FORMATS}
 
+# The output may run this much past the probed duration (timestamps that
+# start late, rounding in variable frame rates) before ffmpeg is stopped.
+# A file whose real stream is far longer than its header claims would
+# otherwise transcode for hours past every limit checked at probe time.
+DURATION_SLACK_FRACTION = 0.02
+DURATION_SLACK_SECONDS = 5.0
+
 # field_order says the frames are interlaced. bwdif rebuilds whole frames;
 # send_frame keeps the frame rate, and deint=interlaced leaves frames that are
 # flagged progressive alone (sources that mix the two).
@@ -56,8 +63,27 @@ def _even(value: float, *, ceiling: int) -> int:
     return max(2, min(nearest, ceiling - ceiling % 2))
 
 
+def duration_cap(duration: float) -> float:
+    """The longest output ffmpeg may write for a source probed at `duration` seconds."""
+    return round(duration * (1 + DURATION_SLACK_FRACTION) + DURATION_SLACK_SECONDS, 3)
+
+
+def input_options(*, max_pixels: int) -> dict[str, object]:
+    """The options of every source input: what may be opened, and how big a frame may be."""
+    # -max_pixels makes the decoder refuse a frame larger than the limit the
+    # probe enforces before it allocates it: a frame header can claim far
+    # more than the container announced.
+    return {**_INPUT_OPTIONS, "max_pixels": max_pixels}
+
+
 def transcode_command(
-    *, source: Path, target: Path, profile: Profile, info: SourceInfo, threads: int
+    *,
+    source: Path,
+    target: Path,
+    profile: Profile,
+    info: SourceInfo,
+    threads: int,
+    max_pixels: int,
 ) -> ffmpeg.nodes.OutputStream:
     """ffmpeg command turning `source` into one MP4 rendition at `target`."""
     width, height = fit_within(
@@ -66,7 +92,7 @@ def transcode_command(
         box_width=profile.box_width,
         box_height=profile.box_height,
     )
-    stream = ffmpeg.input(str(source), **_INPUT_OPTIONS)
+    stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
     video = _picture(
         stream, info=info, width=width, height=height, max_frame_rate=profile.max_frame_rate
     )
@@ -88,6 +114,7 @@ def transcode_command(
         # the whole file has downloaded.
         "movflags": "+faststart",
         "threads": threads,
+        "t": duration_cap(info.duration),
         # Phone videos carry GPS coordinates and device details in their
         # metadata; a published rendition has no business keeping them.
         "map_metadata": -1,
@@ -117,12 +144,19 @@ def poster_time(duration: float) -> float:
 
 
 def poster_command(
-    *, source: Path, target: Path, info: SourceInfo, at_seconds: float, width: int, height: int
+    *,
+    source: Path,
+    target: Path,
+    info: SourceInfo,
+    at_seconds: float,
+    width: int,
+    height: int,
+    max_pixels: int,
 ) -> ffmpeg.nodes.OutputStream:
     """ffmpeg command writing one JPEG frame of `source`, `width`x`height`, to `target`."""
     # -ss as an input option seeks in the demuxer, which is fast even deep
     # into a long file; ffmpeg still decodes to the exact frame.
-    stream = ffmpeg.input(str(source), ss=at_seconds, **_INPUT_OPTIONS)
+    stream = ffmpeg.input(str(source), ss=at_seconds, **input_options(max_pixels=max_pixels))
     video = _picture(stream, info=info, width=width, height=height, max_frame_rate=None)
     return (
         ffmpeg.output(

@@ -7,14 +7,16 @@ person can act on. `check_limits` applies the size/duration/pixel limits.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ffmpeg
-
 from transcoder.errors import InvalidMedia
+from transcoder.media.runner import ProcessLimits, run_probe
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,13 @@ ACCEPTED_FORMATS = ",".join(
 
 # The box types an MP4 or MOV file begins with.
 _MP4_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"})
+
+# What a decoder says when it refused a frame before allocating it
+# (libavutil's av_image_check_size2): over -max_pixels it "exceeds specified
+# max pixel count"; over libavutil's own ceiling (about 16k x 16k) it "is invalid".
+_OVERSIZED_PICTURE = re.compile(
+    r"Picture size (\d+)x(\d+) (?:exceeds specified max pixel count|is invalid)"
+)
 
 # field_order values that mean the frames hold two fields (top/bottom first).
 _INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
@@ -70,9 +79,9 @@ class SourceInfo:
     audio_stream_index: int | None
 
 
-def probe_source(path: Path) -> SourceInfo:
+def probe_source(path: Path, *, limits: ProcessLimits) -> SourceInfo:
     """Probe `path`, raising `InvalidMedia` when it is not a usable video."""
-    data = run_ffprobe(path)
+    data = run_ffprobe(path, limits=limits)
     fmt = data.get("format", {})
     streams = data.get("streams", [])
     format_name = str(fmt.get("format_name", ""))
@@ -114,22 +123,49 @@ def probe_source(path: Path) -> SourceInfo:
     )
 
 
-def run_ffprobe(path: Path) -> dict[str, Any]:
+def probe_command(*, source: Path, max_pixels: int) -> list[str]:
+    """ffprobe's argv for `source`: JSON of its format and streams."""
+    return [
+        "ffprobe",
+        *("-v", "error", "-of", "json", "-show_format", "-show_streams"),
+        # A crafted file (an HLS playlist, say) must not make ffprobe open
+        # URLs or other protocols on our behalf, nor other formats' files.
+        *("-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_FORMATS),
+        # ffprobe decodes a few frames to fill in what the header leaves
+        # out; a frame header claiming 20000x20000 must be refused before
+        # the decoder allocates it, not after.
+        *("-max_pixels", str(max_pixels)),
+        # "file:" so that a name starting with "-" or holding ":" is a path.
+        f"file:{source}",
+    ]
+
+
+def run_ffprobe(path: Path, *, limits: ProcessLimits) -> dict[str, Any]:
     """ffprobe's JSON for `path`, or `InvalidMedia` if it cannot read it."""
-    # ffprobe runs here rather than through runner.run_ffmpeg: it reads
-    # headers only and exits in a fraction of a second, so there is no long
-    # run to report on or to kill.
     try:
-        # protocol_whitelist=file: a crafted file (an HLS playlist, say) must
-        # not make ffprobe open URLs or other protocols on our behalf.
-        data: dict[str, Any] = ffmpeg.probe(
-            str(path), protocol_whitelist="file", format_whitelist=ACCEPTED_FORMATS, v="error"
-        )
-    except ffmpeg.Error as exc:
-        detail = exc.stderr.decode("utf-8", "replace").strip().splitlines()
+        output = run_probe(probe_command(source=path, max_pixels=limits.max_pixels), limits=limits)
+    except subprocess.TimeoutExpired:
+        raise InvalidMedia(
+            f"The file could not be read within {limits.probe_timeout:.0f} s; "
+            "it is damaged or built to stall the reader."
+        ) from None
+    detail = output.stderr.strip().splitlines()
+    oversized = _OVERSIZED_PICTURE.search(output.stderr)
+    if oversized:
+        width, height = oversized.groups()
+        raise InvalidMedia(_too_large(f"{width}x{height}", max_pixels=limits.max_pixels))
+    if output.returncode != 0:
         logger.info("ffprobe refused %s: %s", path, detail[-1] if detail else "no output")
-        raise InvalidMedia(_unreadable(path, detail)) from None
+        raise InvalidMedia(_unreadable(path, detail))
+    try:
+        data: dict[str, Any] = json.loads(output.stdout)
+    except ValueError:
+        raise InvalidMedia("The file could not be read as a media file.") from None
     return data
+
+
+def _too_large(size: str, *, max_pixels: int) -> str:
+    return f"The picture is too large: {size} pixels, the limit is {max_pixels} pixels per frame."
 
 
 def _unreadable(path: Path, stderr_lines: list[str]) -> str:
@@ -170,10 +206,7 @@ def check_limits(
             f"The video is too long: {info.duration:.0f} s, the limit is {max_duration_seconds} s."
         )
     if info.width * info.height > max_pixels:
-        raise InvalidMedia(
-            f"The picture is too large: {info.width}x{info.height} pixels, "
-            f"the limit is {max_pixels} pixels per frame."
-        )
+        raise InvalidMedia(_too_large(f"{info.width}x{info.height}", max_pixels=max_pixels))
 
 
 def _first(streams: list[dict[str, Any]], codec_type: str) -> dict[str, Any] | None:

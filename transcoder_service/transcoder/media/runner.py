@@ -1,13 +1,17 @@
-"""The one place ffmpeg runs.
+"""The one place ffmpeg and ffprobe run.
 
 `run_ffmpeg` starts the command built by commands.py, turns ffmpeg's
 `-progress` output into percentages, and makes sure that ffmpeg never
-outlives the job that started it:
+outlives the job that started it; `run_probe` does the same for ffprobe,
+with a timeout of its own. Both:
 
 - any exception while it runs (a time limit, SystemExit from SIGTERM, a
   failing progress callback) kills and reaps it in a `finally`;
 - if the Celery pool process itself is SIGKILLed, no Python code runs at all,
-  so the kernel does it: ffmpeg is started with PR_SET_PDEATHSIG=SIGKILL.
+  so the kernel does it: ffmpeg is started with PR_SET_PDEATHSIG=SIGKILL;
+- a crafted file cannot make them take the host's memory: each gets an
+  address-space limit (RLIMIT_AS), so an allocation past it fails inside
+  ffmpeg, which exits with an error, instead of waking the OOM killer.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import ctypes
 import functools
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import IO
 
 import ffmpeg
@@ -41,13 +47,31 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else
 _STDERR_TAIL_CHARS = 300
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProcessLimits:
+    """What every ffmpeg and ffprobe of a job runs under (from Settings)."""
+
+    nice: int
+    memory_limit_bytes: int
+    probe_timeout: float
+    # The largest frame (width x height) a decoder may allocate (-max_pixels).
+    max_pixels: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeOutput:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
 def run_ffmpeg(
     stream: ffmpeg.nodes.OutputStream,
     *,
     duration: float,
     on_progress: PercentCallback,
     job_id: str,
-    nice: int,
+    limits: ProcessLimits,
 ) -> None:
     """Run ffmpeg to completion; raise `TranscodeFailed` if it fails.
 
@@ -67,7 +91,7 @@ def run_ffmpeg(
             stderr=stderr_file,
             # preexec_fn is documented as unsafe with threads in the parent; a
             # Celery prefork pool process runs its task in its only thread.
-            preexec_fn=functools.partial(_child_setup, parent_pid=parent_pid, nice=nice),
+            preexec_fn=functools.partial(_child_setup, parent_pid=parent_pid, limits=limits),
         )
         # Logged so operators (and the fault tests) can find the process.
         logger.info("ffmpeg pid=%d job=%s", process.pid, job_id)
@@ -80,6 +104,38 @@ def run_ffmpeg(
             _kill_and_reap(process)
         if returncode != 0:
             raise TranscodeFailed(_failure_message(returncode, stderr_file))
+
+
+def run_probe(argv: list[str], *, limits: ProcessLimits) -> ProbeOutput:
+    """Run ffprobe to completion; `subprocess.TimeoutExpired` past the probe timeout.
+
+    Killed and reaped in `finally` like ffmpeg, so a revoked or timed-out
+    job never leaves an ffprobe behind (one reading a stalled file would
+    otherwise wait forever).
+    """
+    parent_pid = os.getpid()
+    # Files, not pipes: wait() then needs no reader thread, and a chatty
+    # ffprobe cannot block on a full pipe.
+    with tempfile.TemporaryFile() as stdout_file, tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout_file,
+            stderr=stderr_file,
+            preexec_fn=functools.partial(_child_setup, parent_pid=parent_pid, limits=limits),
+        )
+        logger.debug("ffprobe pid=%d", process.pid)
+        try:
+            returncode = process.wait(timeout=limits.probe_timeout)
+        finally:
+            _kill_and_reap(process)
+        stdout_file.seek(0)
+        stderr_file.seek(0)
+        return ProbeOutput(
+            returncode=returncode,
+            stdout=stdout_file.read(),
+            stderr=stderr_file.read().decode("utf-8", "replace"),
+        )
 
 
 def progress_percentages(lines: Iterable[bytes], *, duration: float) -> Iterable[int]:
@@ -113,8 +169,8 @@ def progress_percentages(lines: Iterable[bytes], *, duration: float) -> Iterable
                 yield percent
 
 
-def _child_setup(*, parent_pid: int, nice: int) -> None:
-    """Runs in the forked child just before exec()ing ffmpeg."""
+def _child_setup(*, parent_pid: int, limits: ProcessLimits) -> None:
+    """Runs in the forked child just before exec()ing ffmpeg or ffprobe."""
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         # If the parent died between fork() and prctl(), the signal will never
@@ -122,12 +178,14 @@ def _child_setup(*, parent_pid: int, nice: int) -> None:
         if os.getppid() != parent_pid:
             os._exit(1)
     # Transcoding is a background job: let web requests on the same host win.
-    os.nice(nice)
+    os.nice(limits.nice)
+    limit = limits.memory_limit_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _kill_and_reap(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        logger.warning("killing ffmpeg pid=%d", process.pid)
+        logger.warning("killing %s pid=%d", os.path.basename(str(process.args[0])), process.pid)
         process.kill()
     # wait() after kill() returns at once; it removes the zombie.
     process.wait()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from transcoder.errors import InvalidMedia, TranscodeFailed
 from transcoder.media.probe import SourceInfo, probe_source, run_ffprobe
+from transcoder.media.runner import ProcessLimits
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,14 @@ class RenditionInfo:
 
 
 def verify_rendition(
-    path: Path, *, label: str, width: int, height: int, pix_fmt: str, source: SourceInfo
+    path: Path,
+    *,
+    label: str,
+    width: int,
+    height: int,
+    pix_fmt: str,
+    source: SourceInfo,
+    limits: ProcessLimits,
 ) -> RenditionInfo:
     """Probe a finished rendition; raise `TranscodeFailed` if it is not as planned.
 
@@ -46,7 +54,7 @@ def verify_rendition(
     source itself is damaged.
     """
     try:
-        info = probe_source(path)
+        info = probe_source(path, limits=limits)
     except InvalidMedia as exc:
         raise TranscodeFailed(f"The {label} rendition is unreadable: {exc.message}") from exc
     expected_audio = "aac" if source.audio_codec is not None else None
@@ -87,12 +95,12 @@ def poster_written(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 0
 
 
-def verify_poster(path: Path) -> None:
+def verify_poster(path: Path, *, limits: ProcessLimits) -> None:
     """Raise `TranscodeFailed` unless `path` holds one decodable JPEG picture."""
     if not poster_written(path):
         raise TranscodeFailed("The poster could not be made: ffmpeg wrote no picture.")
     try:
-        streams = run_ffprobe(path).get("streams", [])
+        streams = run_ffprobe(path, limits=limits).get("streams", [])
     except InvalidMedia as exc:
         raise TranscodeFailed("The poster could not be made: the picture is unreadable.") from exc
     if not streams or streams[0].get("codec_name") != "mjpeg":

@@ -95,3 +95,62 @@ def test_there_is_no_shared_media_disk_any_more():
         "(False, ['videos.uploads.SizeLimitedUploadHandler',"
         " 'videos.uploads.ObjectStoreUploadHandler'])"
     )
+
+
+# Production as README describes it: behind a TLS-terminating proxy
+# (DJANGO_HTTPS=1), with a real secret key (check --deploy refuses a short or
+# repetitive one, like the placeholder above).
+DEPLOYED = {
+    **PRODUCTION,
+    "DJANGO_SECRET_KEY": "f3Kq9-xV2pLr8ZtW4yNc7Hb1Md6Js0Ug5Ea_Yo2Ti8RwPn4XlQe7",
+    "DJANGO_HTTPS": "1",
+}
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "S3_", "WEB_S3_", "UPLOAD_"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=SERVICE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_deployment_checklist_passes_in_production():
+    # Every warning counts: --fail-level WARNING exits 1 on the first one.
+    result = _manage(DEPLOYED, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_https_switches_on_secure_cookies_redirect_hsts_and_the_proxy_header():
+    result = _settings(
+        DEPLOYED,
+        "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE,"
+        " settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS,"
+        " settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_PROXY_SSL_HEADER",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True True True 31536000 True ('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+
+
+def test_plain_http_by_default_for_make_run_and_compose_on_localhost():
+    # Secure cookies on http://localhost would never come back: no login.
+    env = {k: v for k, v in DEPLOYED.items() if k != "DJANGO_HTTPS"}
+    result = _settings(
+        env,
+        "settings.SESSION_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT,"
+        " settings.SECURE_HSTS_SECONDS, settings.SECURE_PROXY_SSL_HEADER",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False False 0 None"

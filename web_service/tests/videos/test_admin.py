@@ -8,6 +8,7 @@ from django.test import Client
 from videos.models import Video
 
 from ..conftest import source_keys
+from ..factories import video_with_job
 from .services.test_videos import sent_tasks, source_exists, stored_video
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +74,14 @@ def test_the_bulk_delete_action_deletes_every_videos_objects(
     assert sorted(kwargs["job_id"] for _, kwargs in sent_tasks(memory_broker)) == sorted(
         str(job.id) for _, job in videos
     )
+
+
+def test_staff_see_every_owners_videos_with_the_owner_and_a_filter(admin_client, user, other_user):
+    mine, _ = video_with_job(owner=user)
+    theirs, _ = video_with_job(owner=other_user)
+    html = admin_client.get("/admin/videos/video/").content.decode()
+    assert str(mine.pk) in html and str(theirs.pk) in html
+    assert ">alice<" in html and ">bob<" in html  # the owner column
+    filtered = admin_client.get(f"/admin/videos/video/?owner__id__exact={user.pk}")
+    assert str(mine.pk) in filtered.content.decode()
+    assert str(theirs.pk) not in filtered.content.decode()

@@ -5,8 +5,10 @@ and loses results when that process dies or forks. This collector instead
 consumes one durable queue that every web process names as `reply_to`, and
 writes each state to PostgreSQL before acknowledging it. If the collector is
 down, results wait in the queue; if the database is down, messages are
-requeued and applied once it is back. Between messages it relays the outbox
-and aborts abandoned multipart uploads (`on_iteration`).
+requeued and applied once it is back. Every other message settles at once:
+applied, or rejected to the dead-letter queue (malformed, compressed, or
+data the database refuses). Between messages it relays the outbox, reaps
+stuck jobs and aborts abandoned multipart uploads (`on_iteration`).
 
 kombu's ConsumerMixin reconnects to the broker by itself, with back-off.
 https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.mixins.html
@@ -22,15 +24,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from kombu import Connection
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 
 from videos import objectstore
 from videos.messaging import contract
+from videos.messaging.compression import channel_refuse_compressed
 from videos.messaging.replies import MalformedReply, reply_decode
 from videos.services.dispatch import jobs_dispatch_pending
+from videos.services.reaper import jobs_reap
 from videos.services.replies import reply_apply
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,11 @@ PREFETCH_COUNT = 16
 # Pause before requeueing a message the database could not take, so an
 # outage does not turn into a hot loop.
 DATABASE_RETRY_PAUSE = 1.0
+# The only database errors worth a retry: the connection, not the data.
+# Anything else (DataError for a NUL byte, IntegrityError, a ValueError from
+# the driver, a bug) fails the same way every time, so requeueing it would
+# loop forever; it is dead-lettered instead.
+DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 # Listing multipart uploads is a request to the store: far less often than
 # the outbox relay, yet often against UPLOAD_ABANDONED_AFTER.
 SWEEP_INTERVAL = 60.0
@@ -56,6 +65,10 @@ class ResultCollector(ConsumerMixin):
         self.relay_interval = relay_interval
         self._next_relay = 0.0
         self._next_sweep = 0.0
+        self._next_reap = 0.0
+        # The channel being consumed, once there is one: the reaper asks it
+        # how many replies still wait.
+        self._channel: Any = None
 
     def run(self, _tokens: int = 1, **kwargs: Any) -> None:
         """Consume until `should_stop` is set, whether or not the broker is up."""
@@ -85,6 +98,8 @@ class ResultCollector(ConsumerMixin):
         # it. Declared on this connection's channel: `self.connection` is only
         # the template kombu clones for each (re)connection.
         contract.dead_letter_queue()(channel).declare()
+        channel_refuse_compressed(channel)
+        self._channel = channel
         consumer = Consumer(
             queues=[contract.results_queue()],
             callbacks=[self.on_reply],
@@ -109,6 +124,35 @@ class ResultCollector(ConsumerMixin):
         if now >= self._next_sweep:
             self._next_sweep = now + SWEEP_INTERVAL
             self._abandoned_uploads_sweep()
+        if now >= self._next_reap:
+            # As often as the relay: a few indexed queries and one passive
+            # declare, and a lost job is noticed soon after its deadline.
+            self._next_reap = now + self.relay_interval
+            if self._replies_drained():
+                self._stuck_jobs_reap()
+
+    def _replies_drained(self) -> bool:
+        # A state still waiting in the queue (say, after the collector was
+        # down for an hour) would make a live job look stuck: reap only once
+        # the backlog is read. Connection errors propagate to kombu's loop.
+        if self._channel is None:
+            return False
+        _, waiting, _ = self._channel.queue_declare(queue=settings.RESULTS_QUEUE, passive=True)
+        return waiting == 0
+
+    def _stuck_jobs_reap(self) -> None:
+        try:
+            close_old_connections()
+            report = jobs_reap(
+                resend_after=timedelta(seconds=settings.JOB_RESEND_AFTER),
+                stalled_after=timedelta(seconds=settings.JOB_STALLED_AFTER),
+                resend_limit=settings.JOB_RESEND_LIMIT,
+            )
+        except DatabaseError as exc:
+            logger.warning("stuck jobs not reaped: database unavailable (%s)", exc)
+            return
+        if report.resent or report.given_up or report.stalled:
+            logger.warning("reaper: %s", report)
 
     def _abandoned_uploads_sweep(self) -> None:
         older_than = timedelta(seconds=settings.UPLOAD_ABANDONED_AFTER)
@@ -130,25 +174,39 @@ class ResultCollector(ConsumerMixin):
             logger.info("outbox relay sent %d job(s)", sent)
 
     def on_decode_error(self, message: Message, exc: Exception) -> None:
-        # Not JSON (pickle included): never decoded, kept aside for a person.
-        logger.error("rejecting undecodable reply (%s): %s", message.content_type, exc)
+        # Not JSON (pickle included), or compressed: never decoded, kept
+        # aside in the dead-letter queue for a person.
+        logger.error(
+            "rejecting undecodable reply %s (%s): %s",
+            message.properties.get("correlation_id"),
+            message.content_type,
+            exc,
+        )
         message.reject(requeue=False)
 
     def on_reply(self, body: Any, message: Message) -> None:
         try:
             reply = reply_decode(body=body)
         except MalformedReply as exc:
-            logger.error("rejecting malformed reply: %s", exc)
+            logger.error(
+                "rejecting malformed reply %s: %s", message.properties.get("correlation_id"), exc
+            )
             message.reject(requeue=False)
             return
         try:
             close_old_connections()
             reply_apply(reply=reply)
-        except DatabaseError as exc:
+        except DATABASE_DOWN_ERRORS as exc:
             logger.warning(
                 "database unavailable (%s); requeueing %s %s", exc, reply.task_id, reply.status
             )
             time.sleep(DATABASE_RETRY_PAUSE)
             message.requeue()
+            return
+        except Exception:
+            logger.exception(
+                "rejecting reply %s %s: it cannot be stored", reply.task_id, reply.status
+            )
+            message.reject(requeue=False)
             return
         message.ack()

@@ -46,6 +46,7 @@ FAILURE_CODES = frozenset(
         "TranscodeTimeout",
         "StorageDenied",
         "StorageError",
+        "WorkerCrashed",
     }
 )
 

@@ -11,8 +11,11 @@ from videos.messaging import contract
 def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[str]) -> None:
     """Publish `transcode.convert_video` by name, with the fixed reply queue.
 
-    Raises kombu's/amqp's connection errors when the broker cannot take the
-    message; the caller keeps the job in the outbox in that case.
+    Returns once the broker has the message: with the AMQP transports,
+    publisher confirms are on (config/settings.py), so a nack raises
+    MessageNacked and no answer within BROKER_CONFIRM_TIMEOUT raises
+    socket.timeout. Raises kombu's/amqp's errors when the broker cannot take
+    the message; the caller keeps the job in the outbox in that case.
     """
     app.send_task(
         contract.TASK_CONVERT_VIDEO,
@@ -30,6 +33,8 @@ def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[st
             contract.dead_letter_queue(),
             contract.results_queue(),
         ],
+        # Ignored by transports without confirms (memory://, filesystem://).
+        confirm_timeout=settings.BROKER_CONFIRM_TIMEOUT,
     )
 
 
@@ -43,4 +48,5 @@ def outputs_delete_publish(*, job_id: str) -> None:
         contract.TASK_DELETE_OUTPUTS,
         kwargs=contract.delete_outputs_kwargs(job_id=job_id),
         declare=[contract.transcode_queue()],
+        confirm_timeout=settings.BROKER_CONFIRM_TIMEOUT,
     )

@@ -94,6 +94,9 @@ def reply_decode(*, body: Any) -> Reply:
     if status not in KNOWN_STATES:
         raise MalformedReply(f"unknown status {status!r}")
     traceback = body.get("traceback")
+    if isinstance(traceback, str) and "\x00" in traceback:
+        # PostgreSQL text cannot hold NUL; say so here rather than as a DataError.
+        raise MalformedReply(f"task {task_id} {status}: NUL byte in the traceback")
     return Reply(
         task_id=task_id,
         status=status,

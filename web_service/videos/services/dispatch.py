@@ -9,6 +9,10 @@ the broker, and no job is left unsent.
 The delivery guarantee is at-least-once: if the process dies between the
 publish and the commit that marks the row `sent`, the relay sends it again.
 That is safe because the transcoder is idempotent per `job_id`.
+
+Nothing that fails after the commit may escape the on_commit hook: the
+request would answer 5xx and its clean-up would delete a source whose rows
+are committed, leaving an orphan job. Any failure leaves the job `pending`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from amqp.exceptions import AMQPError, MessageNacked
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -27,8 +32,12 @@ from videos.models import DispatchState, JobStatus, TranscodeJob, Video
 logger = logging.getLogger(__name__)
 
 # What a broker outage looks like from the producer: kombu's OperationalError
-# (a KombuError) wraps most of them, plain socket errors are OSErrors.
-PUBLISH_ERRORS = (KombuError, OSError)
+# (a KombuError) wraps most of them, plain socket errors are OSErrors, and a
+# publish whose confirm times out raises socket.timeout (an OSError too).
+BROKER_DOWN_ERRORS = (KombuError, OSError)
+# Plus what a reachable broker answers when it will not take the message:
+# a refusal (AccessRefused, NotFound: AMQPErrors) or a nack with confirms on.
+PUBLISH_ERRORS = (*BROKER_DOWN_ERRORS, AMQPError, MessageNacked)
 
 
 def job_create(*, video: Video, profiles: list[str]) -> TranscodeJob:
@@ -43,7 +52,25 @@ def job_create(*, video: Video, profiles: list[str]) -> TranscodeJob:
 
 
 def job_dispatch(*, job_id: uuid.UUID) -> bool:
-    """Publish one pending job. Returns True when this call sent it."""
+    """Publish one pending job. Returns True when this call sent it.
+
+    Never raises: whatever goes wrong (the broker refuses or does not
+    confirm, the database blips after the publish, a bug), the row stays
+    `pending` and the relay sends it later. At worst the job goes out twice,
+    which the transcoder's idempotency per job_id absorbs.
+    """
+    try:
+        return _job_publish(job_id=job_id)
+    except BROKER_DOWN_ERRORS as exc:
+        logger.warning("job %s stays in the outbox: broker unavailable (%s)", job_id, exc)
+    except Exception:
+        # Not an outage we expect (AccessRefused, NotFound, a nack, a
+        # database error): the traceback is what an operator needs.
+        logger.exception("job %s stays in the outbox: dispatch failed", job_id)
+    return False
+
+
+def _job_publish(*, job_id: uuid.UUID) -> bool:
     with transaction.atomic():
         job = (
             TranscodeJob.objects.select_for_update(skip_locked=True)
@@ -54,13 +81,9 @@ def job_dispatch(*, job_id: uuid.UUID) -> bool:
         if job is None:
             # Sent already, cancelled, or another process holds it right now.
             return False
-        try:
-            transcode_request_publish(
-                job_id=job.job_id, source_key=job.video.source_key, profiles=job.profiles
-            )
-        except PUBLISH_ERRORS as exc:
-            logger.warning("job %s stays in the outbox: broker unavailable (%s)", job.id, exc)
-            return False
+        transcode_request_publish(
+            job_id=job.job_id, source_key=job.video.source_key, profiles=job.profiles
+        )
         job.dispatch_state = DispatchState.SENT
         job.sent_at = timezone.now()
         job.save(update_fields=["dispatch_state", "sent_at", "updated_at"])

@@ -6,12 +6,17 @@ import logging
 import os
 import unicodedata
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from videos import objectstore
 from videos.messaging import contract
 from videos.models import Video
+from videos.selectors import user_storage_used
 from videos.services.dispatch import job_create
+from videos.uploads import human_size
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +28,24 @@ def display_filename(*, name: str) -> str:
     return name[:255] or "upload"
 
 
+class UploadQuotaExceeded(Exception):
+    """The upload would take its owner over USER_QUOTA_BYTES; the message says by how much."""
+
+
+def upload_quota_refusal(*, owner: AbstractBaseUser, size_bytes: int) -> str | None:
+    """The sentence refusing `size_bytes` more for this owner, or None if it fits."""
+    left = max(0, settings.USER_QUOTA_BYTES - user_storage_used(owner=owner))
+    if size_bytes <= left:
+        return None
+    return (
+        f"This upload needs {human_size(size_bytes)} but only {human_size(left)} of your "
+        f"{human_size(settings.USER_QUOTA_BYTES)} quota is left. Delete videos to make room."
+    )
+
+
 def video_create(
     *,
+    owner: AbstractBaseUser,
     source_key: str,
     original_filename: str,
     size_bytes: int,
@@ -35,10 +56,19 @@ def video_create(
 
     The file type is not judged here: the transcoder probes the content, and
     a file that is not a video fails its job with a reason a person can read.
+    Raises UploadQuotaExceeded when the real size does not fit the owner's
+    quota; the stored object is deleted then too.
     """
     try:
         with transaction.atomic():
+            # Locks the owner's row, so two uploads at once cannot both fit
+            # the space that only one of them has.
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+            refusal = upload_quota_refusal(owner=owner, size_bytes=size_bytes)
+            if refusal:
+                raise UploadQuotaExceeded(refusal)
             video = Video.objects.create(
+                owner=owner,
                 title=title.strip()[:200],
                 original_filename=display_filename(name=original_filename),
                 source_key=source_key,

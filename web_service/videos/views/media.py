@@ -3,17 +3,21 @@
 The browser then fetches the object from the store itself, Range requests
 and seeking included, so no web thread is held for a download
 (docs/storage.md, "Playback"). The web decides at each request whether to
-sign: only transcoded outputs are public; uploaded sources stay private.
+sign: only outputs of the requesting person's own videos are signed
+(keys are outputs/<job_id>/...); uploaded sources are never signed. Anyone
+else gets a 404, so nobody learns that a key exists.
 """
 
 from __future__ import annotations
 
 import posixpath
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.views.decorators.http import require_safe
 
 from videos import objectstore
+from videos.selectors import job_output_owned
 
 MAX_KEY_BYTES = 1024
 
@@ -29,10 +33,14 @@ def output_key_is_public(*, key: str) -> bool:
     return all(segment and not segment.startswith(".") for segment in segments)
 
 
+@login_required
 @require_safe
 def media_redirect(request: HttpRequest, path: str) -> HttpResponseRedirect:
     if not output_key_is_public(key=path):
         raise Http404("Not a public media file.")
+    job_id = path.split("/")[1]
+    if not job_output_owned(owner=request.user, job_id=job_id):
+        raise Http404("Not a media file of yours.")
     download = posixpath.basename(path) if request.GET.get("download") == "1" else None
     response = HttpResponseRedirect(
         objectstore.object_url_presign(key=path, download_name=download)

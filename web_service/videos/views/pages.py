@@ -1,34 +1,42 @@
-"""Server-rendered pages. They read through selectors and write through services."""
+"""Server-rendered pages. They read through selectors and write through services.
+
+Each shows only the logged-in person's videos; an anonymous visitor is sent
+to the login page, and another person's video is a 404.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from videos.forms import VideoUploadForm
 from videos.presenters import video_to_dict
-from videos.selectors import video_get, video_list
+from videos.selectors import user_storage_used, video_get, video_list
+from videos.services.videos import video_delete
 from videos.uploads import human_size
 from videos.views.uploading import upload_receive
 
 PAGE_SIZE = 12
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     error = None
     status = 200
     if request.method == "POST":
-        outcome = upload_receive(request)
+        outcome = upload_receive(request=request, owner=request.user)
         if outcome.video is not None:
             return redirect("videos:detail", video_id=outcome.video.id)
         error, status = outcome.error, outcome.status
-    page = Paginator(video_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(video_list(owner=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    quota_left = max(0, settings.USER_QUOTA_BYTES - user_storage_used(owner=request.user))
     context = {
         "form": VideoUploadForm(),
         "error": error,
@@ -36,13 +44,30 @@ def home(request: HttpRequest) -> HttpResponse:
         "videos": [video_to_dict(video=video) for video in page],
         "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
         "max_upload_human": human_size(settings.UPLOAD_MAX_BYTES),
+        "quota_bytes": settings.USER_QUOTA_BYTES,
+        "quota_human": human_size(settings.USER_QUOTA_BYTES),
+        "quota_left_bytes": quota_left,
+        "quota_left_human": human_size(quota_left),
     }
     return render(request, "videos/home.html", context, status=status)
 
 
-@require_GET
-def detail(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
-    video = video_get(video_id=video_id)
+def _video_owned(request: HttpRequest, video_id: uuid.UUID):
+    video = video_get(owner=request.user, video_id=video_id)
     if video is None:
         raise Http404("No video with this id.")
+    return video
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
+    video = _video_owned(request, video_id)
     return render(request, "videos/detail.html", {"video": video_to_dict(video=video)})
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
+    video_delete(video=_video_owned(request, video_id))
+    return redirect("videos:home")

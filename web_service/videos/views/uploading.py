@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from videos import objectstore
 from videos.forms import VideoUploadForm
 from videos.models import Video
-from videos.services.uploads import video_create
+from videos.services.uploads import UploadQuotaExceeded, upload_quota_refusal, video_create
 from videos.uploads import (
+    upload_declared_file_bytes,
     upload_declared_too_large,
     upload_keep,
     upload_store_failed,
@@ -26,11 +28,20 @@ class UploadOutcome:
     status: int = 201
 
 
-def upload_receive(request: HttpRequest) -> UploadOutcome:
-    """Validate and store one upload. Anything refused is removed by UploadCleanupMiddleware."""
-    # Refuse on the declared size before reading a byte of the body.
+def upload_receive(*, request: HttpRequest, owner: AbstractBaseUser) -> UploadOutcome:
+    """Validate and store one upload. Anything refused is removed by UploadCleanupMiddleware.
+
+    `request` is Django's own request (a DRF view passes `request._request`),
+    because the upload handlers and the cleanup mark that object.
+    """
+    # Refuse on the declared size before reading a byte of the body. The
+    # middleware did so already for uploads it could see; this keeps the
+    # view safe on its own, and covers API calls authenticated by token.
     if upload_declared_too_large(request):
         return UploadOutcome(error=upload_too_large_message(), status=413)
+    refusal = upload_quota_refusal(owner=owner, size_bytes=upload_declared_file_bytes(request))
+    if refusal:
+        return UploadOutcome(error=refusal, status=413)
     form = VideoUploadForm(request.POST, request.FILES)  # streams the body into the store
     if upload_was_cut(request):
         return UploadOutcome(error=upload_too_large_message(), status=413)
@@ -39,11 +50,15 @@ def upload_receive(request: HttpRequest) -> UploadOutcome:
     if not form.is_valid():
         return UploadOutcome(error=form.first_error(), status=400)
     upload = form.cleaned_data["file"]
-    video = video_create(
-        source_key=upload.key,
-        original_filename=upload.name or "",
-        size_bytes=upload.size,
-        title=form.cleaned_data["title"],
-    )
+    try:
+        video = video_create(
+            owner=owner,
+            source_key=upload.key,
+            original_filename=upload.name or "",
+            size_bytes=upload.size,
+            title=form.cleaned_data["title"],
+        )
+    except UploadQuotaExceeded as exc:  # the real size, now known, does not fit
+        return UploadOutcome(error=str(exc), status=413)
     upload_keep(request=request, key=video.source_key)
     return UploadOutcome(video=video)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pickle
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from kombu import Connection, Producer
 
 from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.collector import ResultCollector
-from videos.models import JobStatus
+from videos.models import JobStatus, TranscodeJob
 
 from ...conftest import multipart_keys, source_keys
 from ...factories import success_result, video_with_job
@@ -131,3 +133,26 @@ def test_a_stop_asked_for_while_the_broker_is_unreachable_ends_the_run():
     started = time.monotonic()
     collector.run()
     assert time.monotonic() - started < 5
+
+
+def test_stuck_jobs_are_reaped_only_once_the_replies_are_read(memory_broker, settings):
+    # A job that looks stalled in the database while its state still waits
+    # in the reply queue (the collector was down) must not be given up.
+    settings.JOB_STALLED_AFTER = 60
+    _, job = video_with_job(status=JobStatus.PROCESSING)
+    TranscodeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    task_id = str(job.id)
+    _publish(memory_broker, {"task_id": task_id, "status": "PROGRESS", "result": {"percent": 5}})
+
+    # relay_interval 0: the reaper looks at every iteration.
+    collector = ResultCollector(connection=memory_broker, relay_interval=0)
+    for _ in collector.consume(limit=1, timeout=2):
+        pass  # its first iteration saw one reply waiting: no reaping
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (JobStatus.PROCESSING, 5)
+
+    TranscodeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    for _ in collector.consume(limit=1, timeout=2):
+        pass  # the queue is empty now: the job is given up
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "Stalled")

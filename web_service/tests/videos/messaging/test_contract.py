@@ -31,6 +31,7 @@ def test_task_and_queue_names():
         "TranscodeTimeout",
         "StorageDenied",
         "StorageError",
+        "WorkerCrashed",
     } == contract.FAILURE_CODES
 
 

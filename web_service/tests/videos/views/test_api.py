@@ -1,4 +1,8 @@
-"""The JSON API through Django's test client (real PostgreSQL and SeaweedFS, memory broker)."""
+"""The JSON API through Django's test client (real PostgreSQL and SeaweedFS, memory broker).
+
+Most cases use a logged-in browser session with CSRF enforced, as the page's
+JavaScript does; test_api_auth.py covers tokens, anonymous calls and other users.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from videos.models import JobStatus, Video
 
@@ -15,14 +18,8 @@ from ...factories import success_result, success_result_v1, video_with_job
 pytestmark = pytest.mark.django_db
 
 
-def _csrf_client() -> tuple[Client, str]:
-    client = Client(enforce_csrf_checks=True)
-    client.get("/api/videos/")
-    return client, client.cookies["csrftoken"].value
-
-
-def test_upload_returns_201_and_stores_under_a_generated_key(memory_broker):
-    client, token = _csrf_client()
+def test_upload_returns_201_and_stores_under_a_generated_key(memory_broker, session, user):
+    client, token = session
     upload = SimpleUploadedFile("../../etc/evil name.mp4", b"\x00" * 2048, content_type="video/mp4")
     response = client.post(
         "/api/videos/", {"file": upload, "title": "Holiday"}, HTTP_X_CSRFTOKEN=token
@@ -35,37 +32,40 @@ def test_upload_returns_201_and_stores_under_a_generated_key(memory_broker):
     assert re.fullmatch(r"sources/[0-9a-f-]{36}", video.source_key)
     assert video.original_filename == "evil name.mp4"
     assert video.size_bytes == 2048
+    assert video.owner == user
 
 
-def test_post_without_csrf_token_is_refused():
-    client = Client(enforce_csrf_checks=True)
-    upload = SimpleUploadedFile("a.mp4", b"\x00" * 10)
-    assert client.post("/api/videos/", {"file": upload}).status_code == 403
+def test_a_session_post_without_csrf_token_is_refused(session):
+    client, _token = session
+    upload = SimpleUploadedFile("a.mp4", b"\x00" * 10, content_type="video/mp4")
+    response = client.post("/api/videos/", {"file": upload})
+    assert response.status_code == 403
+    assert response.json() == {"error": "CSRF Failed: CSRF token missing."}
     assert Video.objects.count() == 0
 
 
-def test_missing_file_is_a_400_with_a_reason():
-    client, token = _csrf_client()
+def test_missing_file_is_a_400_with_a_reason(session):
+    client, token = session
     response = client.post("/api/videos/", {"title": "x"}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 400
     assert response.json() == {"error": "Choose a video file to upload."}
 
 
-def test_empty_file_is_refused():
-    client, token = _csrf_client()
+def test_empty_file_is_refused(session):
+    client, token = session
     upload = SimpleUploadedFile("a.mp4", b"")
     response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 400
     assert response.json() == {"error": "The file is empty."}
 
 
-def test_detail_has_the_documented_shape():
-    video, job = video_with_job(status=JobStatus.READY)
+def test_detail_has_the_documented_shape(session, user):
+    video, job = video_with_job(owner=user, status=JobStatus.READY)
     job.result = success_result(job_id=str(job.id))
     job.source_metadata = job.result["source"]
     job.progress = 100
     job.save()
-    body = Client().get(f"/api/videos/{video.id}/").json()
+    body = session[0].get(f"/api/videos/{video.id}/").json()
     assert set(body) >= {
         "id",
         "title",
@@ -95,32 +95,46 @@ def test_detail_has_the_documented_shape():
     assert body["poster_url"] == f"/media/outputs/{job.id}/9f2c4e1a7b3d5f60/poster.jpg"
 
 
-def test_a_v1_result_keeps_its_urls():
+def test_a_v1_result_keeps_its_urls(session, user):
     # Jobs finished before contract v2 name `path`; it is the same key in the bucket.
-    video, job = video_with_job(status=JobStatus.READY)
+    video, job = video_with_job(owner=user, status=JobStatus.READY)
     job.result = success_result_v1(job_id=str(job.id))
     job.save()
-    body = Client().get(f"/api/videos/{video.id}/").json()
+    body = session[0].get(f"/api/videos/{video.id}/").json()
     assert body["outputs"][0]["url"] == f"/media/outputs/{job.id}/720p.mp4"
     assert body["poster_url"] == f"/media/outputs/{job.id}/poster.jpg"
 
 
-def test_unknown_video_is_a_json_404():
-    response = Client().get("/api/videos/00000000-0000-0000-0000-000000000000/")
+def test_unknown_video_is_a_json_404(session):
+    response = session[0].get("/api/videos/00000000-0000-0000-0000-000000000000/")
     assert response.status_code == 404
     assert response.json() == {"error": "No video with this id."}
 
 
-def test_list_is_newest_first():
-    first, _ = video_with_job()
-    second, _ = video_with_job()
-    ids = [v["id"] for v in Client().get("/api/videos/").json()["results"]]
+def test_list_is_newest_first(session, user):
+    first, _ = video_with_job(owner=user)
+    second, _ = video_with_job(owner=user)
+    ids = [v["id"] for v in session[0].get("/api/videos/").json()["results"]]
     assert ids == [str(second.id), str(first.id)]
 
 
-def test_cancel_then_retry_through_the_api(memory_broker):
-    video, _ = video_with_job(status=JobStatus.PROCESSING)
-    client, token = _csrf_client()
+def test_list_pages_keep_their_shape(session, user):
+    videos = [video_with_job(owner=user)[0] for _ in range(21)]
+    client = session[0]
+    first = client.get("/api/videos/").json()
+    assert (first["count"], first["page"], first["pages"]) == (21, 1, 2)
+    assert list(first) == ["count", "page", "pages", "results"]
+    assert len(first["results"]) == 20
+    second = client.get("/api/videos/?page=2").json()
+    assert [v["id"] for v in second["results"]] == [str(videos[0].id)]
+    # Out of range or not a number: the nearest page, as before DRF.
+    assert client.get("/api/videos/?page=99").json()["page"] == 2
+    assert client.get("/api/videos/?page=x").json()["page"] == 1
+
+
+def test_cancel_then_retry_through_the_api(memory_broker, session, user):
+    video, _ = video_with_job(owner=user, status=JobStatus.PROCESSING)
+    client, token = session
     cancelled = client.post(f"/api/videos/{video.id}/cancel/", HTTP_X_CSRFTOKEN=token)
     assert cancelled.status_code == 200
     assert (cancelled.json()["status"], cancelled.json()["can_retry"]) == ("cancelled", True)
@@ -135,15 +149,16 @@ def test_cancel_then_retry_through_the_api(memory_broker):
     assert retried.json()["queue_position"] == 1
 
 
-def test_job_actions_need_csrf():
-    video, _ = video_with_job()
-    client = Client(enforce_csrf_checks=True)
-    assert client.post(f"/api/videos/{video.id}/cancel/").status_code == 403
+def test_job_actions_need_csrf(session, user):
+    video, _ = video_with_job(owner=user)
+    response = session[0].post(f"/api/videos/{video.id}/cancel/")
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("CSRF Failed")
 
 
 @pytest.mark.parametrize("content_type", ["image/png", "text/plain", "audio/mpeg"])
-def test_declared_non_video_types_are_refused_with_the_pages_message(content_type):
-    client, token = _csrf_client()
+def test_declared_non_video_types_are_refused_with_the_pages_message(content_type, session):
+    client, token = session
     upload = SimpleUploadedFile("x.bin", b"\x00" * 10, content_type=content_type)
     response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 400
@@ -180,9 +195,9 @@ def test_declared_non_video_types_are_refused_with_the_pages_message(content_typ
     ],
 )
 def test_a_hostile_file_name_is_kept_as_text_and_never_used_as_a_key(
-    memory_broker, client_name, shown
+    memory_broker, session, client_name, shown
 ):
-    client, token = _csrf_client()
+    client, token = session
     upload = SimpleUploadedFile(client_name, b"\x00" * 64, content_type="video/mp4")
     response = client.post("/api/videos/", {"file": upload}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 201, response.content

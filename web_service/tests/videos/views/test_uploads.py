@@ -16,12 +16,6 @@ from ...conftest import multipart_keys, source_keys, transcode_queue_drain
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
 
 
-def _csrf_client() -> tuple[Client, str]:
-    client = Client(enforce_csrf_checks=True)
-    client.get("/api/videos/")
-    return client, client.cookies["csrftoken"].value
-
-
 def _post(client: Client, token: str, upload: SimpleUploadedFile, **fields):
     return client.post("/api/videos/", {"file": upload, **fields}, HTTP_X_CSRFTOKEN=token)
 
@@ -33,11 +27,11 @@ def _sent_kwargs(connection) -> list[dict]:
 
 
 def test_an_upload_is_stored_under_sources_and_dispatched_with_v2_kwargs(
-    memory_broker, object_store, transcoder_s3, django_capture_on_commit_callbacks
+    memory_broker, object_store, transcoder_s3, django_capture_on_commit_callbacks, session
 ):
     # Over two parts, so the streaming path (parts in flight, then the rest) is used.
     content = bytes(range(256)) * (PART_BYTES // 256 * 2 + 1000)
-    client, token = _csrf_client()
+    client, token = session
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(
             client, token, SimpleUploadedFile("clip.mp4", content, content_type="video/mp4")
@@ -62,8 +56,8 @@ def test_an_upload_is_stored_under_sources_and_dispatched_with_v2_kwargs(
     ]
 
 
-def test_a_small_upload_is_one_part(memory_broker, object_store, transcoder_s3):
-    client, token = _csrf_client()
+def test_a_small_upload_is_one_part(memory_broker, object_store, transcoder_s3, session):
+    client, token = session
     response = _post(client, token, SimpleUploadedFile("a.mp4", b"tiny", content_type="video/mp4"))
     assert response.status_code == 201
     key = Video.objects.get().source_key
@@ -72,10 +66,10 @@ def test_a_small_upload_is_one_part(memory_broker, object_store, transcoder_s3):
 
 
 def test_over_the_declared_limit_is_a_413_before_any_byte_is_stored(
-    settings, object_store, transcoder_s3
+    settings, object_store, transcoder_s3, session
 ):
     settings.UPLOAD_MAX_BYTES = 1024
-    client, token = _csrf_client()
+    client, token = session
     upload = SimpleUploadedFile("big.mp4", b"\x00" * 200_000, content_type="video/mp4")
     response = _post(client, token, upload)
     assert response.status_code == 413
@@ -86,12 +80,12 @@ def test_over_the_declared_limit_is_a_413_before_any_byte_is_stored(
 
 
 def test_over_the_limit_while_streaming_aborts_the_parts_already_sent(
-    settings, object_store, transcoder_s3
+    settings, object_store, transcoder_s3, session
 ):
     # Content-Length is within the limit's framing allowance, so only the
     # streaming check can catch it, after a whole part was sent to the store.
     settings.UPLOAD_MAX_BYTES = PART_BYTES + 1024
-    client, token = _csrf_client()
+    client, token = session
     upload = SimpleUploadedFile("big.mp4", b"\x01" * (PART_BYTES + 4096), content_type="video/mp4")
     response = _post(client, token, upload)
     assert response.status_code == 413
@@ -102,10 +96,10 @@ def test_over_the_limit_while_streaming_aborts_the_parts_already_sent(
 
 
 def test_store_down_is_a_503_with_a_clear_message_and_nothing_is_left(
-    settings, object_store, transcoder_s3
+    settings, object_store, transcoder_s3, session
 ):
     settings.S3_ENDPOINT_URL = "http://127.0.0.1:1"  # nothing listens there
-    client, token = _csrf_client()
+    client, token = session
     upload = SimpleUploadedFile("a.mp4", b"\x00" * 64, content_type="video/mp4")
     response = _post(client, token, upload)
     assert response.status_code == 503
@@ -116,10 +110,12 @@ def test_store_down_is_a_503_with_a_clear_message_and_nothing_is_left(
     assert multipart_keys(transcoder_s3, object_store.bucket) == []
 
 
-def test_store_down_shows_the_message_on_the_page(settings):
+def test_store_down_shows_the_message_on_the_page(settings, user):
     settings.S3_ENDPOINT_URL = "http://127.0.0.1:1"
     upload = SimpleUploadedFile("a.mp4", b"\x00" * 64, content_type="video/mp4")
-    response = Client().post("/", {"file": upload})
+    client = Client()
+    client.force_login(user)
+    response = client.post("/", {"file": upload})
     assert response.status_code == 503
     assert objectstore.STORE_UNAVAILABLE_MESSAGE in response.content.decode()
 
@@ -141,8 +137,10 @@ def test_store_down_shows_the_message_on_the_page(settings):
     ],
     ids=["empty", "not-video", "invalid-title"],
 )
-def test_a_refused_upload_leaves_no_object(object_store, transcoder_s3, upload, fields, error):
-    client, token = _csrf_client()
+def test_a_refused_upload_leaves_no_object(
+    object_store, transcoder_s3, upload, fields, error, session
+):
+    client, token = session
     response = _post(client, token, upload, **fields)
     assert response.status_code == 400
     assert response.json() == {"error": error}
@@ -150,10 +148,10 @@ def test_a_refused_upload_leaves_no_object(object_store, transcoder_s3, upload, 
     assert multipart_keys(transcoder_s3, object_store.bucket) == []
 
 
-def test_an_upload_refused_by_csrf_leaves_no_object(object_store, transcoder_s3):
+def test_an_upload_refused_by_csrf_leaves_no_object(object_store, transcoder_s3, session):
     # The body is parsed, and the file stored, inside CsrfViewMiddleware,
     # whose 403 never reaches a view: the cleanup middleware removes it.
-    client, _token = _csrf_client()  # the cookie, but no token in the request
+    client, _token = session  # the cookie, but no token in the request
     response = client.post(
         "/api/videos/",
         {"file": SimpleUploadedFile("a.mp4", b"\x00" * 64, content_type="video/mp4")},
@@ -164,12 +162,12 @@ def test_an_upload_refused_by_csrf_leaves_no_object(object_store, transcoder_s3)
     assert multipart_keys(transcoder_s3, object_store.bucket) == []
 
 
-def test_an_upload_cut_off_mid_body_is_aborted(object_store, transcoder_s3):
+def test_an_upload_cut_off_mid_body_is_aborted(object_store, transcoder_s3, session):
     # The body stops after two and a half parts while Content-Length promises
     # more: reading it fails mid-file, as when a client goes away.
     upload = SimpleUploadedFile("a.mp4", b"\x02" * (PART_BYTES * 3), content_type="video/mp4")
     body = encode_multipart(BOUNDARY, {"file": upload})
-    client, token = _csrf_client()
+    client, token = session
     client.raise_request_exception = False
     response = client.generic(
         "POST",

@@ -115,6 +115,12 @@
     act(button.closest("[data-video-row]"), button.dataset.action);
   });
 
+  // Deleting is final: ask first. The form posts to the server either way.
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+
   document.querySelectorAll("[data-video-row][data-api-url]").forEach(function (row) {
     if (row.dataset.apiUrl) poll(row);
   });
@@ -131,11 +137,35 @@
   var cancelButton = document.getElementById("upload-cancel");
   var submitButton = document.getElementById("upload-button");
   var maxBytes = parseInt(form.dataset.maxBytes, 10);
+  var quotaLeft = parseInt(form.dataset.quotaLeft, 10);
   var currentUpload = null;
 
-  // Keep both messages in step with the server's (videos/uploads.py, videos/forms.py).
+  // Same as human_size() in videos/uploads.py, so both say the same sentence.
+  function humanSize(n) {
+    var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    if (i === 0) return Math.round(n) + " bytes";
+    return (Number.isInteger(n) ? n : n.toFixed(1)) + " " + units[i];
+  }
+
+  // Keep these messages in step with the server's (videos/uploads.py,
+  // videos/forms.py, videos/services/uploads.py, videos/middleware.py).
   function tooLargeMessage() { return "The file is larger than the " + form.dataset.maxHuman + " upload limit."; }
   function notVideoMessage(type) { return "Only video files can be uploaded; this file is " + type + "."; }
+  function quotaMessage(size) {
+    return "This upload needs " + humanSize(size) + " but only " + humanSize(Math.max(0, quotaLeft)) +
+      " of your " + form.dataset.quotaHuman + " quota is left. Delete videos to make room.";
+  }
+  // When a refusal has no JSON body (a proxy's page, or a connection the
+  // server closed while the file was still being sent), say it by status.
+  function statusMessage(status, retryAfter) {
+    if (status === 413) return tooLargeMessage();
+    if (status === 411) return "Send the upload with a Content-Length header; uploads of unknown length are not accepted.";
+    if (status === 429) return "Too many requests. Try again in " + (retryAfter || "a few") + " seconds.";
+    if (status === 401 || status === 403) return "Your session has ended. Log in again, then retry the upload.";
+    if (status === 503) return "The service is temporarily unavailable. Please try again in a moment.";
+    return "The upload failed (HTTP " + status + ").";
+  }
   var NEUTRAL = { "": true, "application/octet-stream": true, "application/mp4": true, "application/x-matroska": true };
 
   function refusal(file) {
@@ -143,6 +173,7 @@
     var type = (file.type || "").toLowerCase();
     if (type.indexOf("video/") !== 0 && !NEUTRAL[type]) return notVideoMessage(type);
     if (file.size === 0) return "The file is empty.";
+    if (!isNaN(quotaLeft) && file.size > quotaLeft) return quotaMessage(file.size);
     return null;
   }
 
@@ -191,8 +222,8 @@
       currentUpload = null;
       var body = {};
       try { body = JSON.parse(xhr.responseText); } catch (err) { /* not JSON: handled below */ }
-      if (xhr.status === 201) { form.reset(); addRow(body); return; }
-      errorBox.textContent = body.error || "The upload failed (HTTP " + xhr.status + ").";
+      if (xhr.status === 201) { quotaLeft -= file.size; form.reset(); addRow(body); return; }
+      errorBox.textContent = body.error || statusMessage(xhr.status, xhr.getResponseHeader("Retry-After"));
     });
     xhr.addEventListener("error", function () {
       setBusy(false); currentUpload = null;

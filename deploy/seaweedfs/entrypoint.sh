@@ -8,6 +8,8 @@
 #   TRANSCODER_S3_ACCESS_KEY_ID, TRANSCODER_S3_SECRET_ACCESS_KEY  the transcoder's
 #   WEED (optional)                                         the weed binary
 #   SEAWEEDFS_DIR (optional)                                data folder, default /data
+#   S3_ALLOWED_ORIGINS (optional)                           CORS origins, default "*"; in
+#                                                           production the web's own origin
 #
 # `weed server -s3` rather than `weed mini`: only `server` can bind the S3
 # port (-s3.ip.bind) apart from the rest. The master, volume and filer ports
@@ -60,6 +62,9 @@ EOF
 # checks ListMultipartUploads (the collector's sweep of abandoned uploads) as
 # Read on the listed prefix, so without it the sweep gets 403.
 
+# Browsers PUT upload parts to this port from the web's page (docs/storage.md,
+# "Uploads"): weed answers their CORS preflights and exposes ETag by itself.
+
 ready=$data/.bucket-ready # the healthcheck's sign that the bucket exists
 rm -f "$ready"
 
@@ -68,7 +73,7 @@ rm -f "$ready"
   -master.telemetry=false -master.volumeSizeLimitMB=1024 -volume.max=0 \
   -webdav=false \
   -s3 -s3.ip.bind=0.0.0.0 -s3.port=8333 -s3.config="$config" \
-  -s3.port.iceberg=0 -s3.port.lance=0 &
+  -s3.port.iceberg=0 -s3.port.lance=0 -s3.allowedOrigins="${S3_ALLOWED_ORIGINS:-*}" &
 weed_pid=$!
 # This shell is PID 1: pass a stop on to weed, then wait for it to finish.
 trap 'kill -TERM "$weed_pid" 2>/dev/null || true' TERM INT

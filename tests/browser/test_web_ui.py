@@ -58,6 +58,7 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     page.evaluate(RECORDER)
     page.fill("#id_title", "City walk <b>bold?</b>")
     page.set_input_files("#id_file", str(clip))
+    page.click("#upload-button")  # choosing a file does not start it
 
     page.wait_for_function("document.getElementById('upload-bar').value >= 25", timeout=30_000)
     page.screenshot(path=screenshot_dir / "upload.png")
@@ -171,6 +172,7 @@ def test_non_video_files_show_the_reason(page: Page, stack, screenshot_dir: Path
     fake = tmp_path / "holiday.mp4"
     fake.write_text("not a video at all\n" * 50)
     page.set_input_files("#id_file", str(fake))
+    page.click("#upload-button")
     row = "#video-list [data-video-row]"
     _wait_status(page, row, "failed", 60)
     error = page.locator(row).first.locator("[data-field=error]")  # the newest row
@@ -208,14 +210,16 @@ def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_i
         {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 64 * 1024},
     )
     page.set_input_files("#id_file", str(clip))
+    page.click("#upload-button")
     page.wait_for_function("document.getElementById('upload-bar').value >= 5", timeout=30_000)
     expect(page.locator("#upload-cancel")).to_be_visible()
     page.click("#upload-cancel")
     expect(page.locator("#upload-error")).to_have_text("Upload cancelled.")
     expect(page.locator("#upload-progress")).to_be_hidden()
-    assert len(posts) == 1
+    # One upload was started (then its parts were signed, and sent to the store).
+    assert [p for p in posts if p.endswith("/api/uploads/")] == [f"{stack.base_url}/api/uploads/"]
 
-    # The server saw the request die: no video, and its multipart upload is aborted.
+    # The page aborted it (DELETE /api/uploads/<id>/): no video, no multipart upload.
     wait_until(
         lambda: stack.store.multipart_uploads("sources/") == [],
         timeout=15,

@@ -116,6 +116,8 @@ class BucketView:
         """The objects a job's manifest names as final: key → recorded size (poster: -1)."""
         manifest = self.manifest(job_id)
         assert manifest is not None, f"no manifest for job {job_id}"
+        if "objects" in manifest:  # every object of the job, HLS segments included
+            return dict(manifest["objects"])
         result = manifest["result"]
         named = {output["key"]: output["size_bytes"] for output in result["outputs"]}
         named[result["poster_key"]] = -1

@@ -16,7 +16,7 @@ import sys
 from kombu import Queue
 
 from transcoder import contract, errors, guards, pipeline
-from transcoder.media.profiles import PROFILES
+from transcoder.media.profiles import PROFILE_NAMES, PROFILES, RUNGS
 from transcoder.objectstore import ObjectStore
 from transcoder.payload import ConvertRequest, parse_convert_request, parse_delete_request
 from transcoder.settings import Settings
@@ -234,8 +234,10 @@ def test_success_result_fields_and_manifest(
     assert re.fullmatch(attempt + r"poster\.jpg", result["poster_key"])
     assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
     assert set(result["timings"]) == TIMINGS
-    # The manifest: {"request": {...}, "result": <the SUCCESS result>}.
+    # The manifest: {"request": {...}, "result": <the SUCCESS result>,
+    # "objects": {<key>: <size>}} naming every other object of the job.
     manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
+    stored = keys_under(seaweed, f"outputs/{job_id}/")
     assert manifest == {
         "request": {
             "source_key": sources["clip.mp4"],
@@ -243,9 +245,97 @@ def test_success_result_fields_and_manifest(
             "contract_version": 2,
         },
         "result": result,
+        "objects": {
+            result["outputs"][0]["key"]: result["outputs"][0]["size_bytes"],
+            result["poster_key"]: stored[result["poster_key"]],
+        },
     }
-    assert set(keys_under(seaweed, f"outputs/{job_id}/")) == {
+    assert set(stored) == {
         result["outputs"][0]["key"],
         result["poster_key"],
         result["manifest_key"],
     }
+
+
+def test_hls_profile_keys_and_rungs() -> None:
+    assert contract.PROFILE_HLS == "hls"
+    assert PROFILE_NAMES == {"720p", "480p", "hls"}
+    assert (
+        contract.HLS_FOLDER,
+        contract.HLS_MASTER_FILENAME,
+        contract.HLS_PLAYLIST_FILENAME,
+        contract.HLS_INIT_FILENAME,
+        contract.HLS_SEGMENT_PATTERN,
+        contract.HLS_SEGMENT_SECONDS,
+    ) == ("hls", "master.m3u8", "index.m3u8", "init.mp4", "seg_%05d.m4s", 4)
+    assert (contract.STORYBOARD_SPRITE_FILENAME, contract.STORYBOARD_VTT_FILENAME) == (
+        "storyboard.jpg",
+        "storyboard.vtt",
+    )
+    assert [(r.name, r.box_width, r.box_height, r.maxrate, r.audio_bitrate) for r in RUNGS] == [
+        ("1080p", 1920, 1080, "5000k", "128k"),
+        ("720p", 1280, 720, "3000k", "128k"),
+        ("480p", 854, 480, "1500k", "96k"),
+        ("360p", 640, 360, "800k", "64k"),
+    ]
+    request = parse_convert_request(
+        args=[],
+        kwargs={
+            "job_id": "j",
+            "source_key": "sources/a",
+            "profiles": ["720p", "hls"],
+            "contract_version": 2,
+        },
+    )
+    assert request.profiles == ("720p", "hls")
+
+
+def test_hls_result_fields(
+    settings: Settings,
+    store: ObjectStore,
+    seaweed: SeaweedStore,
+    sources: dict[str, str],
+    job_id: str,
+) -> None:
+    request = ConvertRequest(
+        job_id=job_id, source_key=sources["clip.mp4"], profiles=("hls",), contract_version=2
+    )
+    result = pipeline.convert(
+        request=request,
+        store=store,
+        on_progress=lambda *, stage, percent: None,
+        settings=settings,
+    )
+    assert list(result)[-2:] == ["hls", "storyboard"]
+    assert result["outputs"] == []
+    attempt = f"{result['poster_key'].rsplit('/', 1)[0]}/"
+    manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
+    assert result["hls"] == {
+        "master_key": f"{attempt}hls/master.m3u8",
+        "segment_seconds": 4,
+        "size_bytes": sum(
+            size for key, size in manifest["objects"].items() if key.startswith(f"{attempt}hls/")
+        ),
+        "rungs": [
+            {
+                "name": "240p",
+                "width": 320,
+                "height": 240,
+                "bandwidth": result["hls"]["rungs"][0]["bandwidth"],
+                "playlist_key": f"{attempt}hls/240p/index.m3u8",
+            }
+        ],
+    }
+    assert isinstance(result["hls"]["rungs"][0]["bandwidth"], int)
+    assert result["storyboard"] == {
+        "sprite_key": f"{attempt}storyboard.jpg",
+        "vtt_key": f"{attempt}storyboard.vtt",
+        "interval": 1.0,
+        "tile_width": 160,
+        "tile_height": 120,
+        "size_bytes": manifest["objects"][f"{attempt}storyboard.jpg"]
+        + manifest["objects"][f"{attempt}storyboard.vtt"],
+    }
+    assert set(manifest) == {"request", "result", "objects"}
+    assert f"{attempt}hls/240p/init.mp4" in manifest["objects"]
+    assert f"{attempt}hls/240p/seg_00001.m4s" in manifest["objects"]

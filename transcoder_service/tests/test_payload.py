@@ -147,7 +147,7 @@ def test_a_v1_message_is_refused_with_a_sentence_that_says_so(v1: dict[str, obje
     ("profiles", "expected"),
     [
         ([], "is empty"),
-        (["1080p"], "Unknown profile '1080p'; the known ones are 480p, 720p."),
+        (["1080p"], "Unknown profile '1080p'; the known ones are 480p, 720p, hls."),
         (["720p", "720p"], "listed more than once"),
         (["720p"] * 5, "At most 4 profiles"),
         ([720], "must be a string, not an integer"),

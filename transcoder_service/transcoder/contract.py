@@ -38,6 +38,8 @@ DELETE_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_CONTRACT_VERSION})
 # The v1 field that marks a shared-disk message, refused with its own sentence.
 KWARG_V1_SOURCE_PATH: Final = "source_path"
 DEFAULT_PROFILES: Final = ("720p",)
+# The profile name that asks for the adaptive HLS ladder and its storyboard.
+PROFILE_HLS: Final = "hls"
 MAX_PROFILES: Final = 4
 # fullmatch() is used with it: a `$` anchor would also accept a trailing "\n".
 JOB_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -69,6 +71,17 @@ EXC_WORKER_CRASHED: Final = "WorkerCrashed"
 OUTPUTS_PREFIX: Final = "outputs/"
 POSTER_FILENAME: Final = "poster.jpg"
 MANIFEST_FILENAME: Final = "manifest.json"
+# The HLS ladder, under the attempt prefix: hls/master.m3u8, and for each
+# rung hls/<rung>/index.m3u8, hls/<rung>/init.mp4, hls/<rung>/seg_00001.m4s...
+HLS_FOLDER: Final = "hls"
+HLS_MASTER_FILENAME: Final = "master.m3u8"
+HLS_PLAYLIST_FILENAME: Final = "index.m3u8"
+HLS_INIT_FILENAME: Final = "init.mp4"
+# ffmpeg's pattern; numbering starts at 1.
+HLS_SEGMENT_PATTERN: Final = "seg_%05d.m4s"
+HLS_SEGMENT_SECONDS: Final = 4
+STORYBOARD_SPRITE_FILENAME: Final = "storyboard.jpg"
+STORYBOARD_VTT_FILENAME: Final = "storyboard.vtt"
 # outputs/<job_id>/attempts/<attempt>.json: one marker per delivery while it
 # runs; markers left behind are deliveries that died (transcoder/attempts.py).
 ATTEMPTS_FOLDER: Final = "attempts"

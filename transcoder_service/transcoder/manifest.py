@@ -1,6 +1,7 @@
 """The job manifest, `outputs/<job_id>/manifest.json`: what settles a job.
 
-Its body is `{"request": {...}, "result": <the SUCCESS result>}`
+Its body is `{"request": {...}, "result": <the SUCCESS result>, "objects":
+{<key>: <size>, ...}}`, `objects` naming every object of the winning attempt
 (docs/messages.md, "Outputs in the object store"). It is created last and
 only if absent (`If-None-Match: *`), so the first delivery to finish wins and
 every other delivery of the job returns the winner's result.
@@ -48,10 +49,20 @@ def manifest_read(*, store: ObjectStore, request: ConvertRequest) -> dict[str, A
 
 
 def manifest_create(
-    *, store: ObjectStore, request: ConvertRequest, result: dict[str, Any]
+    *,
+    store: ObjectStore,
+    request: ConvertRequest,
+    result: dict[str, Any],
+    objects: dict[str, int],
 ) -> dict[str, Any] | None:
-    """Record `result` as the job's outcome; None if we did, else the winner's result."""
-    body = json.dumps({"request": manifest_request(request), "result": result}, indent=2).encode()
+    """Record `result` as the job's outcome; None if we did, else the winner's result.
+
+    `objects` is every object the attempt uploaded, key to size: the result
+    names a ladder by its master playlist only, yet a reader checking that
+    a job is whole (or a cleanup keeping what is final) needs every segment.
+    """
+    manifest = {"request": manifest_request(request), "result": result, "objects": objects}
+    body = json.dumps(manifest, indent=2).encode()
     if store.json_create(key=contract.manifest_key(request.job_id), body=body):
         return None
     logger.info("job %s was finished first by another delivery", request.job_id)

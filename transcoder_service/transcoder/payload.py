@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from transcoder import contract
 from transcoder.errors import InvalidPayload
-from transcoder.media.profiles import PROFILES
+from transcoder.media.profiles import HLS_PROFILE, PROFILE_NAMES
 
 # How much of an offending value a message quotes: enough to recognise it,
 # not enough to echo a megabyte of junk back through the result queue.
@@ -29,6 +29,16 @@ class ConvertRequest:
     source_key: str
     profiles: tuple[str, ...]
     contract_version: int
+
+    @property
+    def mp4_profiles(self) -> tuple[str, ...]:
+        """The MP4 renditions asked for, in the caller's order."""
+        return tuple(name for name in self.profiles if name != HLS_PROFILE)
+
+    @property
+    def wants_hls(self) -> bool:
+        """Whether the adaptive HLS ladder (and its storyboard) was asked for."""
+        return HLS_PROFILE in self.profiles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,8 +159,8 @@ def _profiles(value: object) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str):
             raise InvalidPayload(f"Each profile must be a string, not {_type_name(item)}.")
-        if item not in PROFILES:
-            known = ", ".join(sorted(PROFILES))
+        if item not in PROFILE_NAMES:
+            known = ", ".join(sorted(PROFILE_NAMES))
             raise InvalidPayload(f"Unknown profile {_quote(item)}; the known ones are {known}.")
         if item in seen:
             raise InvalidPayload(f"The profile {_quote(item)} is listed more than once.")

@@ -4,8 +4,8 @@
     -> refuse a job whose earlier deliveries died (attempts.py), mark this one
     -> download the source into this attempt's scratch folder
     -> probe, transcode, poster, verify (encode.py)
-    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object
-    -> create the manifest, only if absent
+    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object (publish.py)
+    -> create the manifest, naming every object, only if absent
 
 Each delivery writes under its own random attempt prefix, so two deliveries
 of one job, on one host or two, never overwrite each other's objects; the
@@ -26,12 +26,13 @@ from typing import Any
 
 from transcoder import contract
 from transcoder.attempts import attempt_marked
-from transcoder.encode import Encoded, Shares, media_encode, timed
+from transcoder.encode import Shares, media_encode, timed
 from transcoder.manifest import manifest_create, manifest_read
 from transcoder.media.probe import SourceInfo
 from transcoder.objectstore import DownloadProgress, ObjectStore
 from transcoder.payload import ConvertRequest, DeleteRequest
 from transcoder.progress import ProgressCallback, ProgressReporter
+from transcoder.publish import result_fields, uploads_planned, uploads_run
 from transcoder.redact import failures_redacted
 from transcoder.scratch import attempt_folder, scratch_sweep
 from transcoder.settings import Settings
@@ -46,7 +47,6 @@ _UPLOAD_END = 99
 # A source key's extension is kept in scratch, where it is a hint for
 # ffprobe (raw streams have no header to go by); anything else is dropped.
 _SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
-_CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg"}
 
 
 def convert(
@@ -105,21 +105,34 @@ def _convert(
             timings=timings,
         )
         try:
+            uploads = uploads_planned(encoded=encoded, prefix=prefix)
             with timed(timings, "upload"):
-                outputs, poster_key = _upload(
-                    store=store, encoded=encoded, prefix=prefix, reporter=reporter
+                uploads_run(
+                    store=store,
+                    uploads=uploads,
+                    reporter=reporter,
+                    stage=contract.STAGE_UPLOADING,
+                    start=_UPLOAD_START,
+                    end=_UPLOAD_END,
                 )
+            fields = result_fields(encoded=encoded, prefix=prefix)
             result = {
                 "contract_version": request.contract_version,
                 "job_id": request.job_id,
                 "source": _source_summary(encoded.info),
-                "outputs": outputs,
-                "poster_key": poster_key,
+                "outputs": fields.pop("outputs"),
+                "poster_key": fields.pop("poster_key"),
                 "manifest_key": contract.manifest_key(request.job_id),
                 "elapsed_seconds": round(time.monotonic() - started, 3),
                 "timings": timings,
+                **fields,
             }
-            winner = manifest_create(store=store, request=request, result=result)
+            winner = manifest_create(
+                store=store,
+                request=request,
+                result=result,
+                objects={upload.key: upload.size for upload in uploads},
+            )
         except BaseException:
             # Objects no manifest names are leftovers anyway; deleting them
             # now keeps the bucket tidy. Best effort: the store may be the
@@ -142,34 +155,6 @@ def outputs_delete(*, request: DeleteRequest, store: ObjectStore) -> int:
         prefix=contract.job_prefix(request.job_id),
         first=contract.manifest_key(request.job_id),
     )
-
-
-def _upload(
-    *, store: ObjectStore, encoded: Encoded, prefix: str, reporter: ProgressReporter
-) -> tuple[list[dict[str, Any]], str]:
-    files = [rendition.path for rendition in encoded.renditions] + [encoded.poster]
-    span = _UPLOAD_END - _UPLOAD_START
-    for index, path in enumerate(files):
-        reporter.report(
-            stage=contract.STAGE_UPLOADING, percent=_UPLOAD_START + index * span // len(files)
-        )
-        store.output_upload(
-            path=path, key=f"{prefix}{path.name}", content_type=_CONTENT_TYPES[path.suffix]
-        )
-    outputs = [
-        {
-            "profile": rendition.profile,
-            "key": f"{prefix}{rendition.path.name}",
-            "width": rendition.checked.width,
-            "height": rendition.checked.height,
-            "duration": round(rendition.checked.duration, 3),
-            "size_bytes": rendition.checked.size_bytes,
-            "video_codec": rendition.checked.video_codec,
-            "audio_codec": rendition.checked.audio_codec,
-        }
-        for rendition in encoded.renditions
-    ]
-    return outputs, f"{prefix}{encoded.poster.name}"
 
 
 def _attempt_discard(*, store: ObjectStore, prefix: str) -> None:

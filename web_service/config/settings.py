@@ -248,6 +248,17 @@ BROKER_CONFIRM_TIMEOUT = _env_int("BROKER_CONFIRM_TIMEOUT", 5)
 if BROKER_CONFIRMS:
     BROKER_TRANSPORT_OPTIONS = {**BROKER_TRANSPORT_OPTIONS, "confirm_publish": True}
 RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
+# What a new upload asks the transcoder for (docs/messages.md, `profiles`).
+# Checked here against the contract's list, so a typo stops start-up instead
+# of failing every job with InvalidPayload.
+from videos.messaging.contract import PROFILES as _KNOWN_PROFILES  # noqa: E402
+
+TRANSCODE_PROFILES = _env_list("TRANSCODE_PROFILES", "720p,hls")
+if not TRANSCODE_PROFILES or set(TRANSCODE_PROFILES) - set(_KNOWN_PROFILES):
+    raise ImproperlyConfigured(
+        f"TRANSCODE_PROFILES must list profiles the transcoder makes"
+        f" ({', '.join(_KNOWN_PROFILES)}), got {', '.join(TRANSCODE_PROFILES) or 'none'}."
+    )
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
 # The reaper (videos/services/reaper.py). A job sent but not started for
 # JOB_RESEND_AFTER seconds is sent again, at most JOB_RESEND_LIMIT times, then

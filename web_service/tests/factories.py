@@ -94,3 +94,38 @@ def success_result_v1(*, job_id: str) -> dict[str, Any]:
     del result["poster_key"], result["manifest_key"]
     result["contract_version"] = 1
     return result
+
+
+def hls_result(*, job_id: str, attempt: str = "9f2c4e1a7b3d5f60") -> dict:
+    """A SUCCESS result for profiles ["720p", "hls"], as docs/messages.md shows it."""
+    prefix = f"outputs/{job_id}/{attempt}"
+    return {
+        **success_result(job_id=job_id, attempt=attempt),
+        "hls": {
+            "master_key": f"{prefix}/hls/master.m3u8",
+            "segment_seconds": 4,
+            "size_bytes": 5242880,
+            "rungs": [
+                {
+                    "name": name,
+                    "width": width,
+                    "height": height,
+                    "bandwidth": bandwidth,
+                    "playlist_key": f"{prefix}/hls/{name}/index.m3u8",
+                }
+                for name, width, height, bandwidth in (
+                    ("720p", 1280, 720, 3000000),
+                    ("480p", 854, 480, 1500000),
+                    ("360p", 640, 360, 800000),
+                )
+            ],
+        },
+        "storyboard": {
+            "sprite_key": f"{prefix}/storyboard.jpg",
+            "vtt_key": f"{prefix}/storyboard.vtt",
+            "interval": 2.0,
+            "tile_width": 160,
+            "tile_height": 90,
+            "size_bytes": 40960,
+        },
+    }

@@ -178,15 +178,32 @@ def source_delete(*, key: str) -> None:
         client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
 
 
-def object_url_presign(*, key: str, download_name: str | None = None) -> str:
-    """A GET URL for `key`, valid S3_PRESIGN_SECONDS, that browsers can fetch (with Range)."""
+def object_url_presign(
+    *, key: str, download_name: str | None = None, expires_seconds: int | None = None
+) -> str:
+    """A GET URL for `key` that browsers can fetch (with Range).
+
+    Valid S3_PRESIGN_SECONDS unless `expires_seconds` says longer: the
+    segments a playlist lists are fetched for as long as the video plays.
+    """
     params: dict[str, str] = {"Bucket": settings.S3_BUCKET, "Key": key}
     if download_name:
         params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
     with _translated_errors("presign GetObject"):
         return _public_client().generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS
+            "get_object", Params=params, ExpiresIn=expires_seconds or settings.S3_PRESIGN_SECONDS
         )
+
+
+def object_text_read(*, key: str, max_bytes: int) -> str:
+    """A small text object (a playlist), read with the web's key; refused above `max_bytes`."""
+    with _translated_errors("GetObject"):
+        response = client().get_object(Bucket=settings.S3_BUCKET, Key=key)
+        with response["Body"] as body:
+            data = body.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ObjectStoreError(f"GetObject: {key} is over {max_bytes} bytes")
+    return data.decode("utf-8")
 
 
 def multipart_uploads_abort_abandoned(*, older_than: timedelta) -> list[str]:
@@ -244,3 +261,54 @@ def outputs_job_ids() -> set[str]:
             for item in page.get("Contents", []):
                 job_ids.add(item["Key"][len(OUTPUTS_PREFIX) :].split("/", 1)[0])
     return job_ids
+
+
+# Direct uploads (videos/services/direct_uploads.py): the browser PUTs each
+# part to the store itself; the web starts, lists, completes and checks.
+
+
+def multipart_part_url_presign(*, key: str, upload_id: str, number: int) -> str:
+    """A PUT URL for part `number`, valid S3_PRESIGN_SECONDS, signed for browsers' address."""
+    params = {"Bucket": settings.S3_BUCKET, "Key": key, "UploadId": upload_id, "PartNumber": number}
+    with _translated_errors("presign UploadPart"):
+        return _public_client().generate_presigned_url(
+            "upload_part", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS
+        )
+
+
+def multipart_parts_list(*, key: str, upload_id: str) -> list[dict[str, Any]]:
+    """The parts the store holds: [{"PartNumber", "ETag", "Size"}], in order."""
+    parts: list[dict[str, Any]] = []
+    marker: dict[str, int] = {}
+    while True:
+        with _translated_errors("ListParts"):
+            page = client().list_parts(
+                Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id, **marker
+            )
+        parts += [{k: p[k] for k in ("PartNumber", "ETag", "Size")} for p in page.get("Parts", [])]
+        if not page.get("IsTruncated"):
+            return parts
+        marker = {"PartNumberMarker": page["NextPartNumberMarker"]}
+
+
+def multipart_complete_parts(*, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    """Complete with the client's (number, ETag) list; the store checks each against its parts."""
+    listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
+    with _translated_errors("CompleteMultipartUpload"):
+        client().complete_multipart_upload(
+            Bucket=settings.S3_BUCKET,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": listed},
+        )
+
+
+def object_size(*, key: str) -> int | None:
+    """The stored size of `key` (HEAD), or None if there is no such object."""
+    try:
+        with _translated_errors("HeadObject"):
+            return client().head_object(Bucket=settings.S3_BUCKET, Key=key)["ContentLength"]
+    except ObjectStoreError as exc:
+        if exc.status == 404:
+            return None
+        raise

@@ -68,6 +68,10 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
         "source": job.source_metadata if job else None,
         "outputs": outputs,
         "poster_url": media_url(key=contract.result_poster_key(result=result)),
+        # The adaptive ladder and the scrub previews, when the transcoder made them.
+        "hls_url": media_url(key=contract.result_hls_master_key(result=result)),
+        "rungs": contract.result_hls_rungs(result=result),
+        "storyboard_url": media_url(key=contract.result_storyboard_vtt_key(result=result)),
         "created_at": video.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job and job.finished_at else None,
         "url": f"/api/videos/{video.id}/",

@@ -37,8 +37,12 @@ def job_output_owned(*, owner: AbstractBaseUser, job_id: str) -> bool:
 
 
 def _outputs_bytes(result: object) -> int:
-    outputs = result.get("outputs") if isinstance(result, dict) else None
-    sizes = (o.get("size_bytes") for o in outputs or [] if isinstance(o, dict))
+    """The MP4s, and the HLS ladder and storyboard as their totals (docs/messages.md)."""
+    if not isinstance(result, dict):
+        return 0
+    parts = [o for o in result.get("outputs") or [] if isinstance(o, dict)]
+    parts += [result[k] for k in ("hls", "storyboard") if isinstance(result.get(k), dict)]
+    sizes = (part.get("size_bytes") for part in parts)
     return sum(size for size in sizes if isinstance(size, int) and size > 0)
 
 

@@ -18,7 +18,7 @@ from transcoder.media.profiles import Profile
 # -nostats -progress pipe:1: machine-readable key=value progress on stdout
 #   instead of the human status line on stderr.
 # -y: outputs are fresh temporary names; never stop to ask a question.
-_GLOBAL_ARGS = ("-v", "error", "-nostats", "-progress", "pipe:1")
+GLOBAL_ARGS = ("-v", "error", "-nostats", "-progress", "pipe:1")
 
 # Don't let the demuxer open anything but local files, nor read any format
 # but the accepted ones: a crafted upload (an HLS playlist, a concat list)
@@ -132,9 +132,7 @@ def transcode_command(
             }
         )
     return (
-        ffmpeg.output(*outputs, str(target), **options)
-        .global_args(*_GLOBAL_ARGS)
-        .overwrite_output()
+        ffmpeg.output(*outputs, str(target), **options).global_args(*GLOBAL_ARGS).overwrite_output()
     )
 
 
@@ -168,7 +166,7 @@ def poster_command(
             **{"frames:v": 1, "q:v": 3},
             map_metadata=-1,
         )
-        .global_args(*_GLOBAL_ARGS)
+        .global_args(*GLOBAL_ARGS)
         .overwrite_output()
     )
 
@@ -182,6 +180,16 @@ def _picture(
     max_frame_rate: float | None,
 ) -> ffmpeg.nodes.FilterableStream:
     """The probed video stream, deinterlaced and slowed if need be, at `width`x`height`."""
+    video = picture_upright(stream, info=info, max_frame_rate=max_frame_rate)
+    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
+    # filter sees display-oriented frames and gets display dimensions.
+    return video.filter("scale", width, height)
+
+
+def picture_upright(
+    stream: ffmpeg.nodes.FilterableStream, *, info: SourceInfo, max_frame_rate: float | None
+) -> ffmpeg.nodes.FilterableStream:
+    """The probed video stream, deinterlaced and slowed if need be, before any scaling."""
     video = stream[str(info.video_stream_index)]
     if info.interlaced:
         # Before scaling: scaling blends the lines of the two fields together,
@@ -190,6 +198,4 @@ def _picture(
     rate = info.frame_rate
     if max_frame_rate is not None and rate is not None and rate > max_frame_rate:
         video = video.filter("fps", fps=max_frame_rate)
-    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
-    # filter sees display-oriented frames and gets display dimensions.
-    return video.filter("scale", width, height)
+    return video

@@ -79,9 +79,15 @@ class SourceInfo:
     audio_stream_index: int | None
 
 
-def probe_source(path: Path, *, limits: ProcessLimits) -> SourceInfo:
-    """Probe `path`, raising `InvalidMedia` when it is not a usable video."""
-    data = run_ffprobe(path, limits=limits)
+def probe_source(
+    path: Path, *, limits: ProcessLimits, formats: str = ACCEPTED_FORMATS
+) -> SourceInfo:
+    """Probe `path`, raising `InvalidMedia` when it is not a usable video.
+
+    `formats`: the demuxers it may be opened with; only our own HLS output
+    is probed with more than ACCEPTED_FORMATS (verify.py).
+    """
+    data = run_ffprobe(path, limits=limits, formats=formats)
     fmt = data.get("format", {})
     streams = data.get("streams", [])
     format_name = str(fmt.get("format_name", ""))
@@ -123,14 +129,14 @@ def probe_source(path: Path, *, limits: ProcessLimits) -> SourceInfo:
     )
 
 
-def probe_command(*, source: Path, max_pixels: int) -> list[str]:
+def probe_command(*, source: Path, max_pixels: int, formats: str = ACCEPTED_FORMATS) -> list[str]:
     """ffprobe's argv for `source`: JSON of its format and streams."""
     return [
         "ffprobe",
         *("-v", "error", "-of", "json", "-show_format", "-show_streams"),
         # A crafted file (an HLS playlist, say) must not make ffprobe open
         # URLs or other protocols on our behalf, nor other formats' files.
-        *("-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_FORMATS),
+        *("-protocol_whitelist", "file", "-format_whitelist", formats),
         # ffprobe decodes a few frames to fill in what the header leaves
         # out; a frame header claiming 20000x20000 must be refused before
         # the decoder allocates it, not after.
@@ -140,10 +146,13 @@ def probe_command(*, source: Path, max_pixels: int) -> list[str]:
     ]
 
 
-def run_ffprobe(path: Path, *, limits: ProcessLimits) -> dict[str, Any]:
+def run_ffprobe(
+    path: Path, *, limits: ProcessLimits, formats: str = ACCEPTED_FORMATS
+) -> dict[str, Any]:
     """ffprobe's JSON for `path`, or `InvalidMedia` if it cannot read it."""
+    argv = probe_command(source=path, max_pixels=limits.max_pixels, formats=formats)
     try:
-        output = run_probe(probe_command(source=path, max_pixels=limits.max_pixels), limits=limits)
+        output = run_probe(argv, limits=limits)
     except subprocess.TimeoutExpired:
         raise InvalidMedia(
             f"The file could not be read within {limits.probe_timeout:.0f} s; "

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from transcoder import contract
+
 
 @dataclass(frozen=True, kw_only=True)
 class Profile:
@@ -39,3 +41,37 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
         "480p": Profile(name="480p", box_width=854, box_height=480, audio_bitrate="96k"),
     }
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rung:
+    """One variant of the adaptive HLS ladder (docs/messages.md, "Profiles")."""
+
+    name: str
+    # Landscape bounding box, turned for portrait sources like a Profile's.
+    box_width: int
+    box_height: int
+    # Constrained VBR: CRF keeps easy scenes small, and -maxrate/-bufsize cap
+    # the hard ones, so the BANDWIDTH ffmpeg writes into the master playlist
+    # (maxrate plus audio, plus 10 %) is a peak a player can trust.
+    maxrate: str
+    bufsize: str
+    audio_bitrate: str
+    crf: int = 23
+
+
+# Highest first: the master playlist and the result list them in this order.
+RUNGS: tuple[Rung, ...] = (
+    Rung(name="1080p", box_width=1920, box_height=1080, maxrate="5000k", bufsize="10000k",
+         audio_bitrate="128k"),
+    Rung(name="720p", box_width=1280, box_height=720, maxrate="3000k", bufsize="6000k",
+         audio_bitrate="128k"),
+    Rung(name="480p", box_width=854, box_height=480, maxrate="1500k", bufsize="3000k",
+         audio_bitrate="96k"),
+    Rung(name="360p", box_width=640, box_height=360, maxrate="800k", bufsize="1600k",
+         audio_bitrate="64k"),
+)  # fmt: skip
+# The profile name that asks for the ladder instead of one MP4.
+HLS_PROFILE = contract.PROFILE_HLS
+# Every name a caller may put in `profiles`.
+PROFILE_NAMES: frozenset[str] = frozenset({*PROFILES, HLS_PROFILE})

@@ -12,9 +12,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from transcoder import contract
 from transcoder.errors import InvalidMedia, TranscodeFailed
-from transcoder.media.probe import SourceInfo, probe_source, run_ffprobe
+from transcoder.media.ladder import PlannedRung
+from transcoder.media.playlists import master_parse, media_parse, playlist_uris, uri_relative
+from transcoder.media.probe import ACCEPTED_FORMATS, SourceInfo, probe_source, run_ffprobe
 from transcoder.media.runner import ProcessLimits
+from transcoder.media.storyboard import StoryboardPlan
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,12 @@ _DURATION_DRIFT_SECONDS = 0.5
 # data. Publishing it would silently drop the end of the video.
 _SHORTFALL_SECONDS = 1.0
 _SHORTFALL_FRACTION = 0.1
+# Our own media playlists, and the fMP4 segments they name, are all a rung's
+# probe may open: still local files only (-protocol_whitelist file).
+_PLAYLIST_FORMATS = "hls,mov"
+# Rungs cut at the same forced keyframes get the same EXTINF durations; this
+# only absorbs the rounding of a timestamp, far below one frame.
+_ALIGNMENT_SECONDS = 0.01
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +57,7 @@ def verify_rendition(
     pix_fmt: str,
     source: SourceInfo,
     limits: ProcessLimits,
+    formats: str = ACCEPTED_FORMATS,
 ) -> RenditionInfo:
     """Probe a finished rendition; raise `TranscodeFailed` if it is not as planned.
 
@@ -54,7 +65,7 @@ def verify_rendition(
     source itself is damaged.
     """
     try:
-        info = probe_source(path, limits=limits)
+        info = probe_source(path, limits=limits, formats=formats)
     except InvalidMedia as exc:
         raise TranscodeFailed(f"The {label} rendition is unreadable: {exc.message}") from exc
     expected_audio = "aac" if source.audio_codec is not None else None
@@ -105,3 +116,100 @@ def verify_poster(path: Path, *, limits: ProcessLimits) -> None:
         raise TranscodeFailed("The poster could not be made: the picture is unreadable.") from exc
     if not streams or streams[0].get("codec_name") != "mjpeg":
         raise TranscodeFailed("The poster could not be made: the picture is not a JPEG.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckedRung:
+    name: str
+    width: int
+    height: int
+    # The master playlist's BANDWIDTH for this rung, bits per second.
+    bandwidth: int
+    segments: int
+
+
+def verify_ladder(
+    folder: Path, *, rungs: list[PlannedRung], source: SourceInfo, limits: ProcessLimits
+) -> list[CheckedRung]:
+    """Check the ladder in `folder`: playlists whole and relative, rungs aligned, each decodable."""
+    master = _text(folder / contract.HLS_MASTER_FILENAME, label="HLS master playlist")
+    variants = master_parse(master)
+    expected = [f"{r.name}/{contract.HLS_PLAYLIST_FILENAME}" for r in rungs]
+    if [v.uri for v in variants] != expected:
+        raise TranscodeFailed(
+            f"The HLS master playlist names {[v.uri for v in variants]} instead of {expected}."
+        )
+    timelines = []
+    for planned, variant in zip(rungs, variants, strict=True):
+        label = f"HLS {planned.name}"
+        text = _text(folder / variant.uri, label=f"{label} playlist")
+        playlist = media_parse(text)
+        problems = [f"it names {uri!r}" for uri in playlist_uris(text) if not uri_relative(uri)]
+        if not (playlist.vod and playlist.ended):
+            problems.append("it is not a finished VOD playlist")
+        if playlist.init_uri != contract.HLS_INIT_FILENAME or not playlist.segments:
+            problems.append("it lacks its init segment or its segments")
+        missing = [
+            uri
+            for uri in [contract.HLS_INIT_FILENAME, *(uri for _, uri in playlist.segments)]
+            if not (folder / planned.name / uri).is_file()
+        ]
+        if missing:
+            problems.append(f"{len(missing)} of its files are missing")
+        if (variant.width, variant.height) != (planned.width, planned.height):
+            problems.append(f"the master says {variant.width}x{variant.height}")
+        if problems:
+            raise TranscodeFailed(f"The {label} rung came out wrong: {'; '.join(problems)}.")
+        verify_rendition(
+            folder / variant.uri,
+            label=label,
+            width=planned.width,
+            height=planned.height,
+            pix_fmt="yuv420p",
+            source=source,
+            limits=limits,
+            formats=_PLAYLIST_FORMATS,
+        )
+        timelines.append([duration for duration, _ in playlist.segments])
+    first = timelines[0]
+    for planned, timeline in zip(rungs, timelines, strict=True):
+        aligned = len(timeline) == len(first) and all(
+            abs(a - b) <= _ALIGNMENT_SECONDS for a, b in zip(timeline, first, strict=True)
+        )
+        if not aligned:
+            raise TranscodeFailed(
+                f"The HLS {planned.name} rung's segments do not line up with the "
+                f"{rungs[0].name} rung's ({len(timeline)} against {len(first)})."
+            )
+    return [
+        CheckedRung(
+            name=planned.name,
+            width=planned.width,
+            height=planned.height,
+            bandwidth=variant.bandwidth,
+            segments=len(first),
+        )
+        for planned, variant in zip(rungs, variants, strict=True)
+    ]
+
+
+def verify_storyboard(path: Path, *, plan: StoryboardPlan, limits: ProcessLimits) -> None:
+    """Raise `TranscodeFailed` unless `path` is one JPEG of the planned sprite's size."""
+    if not poster_written(path):
+        raise TranscodeFailed("The storyboard could not be made: ffmpeg wrote no picture.")
+    try:
+        streams = run_ffprobe(path, limits=limits).get("streams", [])
+    except InvalidMedia as exc:
+        raise TranscodeFailed("The storyboard could not be made: it is unreadable.") from exc
+    size = (streams[0].get("width"), streams[0].get("height")) if streams else None
+    if not streams or streams[0].get("codec_name") != "mjpeg" or size != plan.sprite_size:
+        raise TranscodeFailed(
+            f"The storyboard came out wrong: {size} instead of a {plan.sprite_size} JPEG."
+        )
+
+
+def _text(path: Path, *, label: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise TranscodeFailed(f"The {label} is missing or unreadable.") from None

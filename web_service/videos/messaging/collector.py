@@ -33,6 +33,7 @@ from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.compression import channel_refuse_compressed
 from videos.messaging.replies import MalformedReply, reply_decode
+from videos.services.direct_uploads import direct_uploads_forget_abandoned
 from videos.services.dispatch import jobs_dispatch_pending
 from videos.services.reaper import jobs_reap
 from videos.services.replies import reply_apply
@@ -157,11 +158,16 @@ class ResultCollector(ConsumerMixin):
     def _abandoned_uploads_sweep(self) -> None:
         older_than = timedelta(seconds=settings.UPLOAD_ABANDONED_AFTER)
         try:
-            objectstore.multipart_uploads_abort_abandoned(older_than=older_than)
+            aborted = objectstore.multipart_uploads_abort_abandoned(older_than=older_than)
         except objectstore.ObjectStoreError as exc:
             # Caught here, and never an OSError: ConsumerMixin would take
             # that for a broker connection error and reconnect.
             logger.warning("abandoned uploads not swept: %s", exc)
+            return
+        try:  # the rows of direct uploads whose parts just went
+            direct_uploads_forget_abandoned(older_than=older_than, aborted_keys=aborted)
+        except DatabaseError as exc:
+            logger.warning("abandoned upload rows not deleted: %s", exc)
 
     def _outbox_relay(self) -> None:
         try:

@@ -23,8 +23,9 @@ EXCHANGE = "transcode_queue"
 EXCHANGE_TYPE = "direct"
 ROUTING_KEY = "transcode_queue"
 
-DEFAULT_PROFILES = ("720p",)
-PROFILES = ("720p", "480p")
+# "hls" is the adaptive ladder (fMP4 segments, a master playlist) and the
+# scrub-preview storyboard; the MP4 profiles stay for download and old browsers.
+PROFILES = ("720p", "480p", "hls")
 
 # Celery states the worker publishes, plus the contract's custom one.
 STATE_STARTED = "STARTED"
@@ -49,6 +50,20 @@ FAILURE_CODES = frozenset(
         "WorkerCrashed",
     }
 )
+
+
+def profiles_default() -> tuple[str, ...]:
+    """What a new upload asks for: settings.TRANSCODE_PROFILES, checked at start-up."""
+    return tuple(settings.TRANSCODE_PROFILES)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # DEFAULT_PROFILES is read when it is used, not when this module is
+    # imported: config/settings.py imports PROFILES from here, before the
+    # settings exist, and tests may override the setting.
+    if name == "DEFAULT_PROFILES":
+        return profiles_default()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def transcode_queue() -> Queue:
@@ -106,3 +121,29 @@ def result_output_key(*, output: dict) -> str | None:
 def result_poster_key(*, result: dict) -> str | None:
     value = result.get("poster_key", result.get("poster_path"))
     return value if isinstance(value, str) and value else None
+
+
+def _key_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def result_hls_master_key(*, result: dict) -> str | None:
+    """The master playlist's key, when "hls" was asked for and made."""
+    hls = result.get("hls")
+    return _key_or_none(hls.get("master_key")) if isinstance(hls, dict) else None
+
+
+def result_hls_rungs(*, result: dict) -> list[dict]:
+    """The ladder's rungs, in the worker's order: name, width, height, bandwidth."""
+    hls = result.get("hls")
+    rungs = hls.get("rungs") if isinstance(hls, dict) else None
+    return [
+        {name: rung.get(name) for name in ("name", "width", "height", "bandwidth")}
+        for rung in rungs or []
+        if isinstance(rung, dict)
+    ]
+
+
+def result_storyboard_vtt_key(*, result: dict) -> str | None:
+    storyboard = result.get("storyboard")
+    return _key_or_none(storyboard.get("vtt_key")) if isinstance(storyboard, dict) else None

@@ -7,12 +7,19 @@ test together, and read the doc's Versioning section first.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from config.celery_app import app
 from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.replies import reply_decode
 
-from ...factories import success_result, success_result_v1
+from ...factories import hls_result, success_result, success_result_v1
 
 
 def test_task_and_queue_names():
@@ -94,8 +101,91 @@ def test_result_keys_and_the_v1_fallback():
 
 
 def test_profiles():
-    assert contract.PROFILES == ("720p", "480p")
-    assert contract.DEFAULT_PROFILES == ("720p",)
+    assert contract.PROFILES == ("720p", "480p", "hls")
+    assert contract.DEFAULT_PROFILES == ("720p", "hls")
+
+
+def test_the_default_profiles_come_from_the_setting(settings):
+    settings.TRANSCODE_PROFILES = ["480p"]
+    assert contract.DEFAULT_PROFILES == ("480p",)
+    assert contract.profiles_default() == ("480p",)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "('720p', 'hls')"), ("720p, 480p ,hls", "('720p', '480p', 'hls')")],
+)
+def test_transcode_profiles_is_read_from_the_environment(value, expected):
+    result = _settings_process({"TRANSCODE_PROFILES": value}, "tuple(settings.TRANSCODE_PROFILES)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_an_unknown_profile_stops_start_up_with_a_sentence():
+    result = _settings_process({"TRANSCODE_PROFILES": "720p,1080p"}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert (
+        "TRANSCODE_PROFILES must list profiles the transcoder makes (720p, 480p, hls),"
+        " got 720p, 1080p." in result.stderr
+    )
+
+
+def _settings_process(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    """The settings imported in a fresh interpreter: Django reads them once per process."""
+    return subprocess.run(
+        [sys.executable, "-c", f"from config import settings; print({expression})"],
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_hls_result_fields():
+    result = hls_result(job_id="j1")
+    reply = reply_decode(
+        body={"task_id": "j1", "status": "SUCCESS", "result": result, "traceback": None}
+    )
+    assert set(reply.result) >= {"hls", "storyboard", "outputs"}
+    assert set(result["hls"]) == {"master_key", "segment_seconds", "size_bytes", "rungs"}
+    assert set(result["hls"]["rungs"][0]) == {
+        "name",
+        "width",
+        "height",
+        "bandwidth",
+        "playlist_key",
+    }
+    assert set(result["storyboard"]) == {
+        "sprite_key",
+        "vtt_key",
+        "interval",
+        "tile_width",
+        "tile_height",
+        "size_bytes",
+    }
+    # `outputs` still lists only the MP4s.
+    assert [o["profile"] for o in reply.result["outputs"]] == ["720p"]
+    assert contract.result_hls_master_key(result=result) == (
+        "outputs/j1/9f2c4e1a7b3d5f60/hls/master.m3u8"
+    )
+    assert contract.result_hls_rungs(result=result)[1] == {
+        "name": "480p",
+        "width": 854,
+        "height": 480,
+        "bandwidth": 1500000,
+    }
+    assert contract.result_storyboard_vtt_key(result=result) == (
+        "outputs/j1/9f2c4e1a7b3d5f60/storyboard.vtt"
+    )
+
+
+def test_a_result_without_hls_has_no_ladder():
+    result = success_result(job_id="j1")
+    assert contract.result_hls_master_key(result=result) is None
+    assert contract.result_hls_rungs(result=result) == []
+    assert contract.result_storyboard_vtt_key(result=result) is None
+    assert contract.result_hls_rungs(result={"hls": {"rungs": "nonsense"}}) == []
 
 
 def test_documented_success_reply_decodes():

@@ -11,7 +11,7 @@ from videos.models import DispatchState, JobStatus, TranscodeJob, Video
 from videos.selectors import user_storage_used
 from videos.services.uploads import UploadQuotaExceeded, video_create
 
-from ...factories import success_result, user_make, video_with_job
+from ...factories import hls_result, success_result, user_make, video_with_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_sources")]
 
@@ -35,7 +35,7 @@ def test_creates_the_video_and_a_pending_job_for_the_stored_key(object_store, we
     assert (video.source_key, video.original_filename, video.title) == (key, "clip.mp4", "Holiday")
     assert video.owner == user
     job = TranscodeJob.objects.get(video=video)
-    assert (job.profiles, job.dispatch_state) == (["720p"], DispatchState.PENDING)
+    assert (job.profiles, job.dispatch_state) == (["720p", "hls"], DispatchState.PENDING)
 
 
 def test_rows_that_fail_to_commit_take_the_stored_object_with_them(
@@ -61,6 +61,13 @@ def test_storage_used_counts_sources_and_reported_outputs_of_the_owner_only(user
     video_with_job(owner=other_user)
     assert user_storage_used(owner=user) == 10 + 734003 + 10
     assert user_storage_used(owner=user_make()) == 0
+
+
+def test_storage_used_counts_the_hls_ladder_and_storyboard(user):
+    _, ready = video_with_job(owner=user, status=JobStatus.READY)
+    ready.result = hls_result(job_id=str(ready.id))  # MP4 734003, ladder 5242880, sprite 40960
+    ready.save()
+    assert user_storage_used(owner=user) == 10 + 734003 + 5242880 + 40960
 
 
 def test_an_upload_over_the_quota_is_refused_and_its_object_deleted(

@@ -49,7 +49,7 @@ def test_an_upload_is_stored_under_sources_and_dispatched_with_v2_kwargs(
             "kwargs": {
                 "job_id": str(video.current_job_id),
                 "source_key": video.source_key,
-                "profiles": ["720p"],
+                "profiles": ["720p", "hls"],
                 "contract_version": 2,
             },
         }

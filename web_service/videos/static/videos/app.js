@@ -1,4 +1,4 @@
-// The page's only script: upload with progress, live job status, cancel/retry.
+// The page's live list: job status, cancel/retry. Uploads: uploader.js.
 // No build step; every user-supplied string goes in through textContent.
 (function () {
   "use strict";
@@ -125,64 +125,9 @@
     if (row.dataset.apiUrl) poll(row);
   });
 
-  // ---- Upload --------------------------------------------------------------
-  var form = document.getElementById("upload-form");
-  if (!form) return;
-  var fileInput = document.getElementById("id_file");
-  var dropZone = document.getElementById("drop-zone");
-  var errorBox = document.getElementById("upload-error");
-  var progressBox = document.getElementById("upload-progress");
-  var bar = document.getElementById("upload-bar");
-  var barText = document.getElementById("upload-text");
-  var cancelButton = document.getElementById("upload-cancel");
-  var submitButton = document.getElementById("upload-button");
-  var maxBytes = parseInt(form.dataset.maxBytes, 10);
-  var quotaLeft = parseInt(form.dataset.quotaLeft, 10);
-  var currentUpload = null;
-
-  // Same as human_size() in videos/uploads.py, so both say the same sentence.
-  function humanSize(n) {
-    var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    if (i === 0) return Math.round(n) + " bytes";
-    return (Number.isInteger(n) ? n : n.toFixed(1)) + " " + units[i];
-  }
-
-  // Keep these messages in step with the server's (videos/uploads.py,
-  // videos/forms.py, videos/services/uploads.py, videos/middleware.py).
-  function tooLargeMessage() { return "The file is larger than the " + form.dataset.maxHuman + " upload limit."; }
-  function notVideoMessage(type) { return "Only video files can be uploaded; this file is " + type + "."; }
-  function quotaMessage(size) {
-    return "This upload needs " + humanSize(size) + " but only " + humanSize(Math.max(0, quotaLeft)) +
-      " of your " + form.dataset.quotaHuman + " quota is left. Delete videos to make room.";
-  }
-  // When a refusal has no JSON body (a proxy's page, or a connection the
-  // server closed while the file was still being sent), say it by status.
-  function statusMessage(status, retryAfter) {
-    if (status === 413) return tooLargeMessage();
-    if (status === 411) return "Send the upload with a Content-Length header; uploads of unknown length are not accepted.";
-    if (status === 429) return "Too many requests. Try again in " + (retryAfter || "a few") + " seconds.";
-    if (status === 401 || status === 403) return "Your session has ended. Log in again, then retry the upload.";
-    if (status === 503) return "The service is temporarily unavailable. Please try again in a moment.";
-    return "The upload failed (HTTP " + status + ").";
-  }
-  var NEUTRAL = { "": true, "application/octet-stream": true, "application/mp4": true, "application/x-matroska": true };
-
-  function refusal(file) {
-    if (file.size > maxBytes) return tooLargeMessage();
-    var type = (file.type || "").toLowerCase();
-    if (type.indexOf("video/") !== 0 && !NEUTRAL[type]) return notVideoMessage(type);
-    if (file.size === 0) return "The file is empty.";
-    if (!isNaN(quotaLeft) && file.size > quotaLeft) return quotaMessage(file.size);
-    return null;
-  }
-
-  function humanBytes(n) {
-    var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : n) + " " + units[i];
-  }
-
+  // ---- New rows ------------------------------------------------------------
+  // The upload form (static/videos/uploader.js) adds the row of a video it
+  // has just created; from then on it is polled like every other row.
   function addRow(created) {
     var row = document.getElementById("row-template").content.firstElementChild.cloneNode(true);
     row.dataset.apiUrl = created.url;
@@ -191,71 +136,5 @@
     document.getElementById("empty-list").hidden = true;
     poll(row);
   }
-
-  function setBusy(busy) {
-    submitButton.disabled = busy;
-    cancelButton.hidden = !busy;
-    progressBox.hidden = !busy;
-  }
-
-  function upload(file) {
-    errorBox.textContent = "";
-    var problem = refusal(file);
-    if (problem) { errorBox.textContent = problem; return; }
-    var data = new FormData();
-    data.append("file", file);
-    data.append("title", document.getElementById("id_title").value);
-    var xhr = new XMLHttpRequest();
-    var started = performance.now();
-    currentUpload = xhr;
-    setBusy(true);
-    bar.value = 0;
-    xhr.upload.addEventListener("progress", function (e) {
-      if (!e.lengthComputable) return;
-      var seconds = (performance.now() - started) / 1000;
-      bar.value = Math.round((e.loaded / e.total) * 100);
-      barText.textContent = bar.value + "% · " + humanBytes(e.loaded) + " of " + humanBytes(e.total) +
-        (seconds > 0.2 ? " · " + humanBytes(e.loaded / seconds) + "/s" : "");
-    });
-    xhr.addEventListener("load", function () {
-      setBusy(false);
-      currentUpload = null;
-      var body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (err) { /* not JSON: handled below */ }
-      if (xhr.status === 201) { quotaLeft -= file.size; form.reset(); addRow(body); return; }
-      errorBox.textContent = body.error || statusMessage(xhr.status, xhr.getResponseHeader("Retry-After"));
-    });
-    xhr.addEventListener("error", function () {
-      setBusy(false); currentUpload = null;
-      errorBox.textContent = "The upload was interrupted. Check your connection and try again.";
-    });
-    xhr.addEventListener("abort", function () {
-      setBusy(false); currentUpload = null;
-      errorBox.textContent = "Upload cancelled.";
-    });
-    xhr.open("POST", form.dataset.apiUrl);
-    xhr.setRequestHeader("X-CSRFToken", csrfToken());
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.send(data);
-  }
-
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    if (fileInput.files.length) upload(fileInput.files[0]);
-    else errorBox.textContent = "Choose a video file to upload.";
-  });
-  fileInput.addEventListener("change", function () {
-    if (fileInput.files.length) upload(fileInput.files[0]);
-  });
-  cancelButton.addEventListener("click", function () { if (currentUpload) currentUpload.abort(); });
-
-  ["dragenter", "dragover"].forEach(function (name) {
-    dropZone.addEventListener(name, function (e) { e.preventDefault(); dropZone.classList.add("dragover"); });
-  });
-  ["dragleave", "drop"].forEach(function (name) {
-    dropZone.addEventListener(name, function (e) { e.preventDefault(); dropZone.classList.remove("dragover"); });
-  });
-  dropZone.addEventListener("drop", function (e) {
-    if (e.dataTransfer && e.dataTransfer.files.length) upload(e.dataTransfer.files[0]);
-  });
+  window.videoList = { add: addRow };
 })();

@@ -1,0 +1,109 @@
+"""The HLS ladder and the storyboard of a job, made and checked on scratch files.
+
+    plan the rungs -> one ffmpeg pass writes hls/ (master, and per rung a
+    playlist, an init segment and segments) -> name every init segment init.mp4
+    -> plan the storyboard grid -> one ffmpeg writes the sprite -> Python
+    writes the VTT from the same grid
+
+encode.py calls these between the MP4s and verification; nothing here knows
+about the object store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from transcoder import contract
+from transcoder.errors import TranscodeFailed
+from transcoder.media.ladder import PlannedRung, ladder_command, ladder_rungs
+from transcoder.media.playlists import media_init_renamed, media_parse
+from transcoder.media.probe import SourceInfo
+from transcoder.media.runner import PercentCallback, ProcessLimits, run_ffmpeg
+from transcoder.media.storyboard import (
+    StoryboardPlan,
+    storyboard_command,
+    storyboard_plan,
+    storyboard_vtt,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Storyboard:
+    sprite: Path
+    vtt: Path
+    plan: StoryboardPlan
+
+
+def ladder_make(
+    *,
+    source: Path,
+    folder: Path,
+    info: SourceInfo,
+    threads: int,
+    limits: ProcessLimits,
+    job_id: str,
+    on_progress: PercentCallback,
+) -> tuple[Path, list[PlannedRung]]:
+    """Write the ladder into `folder`/hls; return that folder and the rungs it holds."""
+    hls = folder / contract.HLS_FOLDER
+    hls.mkdir()
+    rungs = ladder_rungs(width=info.width, height=info.height)
+    run_ffmpeg(
+        ladder_command(
+            source=source,
+            folder=hls,
+            rungs=rungs,
+            info=info,
+            threads=threads,
+            max_pixels=limits.max_pixels,
+        ),
+        duration=info.duration,
+        on_progress=on_progress,
+        job_id=job_id,
+        limits=limits,
+    )
+    for planned in rungs:
+        _init_renamed(hls / planned.name)
+    return hls, rungs
+
+
+def storyboard_make(
+    *, source: Path, folder: Path, info: SourceInfo, limits: ProcessLimits, job_id: str
+) -> Storyboard:
+    """Write the storyboard's sprite and VTT into `folder`."""
+    plan = storyboard_plan(duration=info.duration, width=info.width, height=info.height)
+    sprite = folder / contract.STORYBOARD_SPRITE_FILENAME
+    run_ffmpeg(
+        storyboard_command(
+            source=source, target=sprite, plan=plan, info=info, max_pixels=limits.max_pixels
+        ),
+        duration=info.duration,
+        on_progress=lambda percent: None,  # a few seconds at most: not worth reporting
+        job_id=job_id,
+        limits=limits,
+    )
+    vtt = folder / contract.STORYBOARD_VTT_FILENAME
+    vtt.write_text(storyboard_vtt(plan=plan, duration=info.duration), encoding="utf-8")
+    return Storyboard(sprite=sprite, vtt=vtt, plan=plan)
+
+
+def ladder_files(hls: Path) -> list[Path]:
+    """Every file of the ladder, master first: what gets uploaded."""
+    master = hls / contract.HLS_MASTER_FILENAME
+    return [master, *sorted(p for p in hls.rglob("*") if p.is_file() and p != master)]
+
+
+def _init_renamed(rung_folder: Path) -> None:
+    # With more than one variant, ffmpeg 5.1 names each init segment
+    # init_<index>.mp4 whatever -hls_fmp4_init_filename says; the contract
+    # names it init.mp4 in every rung's folder, so rename it and its EXT-X-MAP.
+    playlist = rung_folder / contract.HLS_PLAYLIST_FILENAME
+    text = playlist.read_text(encoding="utf-8")
+    written = media_parse(text).init_uri
+    if written == contract.HLS_INIT_FILENAME:
+        return
+    if written is None or "/" in written or not (rung_folder / written).is_file():
+        raise TranscodeFailed(f"The HLS {rung_folder.name} rung has no init segment.")
+    (rung_folder / written).rename(rung_folder / contract.HLS_INIT_FILENAME)
+    playlist.write_text(media_init_renamed(text, name=contract.HLS_INIT_FILENAME), encoding="utf-8")

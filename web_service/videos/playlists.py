@@ -1,0 +1,113 @@
+"""Rewriting an HLS playlist or a storyboard VTT for one viewer. Pure: no store, no request.
+
+The transcoder writes playlists with relative URIs only (docs/messages.md),
+and the bucket is private, so a browser could not follow them. The web
+serves each playlist itself, with every URI made absolute
+(docs/storage.md, "Playback"):
+
+- a child playlist becomes `proxy(key)`, the web's own /media/<key>, so it
+  is checked for ownership and rewritten in its turn;
+- anything else (segments, init sections, the sprite) becomes `sign(key)`,
+  a presigned URL of the store, which serves it with Range.
+
+A URI that is absolute, or resolves outside the playlist's own
+outputs/<job_id>/, is refused with `PlaylistRefused`: our transcoder never
+writes one, so it is a bug or a tampered object, and signing it would hand
+out a URL to another person's video.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
+
+PLAYLIST_SUFFIX = ".m3u8"
+# A quoted URI attribute: EXT-X-MAP, EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF, ...
+_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
+_EXTINF = re.compile(r"^#EXTINF:\s*([0-9.]+)")
+_CUE_TIMING = re.compile(r"-->\s*(?:(\d+):)?(\d{2}):(\d{2}(?:\.\d+)?)")
+
+
+class PlaylistRefused(ValueError):
+    """A URI in a playlist that must not be served; the message says which and why."""
+
+
+def playlist_uri_resolve(*, uri: str, key: str) -> tuple[str, str]:
+    """(the object key `uri` names, relative to the playlist at `key`; its #fragment).
+
+    The query is dropped: it is not part of a key, and an unsigned parameter
+    would break the store's signature. The fragment is kept (a sprite's
+    `#xywh=` is read by the page).
+    """
+    parts = urlsplit(uri)
+    if parts.scheme or parts.netloc or uri.startswith("/") or "\\" in uri:
+        raise PlaylistRefused(f"{key}: absolute URI {uri!r}")
+    path = unquote(parts.path)
+    if not path or any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        raise PlaylistRefused(f"{key}: empty or control characters in URI {uri!r}")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(key), path))
+    job_prefix = "/".join(key.split("/")[:2]) + "/"  # outputs/<job_id>/
+    inside = resolved.startswith(job_prefix) and len(resolved) > len(job_prefix)
+    if not inside or any(part.startswith(".") for part in resolved.split("/")):
+        raise PlaylistRefused(f"{key}: URI {uri!r} resolves outside {job_prefix}")
+    return resolved, f"#{parts.fragment}" if parts.fragment else ""
+
+
+def playlist_rewrite(
+    *, text: str, key: str, sign: Callable[[str], str], proxy: Callable[[str], str]
+) -> str:
+    """The playlist at `key` with every URI, and every URI="..." attribute, made absolute."""
+    signed: dict[str, str] = {}  # one signature per object, however often it is listed
+
+    def absolute(uri: str) -> str:
+        target, fragment = playlist_uri_resolve(uri=uri, key=key)
+        if target.endswith(PLAYLIST_SUFFIX):
+            return proxy(target) + fragment
+        if target not in signed:
+            signed[target] = sign(target)
+        return signed[target] + fragment
+
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{absolute(m.group(1))}"', line)
+        elif stripped:
+            line = absolute(stripped)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def playlist_seconds(*, text: str) -> float:
+    """A media playlist's length: the sum of its segments' EXTINF durations (0 for a master)."""
+    return sum(float(m.group(1)) for line in text.splitlines() if (m := _EXTINF.match(line)))
+
+
+def storyboard_rewrite(*, text: str, key: str, sign: Callable[[str], str]) -> str:
+    """The storyboard VTT at `key` with each cue's payload (`sprite.jpg#xywh=...`) signed."""
+    signed: dict[str, str] = {}
+    lines = []
+    in_cue = False
+    for line in text.splitlines():
+        if "-->" in line:
+            in_cue = True
+        elif not line.strip():
+            in_cue = False
+        elif in_cue:
+            target, fragment = playlist_uri_resolve(uri=line.strip(), key=key)
+            if target not in signed:
+                signed[target] = sign(target)
+            line = signed[target] + fragment
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def storyboard_seconds(*, text: str) -> float:
+    """When the storyboard's last cue ends."""
+    ends = [
+        int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+        for hours, minutes, seconds in _CUE_TIMING.findall(text)
+    ]
+    return max(ends, default=0.0)

@@ -1,0 +1,248 @@
+// The upload form: resumable uploads straight to the object store, with Uppy.
+//
+// The web starts the multipart upload and signs one PUT per part
+// (/api/uploads/, videos/views/direct_uploads.py); the browser sends the parts
+// to the store, so a dropped connection costs one part, not the file. Uppy's
+// @uppy/aws-s3 (4.x) does the part loop, progress, retries and resume through
+// its documented multipart callbacks, which call our endpoints with the
+// session's CSRF header; GoldenRetriever keeps the file in IndexedDB so a
+// reload continues where it stopped.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("upload-form");
+  if (!form || !window.Uppy) return;
+  var fileInput = document.getElementById("id_file");
+  var titleInput = document.getElementById("id_title");
+  var dropZone = document.getElementById("drop-zone");
+  var errorBox = document.getElementById("upload-error");
+  var progressBox = document.getElementById("upload-progress");
+  var bar = document.getElementById("upload-bar");
+  var barText = document.getElementById("upload-text");
+  var cancelButton = document.getElementById("upload-cancel");
+  var submitButton = document.getElementById("upload-button");
+  var uploadsUrl = form.dataset.uploadsUrl; // "/api/uploads/"
+  var maxBytes = parseInt(form.dataset.maxBytes, 10);
+  var quotaLeft = parseInt(form.dataset.quotaLeft, 10);
+  var MiB = 1024 * 1024;
+  var chosen = null; // the File picked, not sent until Upload is clicked
+  var discard = false; // the server refused the upload: drop it once Uppy is done
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // Same as human_size() in videos/uploads.py, so both say the same sentence.
+  function humanSize(n) {
+    var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    if (i === 0) return Math.round(n) + " bytes";
+    return (Number.isInteger(n) ? n : n.toFixed(1)) + " " + units[i];
+  }
+
+  // Keep these in step with the server's (videos/uploads.py, videos/forms.py,
+  // videos/services/uploads.py): the page refuses before a byte is sent.
+  var NEUTRAL = { "": true, "application/octet-stream": true, "application/mp4": true, "application/x-matroska": true };
+  function refusal(file) {
+    if (file.size > maxBytes) return "The file is larger than the " + form.dataset.maxHuman + " upload limit.";
+    var type = (file.type || "").toLowerCase();
+    if (type.indexOf("video/") !== 0 && !NEUTRAL[type]) return "Only video files can be uploaded; this file is " + type + ".";
+    if (file.size === 0) return "The file is empty.";
+    if (!isNaN(quotaLeft) && file.size > quotaLeft) {
+      return "This upload needs " + humanSize(file.size) + " but only " + humanSize(Math.max(0, quotaLeft)) +
+        " of your " + form.dataset.quotaHuman + " quota is left. Delete videos to make room.";
+    }
+    return null;
+  }
+
+  // The server's part size (services/direct_uploads.py): 8 MiB, or what 10,000 parts need.
+  function partSize(size) { return Math.max(8 * MiB, Math.ceil(size / 10000)); }
+
+  // Uppy retries a part PUT once the browser is back online, but not our own
+  // calls (sign, list, complete): a signature asked for while offline would
+  // fail its few retries and end the upload. So each waits for the network.
+  function whenOnline() {
+    if (navigator.onLine !== false) return Promise.resolve();
+    return new Promise(function (resolve) { window.addEventListener("online", resolve, { once: true }); });
+  }
+
+  function api(method, path, body, signal) {
+    return whenOnline().then(function () {
+      return window.fetch(uploadsUrl + path, {
+        method: method,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal,
+      });
+    }).then(function (r) {
+      if (r.status === 204) return {};
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.ok) return data;
+        var error = new Error(data.error || "The upload failed (HTTP " + r.status + ").");
+        error.refused = true; // the server said no: retrying will not help
+        throw error;
+      });
+    });
+  }
+
+  // Uppy's multipart callbacks, each one call to /api/uploads/. Uppy keeps
+  // {uploadId, key} in the file's state (GoldenRetriever saves it), so after a
+  // reload it lists the parts the store holds and sends only the others.
+  // `uploadId` is our Upload's id, which the paths name; `key` is the source key.
+  var uppy = new Uppy.Uppy({ id: "video-upload", autoProceed: false, restrictions: { maxNumberOfFiles: 1 } })
+    .use(Uppy.AwsS3, {
+      // Always multipart, small files too: the web has no single-PUT endpoint
+      // (a file under 5 MiB is sent as one part).
+      shouldUseMultipart: function () { return true; },
+      getChunkSize: function (file) { return partSize(file.size); },
+      // One request at a time: a dropped connection loses one part in flight.
+      limit: 1,
+      // Network failures that are not "offline" (a store restart, a proxy):
+      // a part is tried again after each of these pauses. Once they run out
+      // the upload fails, and Uppy aborts it (DELETE); Upload starts it anew.
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+      // The server starts the multipart upload (it checks size, type, quota
+      // and the rate, and picks the key).
+      createMultipartUpload: function (file) {
+        return api("POST", "", {
+          filename: file.name,
+          size: file.size,
+          content_type: file.data.type || "", // what the page checked, not Uppy's guess from the name
+          title: file.meta.title || "",
+        }).then(function (created) { return { uploadId: created.id, key: created.key }; });
+      },
+      signPart: function (file, opts) {
+        return api("POST", opts.uploadId + "/parts/" + opts.partNumber + "/", undefined, opts.signal)
+          .then(function (data) { return { method: "PUT", url: data.url }; });
+      },
+      listParts: function (file, opts) {
+        return api("GET", opts.uploadId + "/parts/", undefined, opts.signal)
+          .then(function (data) { return data.parts; });
+      },
+      completeMultipartUpload: function (file, opts) {
+        var parts = opts.parts.map(function (p) { return { PartNumber: p.PartNumber, ETag: p.ETag }; });
+        return api("POST", opts.uploadId + "/complete/", { parts: parts }, opts.signal)
+          .then(function (video) { return { location: video.url, video: video }; });
+      },
+      abortMultipartUpload: function (file, opts) {
+        return api("DELETE", opts.uploadId + "/").then(function () {});
+      },
+    })
+    // IndexedDB holds the file itself, so a reload can send the rest of it.
+    .use(Uppy.GoldenRetriever, { indexedDB: { maxFileSize: maxBytes, maxTotalSize: maxBytes } });
+
+  function setBusy(busy) {
+    submitButton.disabled = busy;
+    cancelButton.hidden = !busy;
+    progressBox.hidden = !busy;
+  }
+
+  function showProgress(loaded, total, started) {
+    var seconds = (Date.now() - started) / 1000;
+    bar.value = total ? Math.floor((loaded / total) * 100) : 0;
+    barText.textContent = bar.value + "% · " + humanSize(loaded) + " of " + humanSize(total) +
+      (seconds > 0.2 ? " · " + humanSize(loaded / seconds) + "/s" : "");
+  }
+
+  // Nothing is sent before Upload is clicked: only then is the file handed to
+  // Uppy, which asks the server to start the upload (createMultipartUpload).
+  function start(file) {
+    errorBox.textContent = "";
+    var problem = refusal(file);
+    if (problem) { errorBox.textContent = problem; return; }
+    setBusy(true);
+    bar.value = 0;
+    barText.textContent = "";
+    try {
+      uppy.clear();
+      uppy.addFile({ name: file.name, type: file.type, data: file, meta: { title: titleInput.value } });
+    } catch (error) {
+      setBusy(false);
+      errorBox.textContent = error.message;
+      return;
+    }
+    uppy.upload().catch(function (error) { // failures of the file itself arrive as "upload-error"
+      setBusy(false);
+      errorBox.textContent = error.message;
+    });
+  }
+
+  uppy.on("upload-progress", function (file, progress) {
+    progressBox.hidden = false;
+    showProgress(progress.bytesUploaded, progress.bytesTotal, progress.uploadStarted || Date.now());
+  });
+  uppy.on("upload-success", function (file, response) {
+    var video = response.body.video || { url: response.body.location, status: "queued" };
+    quotaLeft -= file.size;
+    setBusy(false);
+    chosen = null;
+    form.reset();
+    window.videoList.add({ url: video.url, status: video.status });
+  });
+  uppy.on("upload-error", function (file, error) {
+    if (error && error.refused) { // a refusal stays a refusal
+      errorBox.textContent = error.message;
+      discard = true;
+      setBusy(false);
+      return;
+    }
+    // Uppy's retries (retryDelays) ran out.
+    errorBox.textContent = "The upload was interrupted. Check your connection and click Upload to try again.";
+    submitButton.disabled = false;
+  });
+  // Offline, Uppy holds the parts until the browser is back online and then
+  // continues by itself; the page only says so.
+  uppy.on("is-offline", function () {
+    if (!progressBox.hidden) barText.textContent = "Offline: the upload continues when the connection is back.";
+  });
+  // Once Uppy is done with a file it sent, or that was refused, it is
+  // removed (and GoldenRetriever forgets it); one that failed on the
+  // network stays, to be tried again.
+  uppy.on("complete", function (result) {
+    if (discard || !result.failed.length) uppy.clear();
+    discard = false;
+  });
+
+  // After a reload: a file GoldenRetriever kept, with its bytes, continues by itself.
+  uppy.on("restored", function () {
+    var files = uppy.getFiles();
+    if (!files.length || files.some(function (f) { return !f.data || f.isGhost; })) { uppy.clear(); return; }
+    setBusy(true);
+    if (files[0].meta.title) titleInput.value = files[0].meta.title;
+    uppy.emit("restore-confirmed");
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (uppy.getFiles().length && !submitButton.disabled) { // try the interrupted one again
+      errorBox.textContent = "";
+      submitButton.disabled = true;
+      uppy.retryAll();
+      return;
+    }
+    if (chosen) start(chosen);
+    else errorBox.textContent = "Choose a video file to upload.";
+  });
+  function choose(file) {
+    chosen = file;
+    errorBox.textContent = refusal(file) || "";
+  }
+  fileInput.addEventListener("change", function () { if (fileInput.files.length) choose(fileInput.files[0]); });
+  cancelButton.addEventListener("click", function () {
+    uppy.cancelAll(); // aborts the multipart upload: DELETE /api/uploads/<id>/
+    setBusy(false);
+    errorBox.textContent = "Upload cancelled.";
+  });
+
+  ["dragenter", "dragover"].forEach(function (name) {
+    dropZone.addEventListener(name, function (e) { e.preventDefault(); dropZone.classList.add("dragover"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    dropZone.addEventListener(name, function (e) { e.preventDefault(); dropZone.classList.remove("dragover"); });
+  });
+  dropZone.addEventListener("drop", function (e) {
+    if (e.dataTransfer && e.dataTransfer.files.length) choose(e.dataTransfer.files[0]);
+  });
+})();

@@ -71,9 +71,10 @@ def test_without_its_database_the_web_answers_503_and_the_collector_holds_result
     stack = start_stack(TRANSCODER_CONCURRENCY="1")
     api = ApiClient(stack.base_url)
     collector = stack.processes["collector"]
+    # Signed in first: the job must still be running when the database goes.
+    admin = _signed_in_admin(stack)
     video_id = api.upload(make_clip(seconds=15)).json()["id"]
     job_id = job_of(stack.database_url, video_id)["id"]
-    admin = _signed_in_admin(stack)
     wait_until(lambda: api.video(video_id)["status"] == "processing", timeout=60, what="started")
 
     with database_closed(stack.database_url):

@@ -154,3 +154,35 @@ def test_plain_http_by_default_for_make_run_and_compose_on_localhost():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False False 0 None"
+
+
+@pytest.mark.parametrize(
+    "setting", ["DEFAULT_PAGINATION_CLASS", "DEFAULT_THROTTLE_CLASSES", "EXCEPTION_HANDLER"]
+)
+def test_each_api_class_the_settings_name_imports_first_in_a_fresh_process(setting):
+    # DRF imports these lazily, in whatever order a command touches them
+    # (`migrate` runs DRF's pagination check before anything loads a view):
+    # each must import on its own, with no circular import through
+    # rest_framework.views, which reads DEFAULT_THROTTLE_CLASSES.
+    code = (
+        "import django; django.setup(); "
+        "from rest_framework.settings import api_settings; "
+        f"value = api_settings.{setting}; "
+        "values = value if isinstance(value, list) else [value]; "
+        "print(*(v.__module__ for v in values))"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "S3_", "WEB_S3_", "UPLOAD_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=SERVICE_DIR,
+        env={**clean, **DEPLOYED, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() and set(result.stdout.split()) == {"videos.views.rest"}

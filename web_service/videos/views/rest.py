@@ -17,7 +17,6 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
-from rest_framework.views import exception_handler
 
 ONE_FILE_MESSAGE = "Send one file per upload."
 FIELDS_TOO_LARGE_MESSAGE = "The form fields sent with the file are too large."
@@ -57,6 +56,12 @@ def _first_message(data: Any) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every error body turned into `{"error": "<sentence>"}`."""
+    # Imported here, not at the top: rest_framework.views reads the
+    # DEFAULT_THROTTLE_CLASSES setting, which names this module, when it is
+    # first imported; a top-level import would be circular whenever this
+    # module is the first to load (e.g. DRF's pagination system check).
+    from rest_framework.views import exception_handler
+
     message = bad_body_message(exc)
     if message:
         exc = exceptions.ParseError(message)

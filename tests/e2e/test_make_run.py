@@ -4,6 +4,7 @@ the object store it embeds when S3_ENDPOINT_URL is not set included."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -143,8 +144,12 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
             for identity in json.loads(keys.read_text()).values():
                 assert identity["secretKey"] not in log.read_text(errors="replace")
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+            # After a failure: every process `make run` started, by pid. honcho
+            # gives each service its own process group, so killing make's
+            # group alone would leave the stack running.
+            for pid in [*descendants(proc.pid), proc.pid] if proc.poll() is None else []:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(

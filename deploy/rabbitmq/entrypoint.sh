@@ -53,16 +53,16 @@ uuid='[0-9a-f-]{36}'
 # on the celeryev exchange.
 control="celery\\.pidbox|reply\\.celery\\.pidbox|[^@]+@.+\\.celery\\.pidbox|$uuid\\.reply\\.celery\\.pidbox|celeryev|celeryev\\.$uuid"
 
-# web: declares transcode_queue as the worker does (so a job sent before any
-# worker ran waits in it) -- binding the queue to its exchange needs READ on
-# the exchange, and RabbitMQ matches that regex against the queue of the same
-# name too (README, "Security"); publishes there; declares and consumes its
-# reply queue and dead-letter queue (declaring a queue with a dead-letter
-# exchange needs WRITE on that exchange: "", amq.default); broadcasts revoke
-# through celery.pidbox.
-web_configure="^(transcode_queue|$results|$results\\.dead|celery\\.pidbox)\$"
+# web: publishes to the transcode_queue exchange and nothing more of it (the
+# broker declares that queue below, and compose tells the web not to:
+# TRANSCODE_QUEUE_DECLARE=0; declaring or binding it would need CONFIGURE and
+# READ, and READ on that name is also the right to consume the jobs);
+# declares and consumes its reply queue and dead-letter queue (declaring a
+# queue with a dead-letter exchange needs WRITE on that exchange: "",
+# amq.default); broadcasts revoke through celery.pidbox.
+web_configure="^($results|$results\\.dead|celery\\.pidbox)\$"
 web_write="^(transcode_queue|celery\\.pidbox|amq\\.default)\$"
-web_read="^(transcode_queue|$results|$results\\.dead)\$"
+web_read="^($results|$results\\.dead)\$"
 # transcoder: declares and consumes transcode_queue, republishes its own
 # retries to it, sends results through the default exchange (rpc://: routing
 # key = the caller's reply queue), and Celery's control and events. Nothing of
@@ -91,7 +91,26 @@ node_up() {
   done
 }
 
+# transcode_queue, declared exactly as both services declare it (docs/messages.md:
+# a durable direct exchange and a durable queue of that name, no arguments), so
+# a job the web sends before any transcoder ran is kept. Only topology here, no
+# user: import_definitions leaves everything else as it is.
+jobs_queue_declare() {
+  definitions=$(mktemp)
+  cat >"$definitions" <<'JSON'
+{"exchanges": [{"name": "transcode_queue", "vhost": "/", "type": "direct", "durable": true,
+                "auto_delete": false, "internal": false, "arguments": {}}],
+ "queues": [{"name": "transcode_queue", "vhost": "/", "durable": true, "auto_delete": false,
+             "arguments": {}}],
+ "bindings": [{"source": "transcode_queue", "vhost": "/", "destination": "transcode_queue",
+               "destination_type": "queue", "routing_key": "transcode_queue", "arguments": {}}]}
+JSON
+  rabbitmqctl --quiet import_definitions "$definitions" >/dev/null
+  rm -f "$definitions"
+}
+
 if node_up; then
+  jobs_queue_declare
   user_apply "$WEB_BROKER_USER" "$WEB_BROKER_PASSWORD" "$web_configure" "$web_write" "$web_read"
   user_apply "$TRANSCODER_BROKER_USER" "$TRANSCODER_BROKER_PASSWORD" \
     "$transcoder_configure" "$transcoder_write" "$transcoder_read"

@@ -65,6 +65,11 @@ def test_the_transcoder_cannot_read_the_web_results_queue(compose_project):
     assert out.startswith("ACCESS_REFUSED"), out
 
 
+def test_the_web_cannot_take_the_transcoders_jobs(compose_project):
+    out = _probe(compose_project, credentials_of="web", op="consume", queue="transcode_queue")
+    assert out.startswith("ACCESS_REFUSED"), out
+
+
 def test_the_web_cannot_take_a_transcoders_control_queue(compose_project):
     # Each worker's remote-control queue: whoever reads it swallows the
     # revokes (cancel) and pings meant for that worker.

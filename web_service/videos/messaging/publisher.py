@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from kombu import Queue
 
 from config.celery_app import app
 from videos.messaging import contract
+
+
+def _jobs_queue() -> list[Queue]:
+    """transcode_queue, to declare before publishing, unless the broker declares it."""
+    return [contract.transcode_queue()] if settings.TRANSCODE_QUEUE_DECLARE else []
 
 
 def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[str]) -> None:
@@ -28,11 +34,7 @@ def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[st
         reply_to=settings.RESULTS_QUEUE,
         # Declare the reply queue together with the task queue, so the result
         # has somewhere to go even if the collector has never run.
-        declare=[
-            contract.transcode_queue(),
-            contract.dead_letter_queue(),
-            contract.results_queue(),
-        ],
+        declare=[*_jobs_queue(), contract.dead_letter_queue(), contract.results_queue()],
         # Ignored by transports without confirms (memory://, filesystem://).
         confirm_timeout=settings.BROKER_CONFIRM_TIMEOUT,
     )
@@ -47,6 +49,7 @@ def outputs_delete_publish(*, job_id: str) -> None:
     app.send_task(
         contract.TASK_DELETE_OUTPUTS,
         kwargs=contract.delete_outputs_kwargs(job_id=job_id),
-        declare=[contract.transcode_queue()],
+        # An explicit list, even empty: with None, Celery declares the route's queue.
+        declare=_jobs_queue(),
         confirm_timeout=settings.BROKER_CONFIRM_TIMEOUT,
     )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
-from kombu import Consumer
+import pytest
+from amqp.exceptions import AccessRefused
+from kombu import Connection, Consumer
 
 from videos.messaging import contract
 from videos.messaging.publisher import outputs_delete_publish, transcode_request_publish
+
+from .rabbitmq import celery_app_using, guest_url, rabbitmq_vhost, settings_transport_options
 
 
 def _received_one(connection):
@@ -53,3 +57,35 @@ def test_delete_outputs_is_sent_by_name_without_a_reply_queue(memory_broker, set
     args, kwargs, _embed = json.loads(message.body)
     assert (args, kwargs) == ([], {"job_id": "job-1", "contract_version": 2})
     message.ack()
+
+
+# The web's broker user in docker-compose.yml (deploy/rabbitmq/entrypoint.sh):
+# it may publish to the jobs' exchange, never configure or read transcode_queue.
+COMPOSE_WEB_USER = {
+    "configure": r"^(web\.transcode_results|web\.transcode_results\.dead|celery\.pidbox)$",
+    "write": r"^(transcode_queue|celery\.pidbox|amq\.default)$",
+    "read": r"^(web\.transcode_results|web\.transcode_results\.dead)$",
+}
+
+
+@pytest.mark.parametrize("declare", [False, True])
+def test_a_web_user_that_cannot_read_the_jobs_queue_publishes_only_without_declaring_it(
+    settings, declare
+):
+    settings.TRANSCODE_QUEUE_DECLARE = declare
+    with rabbitmq_vhost(**COMPOSE_WEB_USER) as url:
+        with Connection(guest_url(url)) as broker:  # what the broker's definitions make
+            contract.transcode_queue()(broker.default_channel).declare()
+        options = settings_transport_options(broker_url=url)
+        with celery_app_using(broker_url=url, transport_options=options):
+            if declare:
+                # Declaring (binding) the queue needs READ on its name: refused.
+                with pytest.raises(AccessRefused):
+                    transcode_request_publish(job_id="j", source_key="sources/a", profiles=[])
+                return
+            transcode_request_publish(job_id="j", source_key="sources/a", profiles=["720p"])
+        with Connection(guest_url(url)) as broker:
+            assert _received_one(broker).headers["id"] == "j"
+        # ...and this user cannot take the jobs meant for the transcoder.
+        with Connection(url) as web, pytest.raises(AccessRefused):
+            web.default_channel.basic_consume(contract.QUEUE, callback=lambda message: None)

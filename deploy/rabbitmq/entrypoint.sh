@@ -105,6 +105,8 @@ jobs_queue_declare() {
  "bindings": [{"source": "transcode_queue", "vhost": "/", "destination": "transcode_queue",
                "destination_type": "queue", "routing_key": "transcode_queue", "arguments": {}}]}
 JSON
+  # The node reads the file itself, as the rabbitmq user; it holds no secret.
+  chmod 644 "$definitions"
   rabbitmqctl --quiet import_definitions "$definitions" >/dev/null
   rm -f "$definitions"
 }

@@ -63,8 +63,9 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     assert ranged.headers["Content-Range"] == f"bytes 0-1023/{output['size_bytes']}"
 
     page = api.get(f"/videos/{created['id']}/").text
-    assert f'src="{output["url"]}"' in page
     assert "<video" in page
+    assert f'href="{output["url"]}?download=1"' in page  # the MP4 stays for download
+    assert final["hls_url"] and final["hls_url"] in page  # the player's ladder
 
     # Someone else signed in gets nothing of it: not the page, not the media.
     stranger = ApiClient(stack.base_url)

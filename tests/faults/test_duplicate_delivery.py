@@ -20,10 +20,13 @@ RESULTS_QUEUE = "web.transcode_results"
 def _convert_kwargs(stack, job_id: str) -> dict:
     """The message the web sends for this job (docs/messages.md, contract v2)."""
     (source_key,) = stack.store.objects("sources/")  # the stack's only upload
+    (job,) = db_rows(
+        stack.database_url, "SELECT profiles FROM videos_transcodejob WHERE id = %s", [job_id]
+    )
     return {
         "job_id": job_id,
         "source_key": source_key,
-        "profiles": ["720p"],
+        "profiles": job["profiles"],  # the web's default: ["720p", "hls"]
         "contract_version": 2,
     }
 

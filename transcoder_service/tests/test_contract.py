@@ -15,16 +15,16 @@ import sys
 
 from kombu import Queue
 
-from transcoder import contract, errors, guards, pipeline
+from transcoder import contract, errors, guards
 from transcoder.media.profiles import PROFILE_NAMES, PROFILES, RUNGS
 from transcoder.objectstore import ObjectStore
-from transcoder.payload import ConvertRequest, parse_convert_request, parse_delete_request
+from transcoder.payload import parse_convert_request, parse_delete_request
 from transcoder.settings import Settings
 from transcoder.tasks import convert_video, delete_outputs, ping
 from transcoder.worker import app
 
 from .seaweed import SeaweedStore
-from .support import SERVICE_DIR, TIMINGS, keys_under, object_bytes
+from .support import SERVICE_DIR, TIMINGS, convert, keys_under, object_bytes
 
 
 def test_task_names_and_version() -> None:
@@ -190,15 +190,7 @@ def test_success_result_fields_and_manifest(
     sources: dict[str, str],
     job_id: str,
 ) -> None:
-    request = ConvertRequest(
-        job_id=job_id, source_key=sources["clip.mp4"], profiles=("480p",), contract_version=2
-    )
-    result = pipeline.convert(
-        request=request,
-        store=store,
-        on_progress=lambda *, stage, percent: None,
-        settings=settings,
-    )
+    result = convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("480p",))
     assert list(result) == [
         "contract_version",
         "job_id",
@@ -297,15 +289,7 @@ def test_hls_result_fields(
     sources: dict[str, str],
     job_id: str,
 ) -> None:
-    request = ConvertRequest(
-        job_id=job_id, source_key=sources["clip.mp4"], profiles=("hls",), contract_version=2
-    )
-    result = pipeline.convert(
-        request=request,
-        store=store,
-        on_progress=lambda *, stage, percent: None,
-        settings=settings,
-    )
+    result = convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("hls",))
     assert list(result)[-2:] == ["hls", "storyboard"]
     assert result["outputs"] == []
     attempt = f"{result['poster_key'].rsplit('/', 1)[0]}/"

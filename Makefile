@@ -1,25 +1,25 @@
-# Thin wrappers: CI and the README call exactly these targets.
-#   make run    set everything up, then run web + collector + worker in the foreground
-#   make test   set everything up, then run every test suite
-#   make bench  benchmarks (figures only; never fails on a timing)
+# Thin wrappers: CI and the README call exactly these targets. `make help`
+# lists every target of this Makefile and of each service's.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
 .PHONY: help setup system-packages run test test-units test-repo test-e2e lint bench clean
 
-help:
-	@sed -n 's/^#   //p' Makefile
+help: ## this list (each Makefile lists its own targets)
+	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## /{printf "  make %-18s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
+	@echo "web_service/ (make -C web_service ...):"; $(MAKE) --no-print-directory -C web_service help
+	@echo "transcoder_service/ (make -C transcoder_service ...):"; $(MAKE) --no-print-directory -C transcoder_service help
 
 # The system programs (ffmpeg, Chromium, wrk, npm: installed with apt when
 # run as root on Debian/Ubuntu, else listed with the command to install them),
 # a virtualenv per service from its own pinned requirements, and the root
 # tool environment for honcho, SeaweedFS's `weed` and the repository-level suites.
-setup: system-packages $(STAMP) node_modules/.installed
+setup: system-packages $(STAMP) node_modules/.installed ## system packages, the root tools and both services' virtualenvs
 	$(MAKE) -C transcoder_service venv
 	$(MAKE) -C web_service venv
 
-system-packages:
+system-packages: ## ffmpeg, Chromium, wrk, npm, docker (apt, as root)
 	bin/install-system-packages
 
 $(STAMP): requirements-dev.txt tests/e2e/requirements.txt tests/infra/requirements.txt bench/requirements.txt
@@ -31,27 +31,27 @@ node_modules/.installed: package.json package-lock.json | system-packages
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: setup
+run: setup ## set everything up, then run web + collector + worker in the foreground
 	$(VENV)/bin/python bin/run
 
-test: setup
+test: setup ## set everything up, then run every test suite
 	$(MAKE) test-units
 	$(MAKE) test-repo
 
 # Each service's own unit tests, exactly as its own repository would run them.
-test-units:
+test-units: ## each service's own tests, as its own repository runs them
 	$(MAKE) -C transcoder_service test
 	$(MAKE) -C web_service test
 
 # Repository-level suites against real processes: shipping checks, end to end.
-test-repo:
+test-repo: ## repository-level suites against real processes
 	$(VENV)/bin/pytest tests
 
-test-e2e: setup
+test-e2e: setup ## only the end-to-end suite
 	$(VENV)/bin/pytest tests/e2e
 
 # bin/run is named without .py, so ruff skips it unless it is named.
-lint: setup
+lint: setup ## ruff and import-linter over everything
 	$(MAKE) -C transcoder_service lint
 	$(MAKE) -C web_service lint
 	$(VENV)/bin/ruff check tests bench bin bin/run
@@ -59,8 +59,8 @@ lint: setup
 
 # One table, also written into bench/results.md. BENCH_QUICK=1 for fewer
 # repeats; BENCH_ARGS="--only e2e,messaging --profile" and more: python -m bench --help.
-bench: setup
+bench: setup ## benchmarks: figures only, never fails on a timing
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
-clean:
+clean: ## remove the virtualenvs and node_modules
 	rm -rf $(VENV) node_modules web_service/.venv web_service/node_modules web_service/videos/static/videos/vendor transcoder_service/.venv

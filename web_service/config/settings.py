@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -215,8 +216,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 # while the bytes arrive.
 # https://docs.djangoproject.com/en/5.2/topics/http/file-uploads/#upload-handlers
 FILE_UPLOAD_HANDLERS = [
-    "videos.uploads.SizeLimitedUploadHandler",
-    "videos.uploads.ObjectStoreUploadHandler",
+    "videos.upload_handlers.SizeLimitedUploadHandler",
+    "videos.upload_handlers.ObjectStoreUploadHandler",
 ]
 # A multipart upload under sources/ started longer ago than this lost its web
 # process (killed mid-request); the collector aborts it. It counts from the
@@ -254,16 +255,43 @@ RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
 # needs no right to configure or read it, so it cannot consume the jobs.
 TRANSCODE_QUEUE_DECLARE = _env("TRANSCODE_QUEUE_DECLARE", "1") == "1"
 # What a new upload asks the transcoder for (docs/messages.md, `profiles`).
-# Checked here against the contract's list, so a typo stops start-up instead
-# of failing every job with InvalidPayload.
-from videos.messaging.contract import PROFILES as _KNOWN_PROFILES  # noqa: E402
-
+# Checked against the contract's list when the app starts (videos/apps.py),
+# so a typo stops start-up instead of failing every job with InvalidPayload.
 TRANSCODE_PROFILES = _env_list("TRANSCODE_PROFILES", "720p,hls")
-if not TRANSCODE_PROFILES or set(TRANSCODE_PROFILES) - set(_KNOWN_PROFILES):
-    raise ImproperlyConfigured(
-        f"TRANSCODE_PROFILES must list profiles the transcoder makes"
-        f" ({', '.join(_KNOWN_PROFILES)}), got {', '.join(TRANSCODE_PROFILES) or 'none'}."
+# ---- Celery: the web only sends (config/celery_app.py reads CELERY_*) ----
+CELERY_BROKER_URL = BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_TRANSPORT_OPTIONS
+# JSON only on the wire; pickle is never produced or accepted.
+# https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+# Route by task-name prefix, one queue per worker type, declared as the
+# transcoder declares it (docs/messages.md; these literals are pinned against
+# videos/messaging/contract.py by tests/videos/messaging/test_contract.py).
+# https://docs.celeryq.dev/en/stable/userguide/routing.html#automatic-routing
+CELERY_TASK_ROUTES = {"transcode.*": {"queue": "transcode_queue"}}
+CELERY_TASK_QUEUES = [
+    Queue(
+        "transcode_queue",
+        Exchange("transcode_queue", type="direct", durable=True),
+        routing_key="transcode_queue",
+        durable=True,
     )
+]
+# A route naming a queue that is not declared above raises QueueNotFound
+# instead of silently creating a queue that nobody consumes.
+CELERY_TASK_CREATE_MISSING_QUEUES = False
+# Fail an upload's dispatch fast when the broker is down: the job stays in
+# the outbox and the collector's relay sends it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
 # The reaper (videos/services/reaper.py). A job sent but not started for
 # JOB_RESEND_AFTER seconds is sent again, at most JOB_RESEND_LIMIT times, then

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from videos.services.uploads import upload_quota_refusal
-from videos.uploads import (
+from videos.services.videos import upload_quota_refusal
+from videos.upload_handlers import (
     upload_declared_file_bytes,
     upload_declared_length,
     upload_declared_too_large,
@@ -92,7 +92,7 @@ class UploadQuotaMiddleware:
     After AuthenticationMiddleware, for the session's user, and still before
     any body is read. An API call with a token is checked in the view, which
     it reaches before its body is read. The real size is checked again when
-    the upload is recorded (videos/services/uploads.py).
+    the upload is recorded (videos/services/videos.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -30,7 +30,8 @@ def test_signup_creates_the_user_logs_them_in_and_goes_home():
     )
     assert (response.status_code, response["Location"]) == (302, "/")
     user = get_user_model().objects.get(username="carol")
-    assert user.check_password(PASSWORD) and not user.is_staff
+    assert user.check_password(PASSWORD)
+    assert not user.is_staff
     home = client.get("/")
     assert home.status_code == 200
     assert "carol" in home.content.decode()

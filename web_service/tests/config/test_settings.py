@@ -92,8 +92,8 @@ def test_there_is_no_shared_media_disk_any_more():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "(False, ['videos.uploads.SizeLimitedUploadHandler',"
-        " 'videos.uploads.ObjectStoreUploadHandler'])"
+        "(False, ['videos.upload_handlers.SizeLimitedUploadHandler',"
+        " 'videos.upload_handlers.ObjectStoreUploadHandler'])"
     )
 
 
@@ -185,4 +185,5 @@ def test_each_api_class_the_settings_name_imports_first_in_a_fresh_process(setti
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() and set(result.stdout.split()) == {"videos.views.rest"}
+    assert result.stdout.split()
+    assert set(result.stdout.split()) == {"videos.views.rest"}

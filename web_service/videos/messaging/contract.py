@@ -13,7 +13,6 @@ from kombu import Exchange, Queue
 CONTRACT_VERSION = 2
 
 TASK_CONVERT_VIDEO = "transcode.convert_video"
-TASK_PING = "transcode.ping"
 # Deletes every object under outputs/<job_id>/; publishes no result.
 TASK_DELETE_OUTPUTS = "transcode.delete_outputs"
 TASK_PREFIX_PATTERN = "transcode.*"
@@ -59,8 +58,7 @@ def profiles_default() -> tuple[str, ...]:
 
 def __getattr__(name: str) -> tuple[str, ...]:
     # DEFAULT_PROFILES is read when it is used, not when this module is
-    # imported: config/settings.py imports PROFILES from here, before the
-    # settings exist, and tests may override the setting.
+    # imported: tests may override the setting.
     if name == "DEFAULT_PROFILES":
         return profiles_default()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

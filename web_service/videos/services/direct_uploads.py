@@ -5,7 +5,7 @@ PUT URL per part, lists what the store holds (so a client that lost its
 place resumes without sending a part twice), and completes it. At the
 completion the stored object is checked against what was declared and the
 quota, then recorded through `video_create`, exactly like a streamed upload
-(services/uploads.py), so the job is sent after the commit as always.
+(services/videos.py), so the job is sent after the commit as always.
 
 Why through the store and not the web: a dropped connection costs one part,
 not the whole file, and no gunicorn thread is held for the length of an
@@ -26,15 +26,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from videos import objectstore
-from videos.forms import content_type_is_video, not_a_video_message
+from videos.content_types import content_type_is_video, not_a_video_message
 from videos.models import Upload, Video
-from videos.services.uploads import (
+from videos.services.videos import (
     UploadQuotaExceeded,
     display_filename,
     upload_quota_refusal,
     video_create,
 )
-from videos.uploads import upload_too_large_message
+from videos.upload_handlers import upload_too_large_message
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from videos.messaging import contract
-from videos.messaging.replies import Reply
+from videos.messaging.reply_decoding import Reply
 from videos.models import JobStatus, TranscodeJob
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from videos.models import Video
-from videos.presenters import video_to_dict
 from videos.selectors import video_get, video_list
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 from videos.services.videos import video_delete
+from videos.views.presenters import video_to_dict
 from videos.views.rest import PagePagination, UploadRateThrottle
 from videos.views.uploading import upload_receive
 
@@ -51,7 +51,7 @@ def _video_owned(request: Request, video_id: uuid.UUID) -> Video:
 
 class VideoCollectionView(APIView):
     # Multipart only: Django's parser runs FILE_UPLOAD_HANDLERS, which stream
-    # the file into the store (videos/uploads.py); nothing is buffered.
+    # the file into the store (videos/upload_handlers.py); nothing is buffered.
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = PagePagination
 

@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from videos.forms import VideoUploadForm
-from videos.presenters import video_to_dict
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
-from videos.uploads import human_size
+from videos.upload_handlers import human_size
+from videos.views.presenters import video_to_dict
 from videos.views.uploading import upload_receive
 
 PAGE_SIZE = 12

@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from videos import objectstore
 from videos.forms import VideoUploadForm
 from videos.models import Video
-from videos.services.uploads import UploadQuotaExceeded, upload_quota_refusal, video_create
-from videos.uploads import (
+from videos.services.videos import UploadQuotaExceeded, upload_quota_refusal, video_create
+from videos.upload_handlers import (
     upload_declared_file_bytes,
     upload_declared_too_large,
     upload_keep,

@@ -17,14 +17,13 @@ import pytest
 from config.celery_app import app
 from videos import objectstore
 from videos.messaging import contract
-from videos.messaging.replies import reply_decode
+from videos.messaging.reply_decoding import reply_decode
 
 from ...factories import hls_result, success_result, success_result_v1
 
 
 def test_task_and_queue_names():
     assert contract.TASK_CONVERT_VIDEO == "transcode.convert_video"
-    assert contract.TASK_PING == "transcode.ping"
     assert contract.QUEUE == "transcode_queue"
     assert contract.EXCHANGE == "transcode_queue"
     assert contract.EXCHANGE_TYPE == "direct"
@@ -55,6 +54,11 @@ def test_queue_declaration_matches_the_worker():
         True,
     )
     assert not queue.queue_arguments
+
+
+def test_the_settings_declare_the_contract_queue(settings):
+    assert [contract.transcode_queue()] == settings.CELERY_TASK_QUEUES
+    assert settings.CELERY_TASK_ROUTES == {contract.TASK_PREFIX_PATTERN: {"queue": contract.QUEUE}}
 
 
 def test_routing_is_by_name_prefix_and_never_creates_queues():
@@ -131,11 +135,15 @@ def test_an_unknown_profile_stops_start_up_with_a_sentence():
 
 
 def _settings_process(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
-    """The settings imported in a fresh interpreter: Django reads them once per process."""
+    """Django set up in a fresh interpreter: it reads the settings and starts the apps once."""
     return subprocess.run(
-        [sys.executable, "-c", f"from config import settings; print({expression})"],
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings; print({expression})",
+        ],
         cwd=Path(__file__).resolve().parents[3],
-        env={**os.environ, **env},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         capture_output=True,
         text=True,
         timeout=60,

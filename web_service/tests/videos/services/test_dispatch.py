@@ -14,7 +14,7 @@ from config.celery_app import app
 from videos.messaging import contract
 from videos.models import DispatchState, JobStatus, TranscodeJob
 from videos.services.dispatch import job_dispatch, jobs_dispatch_pending
-from videos.services.uploads import video_create
+from videos.services.videos import video_create
 
 from ...conftest import transcode_queue_drain
 from ...factories import video_with_job

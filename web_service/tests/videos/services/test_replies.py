@@ -7,7 +7,7 @@ import json
 import pytest
 from django_celery_results.models import TaskResult
 
-from videos.messaging.replies import reply_decode
+from videos.messaging.reply_decoding import reply_decode
 from videos.models import JobStatus
 from videos.services.replies import reply_apply
 

@@ -63,7 +63,8 @@ def test_create_sign_put_list_complete_records_the_video_and_sends_its_job(
     started = _start(client, token, len(content), title="  Holiday  ")
     assert started.status_code == 201, started.content
     body = started.json()
-    assert body["key"].startswith("sources/") and body["part_size"] == PART
+    assert body["key"].startswith("sources/")
+    assert body["part_size"] == PART
     assert body["upload_id"] == Upload.objects.get(pk=body["id"]).upload_id
 
     etags = {
@@ -151,7 +152,8 @@ def test_a_size_other_than_declared_is_refused_at_completion_and_nothing_is_kept
     }
     assert source_keys(transcoder_s3, object_store.bucket) == []
     assert multipart_keys(transcoder_s3, object_store.bucket) == []
-    assert not Upload.objects.exists() and not Video.objects.exists()
+    assert not Upload.objects.exists()
+    assert not Video.objects.exists()
     assert transcode_queue_drain(memory_broker) == []
 
 
@@ -215,7 +217,8 @@ def test_the_quota_is_checked_again_at_completion(session, settings, transcoder_
     assert refused.status_code == 413
     assert refused.json()["error"].startswith("This upload needs 100 bytes but only 50 bytes")
     assert source_keys(transcoder_s3, object_store.bucket) == []
-    assert not Upload.objects.exists() and not Video.objects.exists()
+    assert not Upload.objects.exists()
+    assert not Video.objects.exists()
 
 
 def test_another_person_gets_404_on_every_endpoint(session, transcoder_s3, object_store):
@@ -294,4 +297,5 @@ def test_the_store_lets_a_browser_put_a_part_and_read_its_etag(session):
     put = urllib3.request("PUT", url, body=b"0123456789", headers=origin)
     assert put.status == 200
     exposed = [h.strip().lower() for h in put.headers["Access-Control-Expose-Headers"].split(",")]
-    assert "etag" in exposed and put.headers["ETag"]
+    assert "etag" in exposed
+    assert put.headers["ETag"]

@@ -40,7 +40,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login(path):
 
 
 def test_detail_of_a_failed_job_shows_the_reason(session, user):
-    video, job = video_with_job(
+    video, _job = video_with_job(
         owner=user, status=JobStatus.FAILED, error="The file is not a video."
     )
     html = session[0].get(f"/videos/{video.id}/").content.decode()

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from kombu import Connection
 
-from videos.messaging.collector import ResultCollector
+from videos.consumers.collector import ResultCollector
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@
     return input ? input.value : "";
   }
 
-  // Same as human_size() in videos/uploads.py, so both say the same sentence.
+  // Same as human_size() in videos/upload_handlers.py, so both say the same sentence.
   function humanSize(n) {
     var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
@@ -41,8 +41,8 @@
     return (Number.isInteger(n) ? n : n.toFixed(1)) + " " + units[i];
   }
 
-  // Keep these in step with the server's (videos/uploads.py, videos/forms.py,
-  // videos/services/uploads.py): the page refuses before a byte is sent.
+  // Keep these in step with the server's (videos/upload_handlers.py, videos/forms.py,
+  // videos/services/videos.py): the page refuses before a byte is sent.
   var NEUTRAL = { "": true, "application/octet-stream": true, "application/mp4": true, "application/x-matroska": true };
   function refusal(file) {
     if (file.size > maxBytes) return "The file is larger than the " + form.dataset.maxHuman + " upload limit.";

@@ -24,10 +24,13 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
 from videos import objectstore
-from videos.forms import UPLOAD_FIELD, content_type_is_video
+from videos.content_types import content_type_is_video
 from videos.multipart import MultipartWriter
 
 logger = logging.getLogger(__name__)
+
+# The form field whose file is streamed to the store (VideoUploadForm.file).
+UPLOAD_FIELD = "file"
 
 # Django's multipart parser reads the body in the smallest chunk_size of all
 # upload handlers, so every handler here sets it. Its 64 KiB default makes

@@ -32,7 +32,7 @@ from kombu.mixins import ConsumerMixin
 from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.compression import channel_refuse_compressed
-from videos.messaging.replies import MalformedReply, reply_decode
+from videos.messaging.reply_decoding import MalformedReply, reply_decode
 from videos.services.direct_uploads import direct_uploads_forget_abandoned
 from videos.services.dispatch import jobs_dispatch_pending
 from videos.services.reaper import jobs_reap

@@ -11,8 +11,8 @@ from django.utils import timezone
 from kombu import Connection, Producer
 
 from videos import objectstore
+from videos.consumers.collector import ResultCollector
 from videos.messaging import contract
-from videos.messaging.collector import ResultCollector
 from videos.models import JobStatus, TranscodeJob
 
 from ...conftest import multipart_keys, source_keys

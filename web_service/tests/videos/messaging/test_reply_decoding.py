@@ -1,6 +1,6 @@
 import pytest
 
-from videos.messaging.replies import MalformedReply, reply_decode
+from videos.messaging.reply_decoding import MalformedReply, reply_decode
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from videos.models import JobStatus
-from videos.presenters import video_to_dict
+from videos.views.presenters import video_to_dict
 
-from ..factories import hls_result, success_result, video_with_job
+from ...conftest import logged_in_client
+from ...factories import hls_result, success_result, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,6 @@ def test_a_queued_video_has_no_ladder_yet():
 
 
 def test_the_page_plays_the_ladder_and_keeps_the_mp4_download(user):
-    from ..conftest import logged_in_client
 
     video, _ = video_with_job(
         owner=user, id=JOB_ID, status=JobStatus.READY, result=hls_result(job_id=JOB_ID)
@@ -56,12 +56,12 @@ def test_the_page_plays_the_ladder_and_keeps_the_mp4_download(user):
     )
     assert '<option value="480p" data-height="480">480p</option>' in html
     assert f'href="/media/{PREFIX}/720p.mp4?download=1"' in html
-    assert "videos/vendor/hls.min.js" in html and "videos/player.js" in html
+    assert "videos/vendor/hls.min.js" in html
+    assert "videos/player.js" in html
     assert "<script>" not in html  # no inline script: the URLs travel in data attributes
 
 
 def test_rung_names_from_the_worker_are_escaped_in_the_page(user):
-    from ..conftest import logged_in_client
 
     result = hls_result(job_id=JOB_ID)
     result["hls"]["rungs"][0]["name"] = '"><script>alert(1)</script>'

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 import pytest
 from kombu import Connection, Producer
 
+from videos.consumers.collector import ResultCollector
 from videos.messaging import contract
-from videos.messaging.collector import ResultCollector
 from videos.models import JobStatus
 
 from ...factories import video_with_job
-from .rabbitmq import rabbitmq_vhost
+from ..messaging.rabbitmq import rabbitmq_vhost
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.media import clip_make, ffprobe
 from tests.support.observe import job_of, wait_until
-from tests.support.processes import command_line, descendants
+from tests.support.processes import ffmpeg_pids
 
 # Samples what the page shows every 50 ms, so the test can assert on the
 # sequence a person saw, and that the page never reloaded.
@@ -38,10 +38,6 @@ def _wait_status(page: Page, selector: str, status: str, timeout_s: float) -> No
         arg=[selector, status],
         timeout=timeout_s * 1000,
     )
-
-
-def _ffmpeg_pids(worker_pid: int) -> list[int]:
-    return [p for p in descendants(worker_pid) if command_line(p).startswith("ffmpeg")]
 
 
 def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path, tmp_path: Path):
@@ -117,7 +113,7 @@ def test_cancel_a_running_job_then_retry_it(
     _wait_status(page, card, "processing", 60)
     worker_pid = stack.processes["worker"].pid
     deadline = time.monotonic() + 30
-    while not (running := _ffmpeg_pids(worker_pid)) and time.monotonic() < deadline:
+    while not (running := ffmpeg_pids(worker_pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert running, "no ffmpeg process under the worker while processing"
 

@@ -17,7 +17,7 @@ import requests
 
 from tests.support.api import ApiClient
 from tests.support.media import clip_make, ffprobe, stream_of
-from tests.support.processes import _alive, command_line, descendants
+from tests.support.processes import alive, command_line, descendants
 from tests.support.resources import postgres_database, rabbitmq_vhost
 from tests.support.stack import REPO, free_port
 
@@ -83,9 +83,9 @@ def _stop_and_check_no_orphans(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)  # to make's PID only, as a supervisor would
     proc.wait(timeout=60)
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in tree if _alive(pid)], "processes left behind by make run"
+    assert not [pid for pid in tree if alive(pid)], "processes left behind by make run"
 
 
 def _plays(api: ApiClient, output_url: str) -> None:

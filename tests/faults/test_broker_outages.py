@@ -12,8 +12,9 @@ import time
 
 from tests.support.api import ApiClient
 from tests.support.media import ffprobe
-from tests.support.observe import ffmpeg_pids, job_of, queue_state, wait_until
+from tests.support.observe import job_of, queue_state, wait_until
 from tests.support.outages import rabbitmq_app_stopped
+from tests.support.processes import ffmpeg_pids
 
 RECONNECT_WITHIN = 30  # seconds, for every process, after the broker is back
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.api import ApiClient
-from tests.support.observe import db_rows, ffmpeg_pids, job_of, wait_until
+from tests.support.observe import db_rows, job_of, wait_until
+from tests.support.processes import ffmpeg_pids
 from tests.support.stack import Stack
 
 RETRY_DELAY = "1"  # STORAGE_RETRY_DELAY: base of the worker's doubling countdown

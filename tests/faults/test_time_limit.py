@@ -4,8 +4,8 @@ no ffmpeg, no scratch file and no object behind."""
 from __future__ import annotations
 
 from tests.support.api import ApiClient
-from tests.support.observe import ffmpeg_pids, files_under, job_of, wait_until
-from tests.support.processes import _alive
+from tests.support.observe import files_under, job_of, wait_until
+from tests.support.processes import alive, ffmpeg_pids
 
 SOFT_LIMIT = 3
 
@@ -32,7 +32,7 @@ def test_a_job_over_the_time_limit_fails_with_the_reason_and_leaves_no_ffmpeg_or
     assert final["status"] == "failed", final
     assert f"took longer than {SOFT_LIMIT} s" in final["error"]
     assert job_of(stack.database_url, video_id)["error_code"] == "TranscodeTimeout"
-    assert not _alive(ffmpeg), f"ffmpeg {ffmpeg} outlived its job"
+    assert not alive(ffmpeg), f"ffmpeg {ffmpeg} outlived its job"
     # Nothing published, nothing half-uploaded, and its scratch files are removed.
     assert stack.store.objects(f"outputs/{job_id}/") == {}
     assert stack.store.multipart_uploads() == []

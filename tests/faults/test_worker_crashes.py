@@ -14,8 +14,8 @@ import signal
 
 from tests.support.api import ApiClient
 from tests.support.media import ffprobe
-from tests.support.observe import ffmpeg_pids, job_of, parent_of, queue_state, wait_until
-from tests.support.processes import _alive
+from tests.support.observe import job_of, queue_state, wait_until
+from tests.support.processes import alive, ffmpeg_pids, parent_of
 
 # Long enough (about 3 s of ffmpeg on two cores) for a kill to land mid-transcode.
 LONG_CLIP_SECONDS = 30
@@ -39,7 +39,7 @@ def test_a_pool_process_killed_mid_transcode_is_redelivered_and_completes(start_
     os.kill(pool_process, signal.SIGKILL)
 
     # ffmpeg dies with its parent (PR_SET_PDEATHSIG), mid-file.
-    wait_until(lambda: not _alive(ffmpeg), timeout=10, what=f"ffmpeg {ffmpeg} is gone")
+    wait_until(lambda: not alive(ffmpeg), timeout=10, what=f"ffmpeg {ffmpeg} is gone")
     # Nothing of the dead attempt reached the store, let alone a manifest:
     # only its marker, which counts it as a death (docs/messages.md, "Poison jobs").
     left = stack.store.objects(f"outputs/{job_id}/")
@@ -76,7 +76,7 @@ def test_jobs_sent_while_the_worker_is_dead_wait_in_the_queue_and_complete_after
     )
 
     worker.kill()  # the whole process group at once: main process, pool, ffmpeg
-    assert not _alive(ffmpeg)
+    assert not alive(ffmpeg)
     later = []
     for n in range(2):
         response = api.upload(make_clip(seconds=3), title=f"sent while the worker is dead {n}")

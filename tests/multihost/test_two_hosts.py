@@ -17,7 +17,8 @@ from typing import Any
 from tests.multihost.system import System
 from tests.support.api import ApiClient
 from tests.support.media import ffprobe
-from tests.support.observe import ffmpeg_pids, files_under, job_of, queue_state, wait_until
+from tests.support.observe import files_under, job_of, queue_state, wait_until
+from tests.support.processes import ffmpeg_pids
 
 JOBS = 4
 LONG_CLIP_SECONDS = 30

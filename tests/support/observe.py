@@ -18,8 +18,6 @@ import psycopg2.extras
 from amqp.exceptions import NotFound
 from kombu import Connection
 
-from tests.support.processes import command_line, descendants
-
 T = TypeVar("T")
 
 
@@ -89,22 +87,7 @@ def queue_state(broker_url: str, queue: str) -> tuple[int, int] | None:
     return messages, consumers
 
 
-# ---- processes and files ----------------------------------------------------------
-
-
-def ffmpeg_pids(root_pid: int, *, mentioning: str = "") -> list[int]:
-    """ffmpeg processes under `root_pid` whose command line contains `mentioning`."""
-    found = []
-    for pid in descendants(root_pid):
-        argv = command_line(pid)
-        if argv.split(" ", 1)[0].endswith("ffmpeg") and mentioning in argv:
-            found.append(pid)
-    return found
-
-
-def parent_of(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rsplit(")", 1)[1].split()[1])
+# ---- files ----------------------------------------------------------
 
 
 def files_under(root: Path) -> list[str]:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -55,6 +56,21 @@ def command_line(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         return ""
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def ffmpeg_pids(root_pid: int, *, mentioning: str = "") -> list[int]:
+    """ffmpeg processes under `root_pid` whose command line contains `mentioning`."""
+    found = []
+    for pid in descendants(root_pid):
+        argv = command_line(pid)
+        if argv.split(" ", 1)[0].endswith("ffmpeg") and mentioning in argv:
+            found.append(pid)
+    return found
 
 
 @dataclass
@@ -106,8 +122,8 @@ class ManagedProcess:
         members = [self.pid, *descendants(self.pid)]
         self._signal_group(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_alive(p) for p in members):
-            if self.popen.poll() is not None and not any(_alive(p) for p in members[1:]):
+        while time.monotonic() < deadline and any(alive(p) for p in members):
+            if self.popen.poll() is not None and not any(alive(p) for p in members[1:]):
                 break
             time.sleep(0.1)
         self.kill()
@@ -119,7 +135,7 @@ class ManagedProcess:
         members = [self.pid, *descendants(self.pid)]
         self._signal_group(signal.SIGKILL)
         for pid in members:  # children that left the group (none should) go too
-            if _alive(pid):
+            if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -127,5 +143,5 @@ class ManagedProcess:
         # SIGKILL is asynchronous: a grandchild (ffmpeg) may still be exiting
         # after its parent is reaped. Return only once every member is gone.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(p) for p in members):
+        while time.monotonic() < deadline and any(alive(p) for p in members):
             time.sleep(0.05)

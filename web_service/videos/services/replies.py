@@ -51,9 +51,11 @@ def _result_is_valid(result: Any) -> bool:
     if not isinstance(result, dict):
         return False
     outputs = result.get("outputs")
+    # A job that asked only for "hls" has no MP4: the ladder is its output.
+    playable = bool(outputs) or contract.result_hls_master_key(result=result) is not None
     return (
         isinstance(outputs, list)
-        and bool(outputs)
+        and playable
         and all(isinstance(o, dict) and contract.result_output_key(output=o) for o in outputs)
         and isinstance(result.get("source"), dict)
     )

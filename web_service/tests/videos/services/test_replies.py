@@ -11,7 +11,7 @@ from videos.messaging.reply_decoding import reply_decode
 from videos.models import JobStatus
 from videos.services.replies import reply_apply
 
-from ...factories import success_result, success_result_v1, video_with_job
+from ...factories import hls_result, success_result, success_result_v1, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +79,23 @@ def test_a_success_without_outputs_is_a_failure_not_a_crash():
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error_code == "UnexpectedResult"
+
+
+def test_a_ladder_only_success_is_ready():
+    # TRANSCODE_PROFILES=hls: no MP4, the ladder is the job's output.
+    _, job = video_with_job()
+    result = {**hls_result(job_id=str(job.id)), "outputs": []}
+    _apply(str(job.id), "SUCCESS", result)
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY
+
+
+def test_a_success_with_neither_outputs_nor_a_ladder_is_a_failure():
+    _, job = video_with_job()
+    result = {**success_result(job_id=str(job.id)), "outputs": []}
+    _apply(str(job.id), "SUCCESS", result)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "UnexpectedResult")
 
 
 def test_a_v1_success_still_counts_as_ready():

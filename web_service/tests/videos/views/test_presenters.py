@@ -61,6 +61,16 @@ def test_the_page_plays_the_ladder_and_keeps_the_mp4_download(user):
     assert "<script>" not in html  # no inline script: the URLs travel in data attributes
 
 
+def test_a_ladder_only_video_plays_without_an_mp4(user):
+    result = {**hls_result(job_id=JOB_ID), "outputs": []}
+    video, _ = video_with_job(owner=user, id=JOB_ID, status=JobStatus.READY, result=result)
+    html = logged_in_client(user)[0].get(f"/videos/{video.id}/").content.decode()
+    assert f'data-hls-url="/media/{PREFIX}/hls/master.m3u8"' in html
+    assert 'data-mp4-url=""' in html
+    assert "Download MP4" not in html
+    assert "videos/player.js" in html
+
+
 def test_rung_names_from_the_worker_are_escaped_in_the_page(user):
 
     result = hls_result(job_id=JOB_ID)

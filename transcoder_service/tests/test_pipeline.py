@@ -115,6 +115,21 @@ def test_two_profiles_with_audio(
     assert scratch_entries(settings.scratch_dir) == []
 
 
+def test_a_lone_job_lets_each_ffmpeg_choose_its_threads(
+    settings: Settings,
+    store: ObjectStore,
+    sources: dict[str, str],
+    job_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="transcoder")
+    assert settings.ffmpeg_threads is None  # the default: sized as each ffmpeg starts
+    convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("720p", "hls"))
+    sized = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ffmpeg threads=")]
+    # The MP4 and the ladder: -threads 0, as plain ffmpeg, not 1 as before.
+    assert sized == ["ffmpeg threads=0: 1 job(s) encoding on this host"] * 2
+
+
 def test_downscale_from_full_hd(
     settings: Settings,
     store: ObjectStore,

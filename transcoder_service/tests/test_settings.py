@@ -41,7 +41,7 @@ def test_defaults() -> None:
     assert settings.broker_heartbeat == 60.0
     assert settings.storage_retry_delay == 10.0
     assert settings.concurrency == usable_cores()
-    assert settings.ffmpeg_threads == 1  # cores ÷ concurrency
+    assert settings.ffmpeg_threads is None  # sized as each ffmpeg starts
     assert settings.ffmpeg_nice == 10
     assert settings.soft_time_limit == 1500
     assert settings.time_limit == 1560
@@ -64,25 +64,41 @@ def test_a_filesystem_broker_gets_a_folder_shared_with_the_web() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cores", "environ", "concurrency", "threads"),
+    ("value", "threads"),
     [
-        (8, {}, 8, 1),
-        (8, {"TRANSCODER_CONCURRENCY": "2"}, 2, 4),
-        (8, {"TRANSCODER_CONCURRENCY": "3"}, 3, 2),
-        (2, {"TRANSCODER_CONCURRENCY": "4"}, 4, 1),  # never below one thread
-        (8, {"TRANSCODER_CONCURRENCY": "2", "FFMPEG_THREADS": "0"}, 2, 0),  # 0: ffmpeg decides
+        (None, None),  # unset: sized as each ffmpeg starts (slots.py)
+        ("", None),
+        ("auto", None),
+        (" AUTO ", None),
+        ("0", 0),  # ffmpeg decides, alone or not
+        ("3", 3),
     ],
 )
-def test_threads_follow_concurrency(
-    monkeypatch: pytest.MonkeyPatch,
-    cores: int,
-    environ: dict[str, str],
-    concurrency: int,
-    threads: int,
+def test_ffmpeg_threads(value: str | None, threads: int | None) -> None:
+    environ = {} if value is None else {"FFMPEG_THREADS": value}
+    assert load(environ).ffmpeg_threads == threads
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "2.5"])
+def test_ffmpeg_threads_refuses_what_is_not_auto_or_a_count(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load({"FFMPEG_THREADS": value})
+    assert str(caught.value) == (
+        f"FFMPEG_THREADS must be 'auto' (or empty) or a whole number of at least 0, got {value!r}."
+    )
+
+
+@pytest.mark.parametrize(
+    ("cores", "environ", "concurrency"),
+    [(8, {}, 8), (8, {"TRANSCODER_CONCURRENCY": "3"}, 3), (2, {"TRANSCODER_CONCURRENCY": "4"}, 4)],
+)
+def test_concurrency_defaults_to_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, environ: dict[str, str], concurrency: int
 ) -> None:
     monkeypatch.setattr("transcoder.settings.usable_cores", lambda: cores)
     settings = load(environ)
-    assert (settings.concurrency, settings.ffmpeg_threads) == (concurrency, threads)
+    # Threads no longer follow concurrency: they are sized when ffmpeg starts.
+    assert (settings.concurrency, settings.ffmpeg_threads) == (concurrency, None)
 
 
 def test_empty_values_mean_default() -> None:

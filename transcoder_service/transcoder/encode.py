@@ -37,6 +37,7 @@ from transcoder.packaging import Storyboard, ladder_make, storyboard_make
 from transcoder.payload import ConvertRequest
 from transcoder.progress import ProgressReporter
 from transcoder.settings import Settings
+from transcoder.slots import encoding_slot, threads_now
 
 logger = logging.getLogger(__name__)
 
@@ -104,90 +105,97 @@ def media_encode(
     mp4_profiles = request.mp4_profiles
     units = len(mp4_profiles) + (_LADDER_WEIGHT if request.wants_hls else 0)
     hls: tuple[Path, list[PlannedRung]] | None = None
-    with timed(timings, "transcode"):
-        for index, name in enumerate(mp4_profiles):
-            target = folder / contract.rendition_filename(name)
-            profile = PROFILES[name]
-            # The same pure function transcode_command uses; kept here to
-            # check the output's size and to size the poster.
-            size = fit_within(
-                width=info.width,
-                height=info.height,
-                box_width=profile.box_width,
-                box_height=profile.box_height,
-            )
-            run_ffmpeg(
-                transcode_command(
+    # Held from the first ffmpeg to the last, so other jobs on this host
+    # size their ffmpegs knowing this one runs (slots.py).
+    with encoding_slot(folder=folder):
+        with timed(timings, "transcode"):
+            for index, name in enumerate(mp4_profiles):
+                target = folder / contract.rendition_filename(name)
+                profile = PROFILES[name]
+                # The same pure function transcode_command uses; kept here to
+                # check the output's size and to size the poster.
+                size = fit_within(
+                    width=info.width,
+                    height=info.height,
+                    box_width=profile.box_width,
+                    box_height=profile.box_height,
+                )
+                run_ffmpeg(
+                    transcode_command(
+                        source=source,
+                        target=target,
+                        profile=profile,
+                        info=info,
+                        threads=threads_now(
+                            configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
+                        ),
+                        max_pixels=limits.max_pixels,
+                    ),
+                    duration=info.duration,
+                    on_progress=_rendition_progress(
+                        reporter, start=index, weight=1, units=units, shares=shares
+                    ),
+                    job_id=request.job_id,
+                    limits=limits,
+                )
+                sized.append((name, target, size))
+            if request.wants_hls:
+                hls = ladder_make(
                     source=source,
-                    target=target,
-                    profile=profile,
+                    folder=folder,
                     info=info,
-                    threads=settings.ffmpeg_threads,
-                    max_pixels=limits.max_pixels,
-                ),
-                duration=info.duration,
-                on_progress=_rendition_progress(
-                    reporter, start=index, weight=1, units=units, shares=shares
-                ),
-                job_id=request.job_id,
-                limits=limits,
-            )
-            sized.append((name, target, size))
-        if request.wants_hls:
-            hls = ladder_make(
-                source=source,
-                folder=folder,
-                info=info,
-                threads=settings.ffmpeg_threads,
-                limits=limits,
-                job_id=request.job_id,
-                on_progress=_rendition_progress(
-                    reporter,
-                    start=len(mp4_profiles),
-                    weight=_LADDER_WEIGHT,
-                    units=units,
-                    shares=shares,
-                ),
-            )
+                    threads=threads_now(
+                        configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
+                    ),
+                    limits=limits,
+                    job_id=request.job_id,
+                    on_progress=_rendition_progress(
+                        reporter,
+                        start=len(mp4_profiles),
+                        weight=_LADDER_WEIGHT,
+                        units=units,
+                        shares=shares,
+                    ),
+                )
 
-    reporter.report(stage=contract.STAGE_POSTER, percent=shares.transcode_end)
-    poster = folder / contract.POSTER_FILENAME
-    with timed(timings, "poster"):
-        # Same size as the first (normally the largest) rendition, or as the
-        # ladder's top rung when only the ladder was asked for.
-        if sized:
-            width, height = sized[0][2]
-        else:
-            assert hls is not None  # a request holds at least one profile
-            width, height = hls[1][0].width, hls[1][0].height
-        # A video whose only picture comes before poster_time (a single
-        # frame, or one picture under a longer soundtrack) has nothing there,
-        # and ffmpeg then writes no file but exits with 0: take its first frame.
-        for at_seconds in (poster_time(info.duration), 0.0):
-            run_ffmpeg(
-                poster_command(
-                    source=source,
-                    target=poster,
-                    info=info,
-                    at_seconds=at_seconds,
-                    width=width,
-                    height=height,
-                    max_pixels=limits.max_pixels,
-                ),
-                duration=info.duration,
-                on_progress=lambda percent: None,  # one frame: nothing worth reporting
-                job_id=request.job_id,
-                limits=limits,
+        reporter.report(stage=contract.STAGE_POSTER, percent=shares.transcode_end)
+        poster = folder / contract.POSTER_FILENAME
+        with timed(timings, "poster"):
+            # Same size as the first (normally the largest) rendition, or as the
+            # ladder's top rung when only the ladder was asked for.
+            if sized:
+                width, height = sized[0][2]
+            else:
+                assert hls is not None  # a request holds at least one profile
+                width, height = hls[1][0].width, hls[1][0].height
+            # A video whose only picture comes before poster_time (a single
+            # frame, or one picture under a longer soundtrack) has nothing there,
+            # and ffmpeg then writes no file but exits with 0: take its first frame.
+            for at_seconds in (poster_time(info.duration), 0.0):
+                run_ffmpeg(
+                    poster_command(
+                        source=source,
+                        target=poster,
+                        info=info,
+                        at_seconds=at_seconds,
+                        width=width,
+                        height=height,
+                        max_pixels=limits.max_pixels,
+                    ),
+                    duration=info.duration,
+                    on_progress=lambda percent: None,  # one frame: nothing worth reporting
+                    job_id=request.job_id,
+                    limits=limits,
+                )
+                if poster_written(poster):
+                    break
+            storyboard = (
+                storyboard_make(
+                    source=source, folder=folder, info=info, limits=limits, job_id=request.job_id
+                )
+                if hls is not None
+                else None
             )
-            if poster_written(poster):
-                break
-        storyboard = (
-            storyboard_make(
-                source=source, folder=folder, info=info, limits=limits, job_id=request.job_id
-            )
-            if hls is not None
-            else None
-        )
 
     # The checks are independent ffprobe processes, each mostly start-up
     # time, so they run side by side: the stage then costs about one probe

@@ -2,6 +2,7 @@
 
     SCRATCH_DIR/<job_id>.<attempt>/lock     flock()ed while the attempt lives
     SCRATCH_DIR/<job_id>.<attempt>/...      the source and the outputs
+    SCRATCH_DIR/<job_id>.<attempt>/encoding.lock   flock()ed while its ffmpegs run (slots.py)
 
 An attempt removes its folder in `finally`. A SIGKILLed one cannot, so
 `scratch_sweep` (at worker start and before each job) removes every folder

@@ -19,6 +19,8 @@ SERVICE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_S3_REGION = "us-east-1"
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_BROKER_FILESYSTEM_DIR = SERVICE_DIR.parent / "var" / "broker"
+# FFMPEG_THREADS's value for "size each ffmpeg when it starts", its default.
+AUTO = "auto"
 
 
 class SettingsError(Exception):
@@ -45,7 +47,9 @@ class Settings:
     # Base of the doubling countdown between retries of a StorageError.
     storage_retry_delay: float
     concurrency: int
-    ffmpeg_threads: int
+    # ffmpeg's -threads: None (FFMPEG_THREADS unset or `auto`) sizes each
+    # ffmpeg as it starts (slots.py); 0 lets ffmpeg decide; N is fixed.
+    ffmpeg_threads: int | None
     ffmpeg_nice: int
     soft_time_limit: int
     time_limit: int
@@ -72,11 +76,12 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         )
     # Jobs at once and threads per ffmpeg multiply, so they are one decision:
     # one job per usable core (a lone 720p ffmpeg keeps only ~1.3 cores
-    # busy), and each ffmpeg sized to its share rather than to the whole
-    # machine, which `-threads 0` would do N times over. Evidence and
-    # figures: bench/results.md, section 4.
-    cores = usable_cores()
-    concurrency = _int(environ, "TRANSCODER_CONCURRENCY", default=cores, minimum=1)
+    # busy), and by default each ffmpeg sized when it starts (slots.py):
+    # ffmpeg's own choice when its job is alone, as plain ffmpeg would be,
+    # else its share of the cores rather than the whole machine, which
+    # `-threads 0` would claim N times over. Evidence and figures:
+    # bench/results.md, section 4.
+    concurrency = _int(environ, "TRANSCODER_CONCURRENCY", default=usable_cores(), minimum=1)
     broker_url = _str(environ, "BROKER_URL", default=DEFAULT_BROKER_URL)
     broker_filesystem_dir = None
     if broker_url.startswith("filesystem:"):
@@ -102,9 +107,7 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         # 10, 20, 40 s: room for a store that restarts or a disk being cleaned up.
         storage_retry_delay=_float(environ, "STORAGE_RETRY_DELAY", default=10.0, minimum=0.0),
         concurrency=concurrency,
-        ffmpeg_threads=_int(
-            environ, "FFMPEG_THREADS", default=max(1, cores // concurrency), minimum=0
-        ),
+        ffmpeg_threads=_threads(environ, "FFMPEG_THREADS"),
         # nice(2) increments above 19 are clamped by the kernel; refusing them
         # here makes a typo visible instead of silently ignored.
         ffmpeg_nice=_int(environ, "FFMPEG_NICE", default=10, minimum=0, maximum=19),
@@ -186,6 +189,21 @@ def _int(
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise SettingsError(f"{name} must be at least {minimum}{upper}, got {value}.")
+    return value
+
+
+def _threads(environ: Mapping[str, str], name: str) -> int | None:
+    raw = _raw(environ, name)
+    if raw is None or raw.lower() == AUTO:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingsError(
+            f"{name} must be {AUTO!r} (or empty) or a whole number of at least 0, got {raw!r}."
+        )
     return value
 
 

@@ -37,7 +37,8 @@ def test_a_tiny_bench_run_writes_one_well_formed_table(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
 
     text = out.read_text()
-    assert text.startswith("# kept above") and text.rstrip().endswith("kept below")
+    assert text.startswith("# kept above")
+    assert text.rstrip().endswith("kept below")
     assert "stale table from an earlier run" not in text
     assert "2 cores" in text or " cores (" in text  # the core count and date head the table
     rows = parse_table(text)
@@ -82,10 +83,12 @@ def test_parse_table_refuses_a_malformed_row():
 def test_results_write_creates_the_file_and_replaces_only_its_block(tmp_path):
     path = tmp_path / "r.md"
     results_write(path, "first")
-    assert BEGIN in path.read_text() and "first" in path.read_text()
+    assert BEGIN in path.read_text()
+    assert "first" in path.read_text()
     path.write_text(path.read_text() + "\nanalysis\n")
     results_write(path, "second")
-    assert "second" in path.read_text() and "first" not in path.read_text()
+    assert "second" in path.read_text()
+    assert "first" not in path.read_text()
     assert path.read_text().endswith("analysis\n")
 
 

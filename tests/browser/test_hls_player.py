@@ -109,7 +109,8 @@ def test_hovering_the_seek_bar_shows_a_storyboard_tile(
         "t => ({image: getComputedStyle(t).backgroundImage, width: t.offsetWidth,"
         " position: t.style.backgroundPosition})",
     )
-    assert "storyboard.jpg" in tile["image"] and "X-Amz-Signature" in tile["image"], tile
+    assert "storyboard.jpg" in tile["image"], tile
+    assert "X-Amz-Signature" in tile["image"], tile
     assert tile["width"] > 0
     # Three quarters into 12 s is about 9 s: not the first tile.
     assert preview.get_attribute("data-tile") != "0,0"

@@ -34,7 +34,8 @@ setInterval(() => {
 
 def _wait_status(page: Page, selector: str, status: str, timeout_s: float) -> None:
     page.wait_for_function(
-        "([sel, st]) => { const el = document.querySelector(sel); return el && el.dataset.status === st; }",
+        "([sel, st]) => { const el = document.querySelector(sel);"
+        " return el && el.dataset.status === st; }",
         arg=[selector, status],
         timeout=timeout_s * 1000,
     )
@@ -85,7 +86,8 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     statuses = [s["status"] for s in samples if s["status"]]
     assert statuses.index("processing") < statuses.index("ready")
     percents = [s["progress"] for s in samples if s["status"] == "processing"]
-    assert len(set(percents)) >= 2 and percents == sorted(percents), percents
+    assert len(set(percents)) >= 2, percents
+    assert percents == sorted(percents), percents
 
     # The escaped title shows as text, not markup.
     title = page.locator(row).first.locator("[data-field=title]")

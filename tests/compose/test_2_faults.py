@@ -32,7 +32,8 @@ def test_a_killed_transcoders_job_completes_on_the_other(api, compose_project, l
         final, seen = final_watching(compose_project, api, video_id)
         assert final["status"] == "ready", (final, compose_project.logs(80))
         assert seen - {victim}, "no other transcoder ran the job"
-        assert final["outputs"] and final["outputs"][0]["duration"] > 29
+        assert final["outputs"]
+        assert final["outputs"][0]["duration"] > 29
     finally:
         # `docker kill` counts as a manual stop: restart policies leave it down.
         docker("start", victim)

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.timeout(300)
 PROBE = """
 import os, urllib.parse, amqp
 url = urllib.parse.urlsplit(os.environ["PROBE_URL"])
-connection = amqp.Connection(f"{url.hostname}:{url.port}", userid=urllib.parse.unquote(url.username),
-                             password=urllib.parse.unquote(url.password), virtual_host="/")
+connection = amqp.Connection(
+    f"{url.hostname}:{url.port}", userid=urllib.parse.unquote(url.username),
+    password=urllib.parse.unquote(url.password), virtual_host="/",
+)
 connection.connect()
 channel = connection.channel()
 try:

@@ -16,7 +16,9 @@ def test_down_with_volumes_leaves_nothing_of_the_project_behind(compose_project)
     before = compose_project.leftovers()
     # Something to remove: the containers, the default network and the
     # four named volumes (broker, database, store, nginx's buffers).
-    assert before["containers"] and before["networks"] and len(before["volumes"]) == 4, before
+    assert before["containers"], before
+    assert before["networks"], before
+    assert len(before["volumes"]) == 4, before
 
     compose_project.compose("down", "--volumes", "--remove-orphans", timeout=300)
 

@@ -27,7 +27,7 @@ def _make_run(env: dict[str, str], log: Path) -> subprocess.Popen:
         ["make", "--no-print-directory", "run"],
         cwd=REPO,
         env=env,
-        stdout=open(log, "wb"),  # noqa: SIM115 - the child owns it
+        stdout=open(log, "wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )

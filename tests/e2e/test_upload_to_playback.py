@@ -24,7 +24,7 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     assert final["status"] == "ready", (final, stack.logs())
     assert final["error"] is None
     assert final["progress"] == 100
-    assert [body["status"] for body in seen][0] in {"queued", "processing"}
+    assert next(body["status"] for body in seen) in {"queued", "processing"}
 
     source = ffprobe(clip_10s)
     source_duration = float(source["format"]["duration"])
@@ -65,7 +65,8 @@ def test_uploaded_clip_becomes_a_playable_h264_mp4(api, stack, clip_10s):
     page = api.get(f"/videos/{created['id']}/").text
     assert "<video" in page
     assert f'href="{output["url"]}?download=1"' in page  # the MP4 stays for download
-    assert final["hls_url"] and final["hls_url"] in page  # the player's ladder
+    assert final["hls_url"]
+    assert final["hls_url"] in page
 
     # Someone else signed in gets nothing of it: not the page, not the media.
     stranger = ApiClient(stack.base_url)
@@ -79,5 +80,6 @@ def test_a_file_that_is_not_a_video_fails_with_a_readable_reason(api, tmp_path):
     created = api.upload(fake).json()
     final, _ = api.wait_final(created["id"], timeout=60)
     assert final["status"] == "failed"
-    assert final["error"] and "not" in final["error"].lower()
+    assert final["error"]
+    assert "not" in final["error"].lower()
     assert final["outputs"] == []

@@ -35,7 +35,8 @@ def test_a_pool_process_killed_mid_transcode_is_redelivered_and_completes(start_
     )
     pool_process = parent_of(ffmpeg)
     # The pool process, not the worker's main process, runs the task.
-    assert pool_process != worker.pid and parent_of(pool_process) == worker.pid
+    assert pool_process != worker.pid
+    assert parent_of(pool_process) == worker.pid
     os.kill(pool_process, signal.SIGKILL)
 
     # ffmpeg dies with its parent (PR_SET_PDEATHSIG), mid-file.

@@ -100,7 +100,8 @@ def compose_problems(compose_file: Path, repo_root: Path = REPO_ROOT) -> list[st
             problems.append(f"{name}: command must be ['bin/start', TYPE], got {command!r}")
         elif command[1] not in types:
             problems.append(
-                f"{name}: {command[1]!r} is not a process type in {context}/Procfile ({sorted(types)})"
+                f"{name}: {command[1]!r} is not a process type in"
+                f" {context}/Procfile ({sorted(types)})"
             )
 
     # Nothing shared on disk: files pass only through the store's bucket.
@@ -166,7 +167,8 @@ def _store_problems(services: dict[str, dict], compose_dir: Path) -> list[str]:
         with_defaults(store.get("image", "")),
     ):
         problems.append(
-            f"{STORE}: image must be chrislusf/seaweedfs pinned to a release, got {store.get('image')!r}"
+            f"{STORE}: image must be chrislusf/seaweedfs pinned to a release,"
+            f" got {store.get('image')!r}"
         )
     ports = [published(port) for port in store.get("ports") or []]
     if [target for _, target in ports] != [S3_PORT]:

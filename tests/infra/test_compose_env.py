@@ -126,6 +126,7 @@ def test_build_arguments_default_to_the_dockerfiles_own(service):
     dockerfile = REPO_ROOT / build["context"] / "Dockerfile"
     for arg, value in build["args"].items():
         match = DEFAULTED.fullmatch(str(value))
-        assert match and match.group(1) == arg, f"{arg}: {value!r} is not ${{{arg}:-...}}"
+        assert match, f"{arg}: {value!r} is not ${{{arg}:-...}}"
+        assert match.group(1) == arg, f"{arg}: {value!r} is not ${{{arg}:-...}}"
         assert _arg_default(dockerfile, arg) == match.group(2), (arg, value)
     assert _arg_default(dockerfile, "PYTHON_IMAGE").startswith("python:3.11.")

@@ -160,3 +160,17 @@ def test_actionlint_catches_a_broken_expression(lint, tmp_path, old, new, expect
     result = _actionlint(lint, tmp_path, expected_files=1)
     assert result.returncode != 0, result.output
     assert expected in result.output, result.output
+
+
+def test_one_ruff_rule_set_for_the_three_codebases():
+    import tomllib
+
+    configs = {
+        folder: tomllib.loads((REPO_ROOT / folder / "pyproject.toml").read_text())["tool"]["ruff"]
+        for folder in (".", "web_service", "transcoder_service")
+    }
+    rules = {folder: config["lint"] for folder, config in configs.items()}
+    assert rules["web_service"] == rules["."], rules
+    assert rules["transcoder_service"] == rules["."], rules
+    assert "E501" not in rules["."]["ignore"]  # line length is checked everywhere
+    assert {config["line-length"] for config in configs.values()} == {100}

@@ -40,7 +40,9 @@ class Hide(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         top = name.partition(".")[0]
         if top in owners and not any(norm(d) in allowed for d in owners[top]):
-            raise ModuleNotFoundError(f"No module named {top!r} (not installed by the job)", name=top)
+            raise ModuleNotFoundError(
+                f"No module named {top!r} (not installed by the job)", name=top
+            )
 sys.meta_path.insert(0, Hide())
 import pytest
 sys.exit(pytest.main(sys.argv[2:]))

@@ -64,9 +64,8 @@ def _assert_store_holds_exactly(system: System, job_ids: list[str], uploads: int
         named = store.manifest_keys(job_id)
         for key, size in named.items():
             assert key.startswith(f"outputs/{job_id}/"), key
-            assert key in stored and size in (-1, stored[key]), (
-                f"{key}: {stored.get(key)} bytes stored, {size} recorded"
-            )
+            assert key in stored, f"{key}: not stored"
+            assert size in (-1, stored[key]), f"{key}: {stored[key]} bytes stored, {size} recorded"
         allowed |= {*named, f"outputs/{job_id}/manifest.json"}
     assert len(sources) == uploads
     assert set(stored) == allowed, f"unexpected or missing: {sorted(set(stored) ^ allowed)}"

@@ -47,7 +47,8 @@ def run(argv: list[str], *, timeout: float = 120, check: bool = True, **kwargs):
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
     if check and result.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(argv)} exited {result.returncode}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+            f"{' '.join(argv)} exited {result.returncode}\n"
+            f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
     return result
 

@@ -1,9 +1,15 @@
-"""The worker's own commands, asked from its code and run by hand (no system).
+"""The baselines: a job's commands run by hand on a local file, without the system.
 
-These are the baselines: what a user would run on a local file to get the
-same outputs: ffprobe, then the worker's ffmpeg transcode argv (same
--threads), then the poster, one after the other, at normal priority. No
-download or upload: the file is already on the local disk.
+Two kinds of commands:
+- a user's own: `plain_job`, the pipeline a person would type (issue 13):
+  ffprobe, one `ffmpeg … -preset veryfast -crf 23 … -movflags +faststart`
+  with no -threads (ffmpeg decides), one poster frame;
+- the worker's own: `worker_argv`, asked from the transcoder's code (see
+  bench/worker_argv.py): the same argv lists the worker runs, for the
+  breakdowns and for the ladder.
+
+They run one after the other, at normal priority, with no download or upload:
+the file is already on the local disk.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +34,46 @@ WORKER_KNOBS = ("TRANSCODER_CONCURRENCY", "FFMPEG_THREADS", "FFMPEG_NICE", "PROG
 
 
 @dataclass(frozen=True)
-class WorkerArgv:
-    """The argv lists the worker runs for one source (see bench/worker_argv.py)."""
+class HandJob:
+    """One job's commands: ffprobe, the encode, the poster."""
 
     probe: list[str]
     transcode: list[str]
     poster: list[str]
-    nice: int
-    threads: int
-    raw: dict[str, Any]
+    nice: int = 0
+    # The worker's -threads (bench/worker_argv.py), or None for a user's commands.
+    threads: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
 
-    def retarget(self, out_dir: Path) -> WorkerArgv:
-        """The same commands writing into `out_dir` instead."""
-        old = str(Path(self.raw["rendition"]).parent)
 
-        def move(argv: list[str]) -> list[str]:
-            return [a.replace(old, str(out_dir), 1) if a.startswith(old) else a for a in argv]
+def poster_at(duration: float) -> float:
+    # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
+    return round(min(duration * 0.1, 10.0), 3)
 
-        return WorkerArgv(
-            probe=self.probe,
-            transcode=move(self.transcode),
-            poster=move(self.poster),
-            nice=self.nice,
-            threads=self.threads,
-            raw=self.raw,
-        )
+
+def plain_job(
+    source: Path, out_dir: Path, *, duration: float, threads: int | None = None
+) -> HandJob:
+    """What a user would type for the MP4 and a poster; `threads` adds `-threads N`."""
+    threads_flag = [] if threads is None else ["-threads", str(threads)]
+    # -v error -y: a quiet log and a fresh output each run; no change to the work.
+    ffmpeg = ["ffmpeg", "-v", "error", "-y"]
+    return HandJob(
+        probe=["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+        + [str(source)],
+        transcode=[*ffmpeg, "-i", str(source), "-c:v", "libx264", "-preset", "veryfast"]
+        + ["-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"]
+        + [*threads_flag, str(out_dir / "720p.mp4")],
+        poster=[*ffmpeg, "-ss", str(poster_at(duration)), "-i", str(source)]
+        + ["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
+        threads=threads,
+    )
+
+
+def without_threads(argv: list[str]) -> list[str]:
+    """`argv` minus its `-threads N`: ffmpeg then sizes itself, as a user's command would."""
+    at = argv.index("-threads")
+    return argv[:at] + argv[at + 2 :]
 
 
 def worker_argv(
@@ -60,12 +81,14 @@ def worker_argv(
     out_dir: Path,
     *,
     env: dict[str, str],
+    profile: str = "720p",
     preset: str | None = None,
     crf: int | None = None,
-) -> WorkerArgv:
+) -> HandJob:
     """Ask the worker's own code (in its own venv) for its argv lists."""
     out_dir.mkdir(parents=True, exist_ok=True)
     argv = [str(TRANSCODER_PYTHON), "-m", "bench.worker_argv", str(source), str(out_dir)]
+    argv += ["--profile", profile]
     if preset:
         argv += ["--preset", preset]
     if crf is not None:
@@ -77,7 +100,7 @@ def worker_argv(
         argv, cwd=TRANSCODER_DIR, env=child_env, capture_output=True, text=True, check=True
     )
     raw = json.loads(out.stdout)
-    return WorkerArgv(
+    return HandJob(
         probe=raw["probe"],
         transcode=raw["transcode"],
         poster=raw["poster"],
@@ -94,7 +117,7 @@ def run_argv(argv: Sequence[str]) -> None:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
 
 
-def direct_job(cmds: WorkerArgv) -> dict[str, float]:
+def direct_job(cmds: HandJob) -> dict[str, float]:
     """ffprobe, transcode, poster by hand, timed per stage (seconds)."""
     stages: dict[str, float] = {}
     start = time.perf_counter()
@@ -107,7 +130,7 @@ def direct_job(cmds: WorkerArgv) -> dict[str, float]:
     return stages
 
 
-def direct_batch(jobs: Sequence[WorkerArgv], *, lanes: int) -> float:
+def direct_batch(jobs: Sequence[HandJob], *, lanes: int) -> float:
     """Run whole jobs `lanes`-way parallel (like `xargs -P lanes`); the makespan in seconds."""
     queue = list(jobs)
     lock = threading.Lock()

@@ -24,13 +24,17 @@ from typing import Any
 
 import psycopg2
 
-from bench.direct import WORKER_KNOBS, WorkerArgv, worker_argv
+from bench.direct import WORKER_KNOBS, HandJob, worker_argv
 from bench.params import Params
 from bench.procfs import cores, tree
 from tests.support.api import FINAL, ApiClient
 from tests.support.media import clip_make
 from tests.support.processes import command_line
 from tests.support.stack import REPO, Stack
+
+# The web's TRANSCODE_PROFILES for the run (runner.py): the MP4 alone, which
+# the issue 13 rows compare with a plain ffmpeg; the ladder rows switch to "hls".
+MP4_ONLY = "720p"
 
 
 def folded_summary(path: Path, top: int = 25) -> str:
@@ -105,7 +109,7 @@ class Bench:
         width, height = self.params.clip_size
         return self.clip("testsrc2", seconds=self.params.clip_seconds, width=width, height=height)
 
-    def argv_for(self, source: Path, out_dir: Path, **kw: Any) -> WorkerArgv:
+    def argv_for(self, source: Path, out_dir: Path, **kw: Any) -> HandJob:
         # The worker's whole environment: its settings need the store's variables too.
         return worker_argv(source, out_dir, env={**self._base(), **self.worker_env}, **kw)
 
@@ -140,6 +144,25 @@ class Bench:
         proc.start()
         self.stack.wait_worker(timeout=60)
         self._spy("worker")
+
+    def web(self, profiles: str = MP4_ONLY) -> None:
+        """(Re)start the web so that new uploads ask for `profiles` (TRANSCODE_PROFILES).
+
+        The web reads that list at start-up and the API has no per-upload
+        choice, so a restart, a second or two with no job in flight, is how
+        rows switch it: simpler than a second stack (database, vhost, store)
+        or a second web on another port (a second base URL for every helper).
+        """
+        proc = self.stack.processes["web"]
+        if proc.running and proc.env.get("TRANSCODE_PROFILES") == profiles:
+            return
+        self.wait_idle()
+        proc.stop()
+        proc.popen = None
+        proc.env = {**proc.env, "TRANSCODE_PROFILES": profiles}
+        proc.start()
+        self.stack.wait_web()
+        self._spy("web")
 
     # -- profiling (--profile) -----------------------------------------------
 

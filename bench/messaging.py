@@ -1,23 +1,24 @@
 """2. Messaging floor: `transcode.ping` by name, its reply on a fixed queue,
-against raw kombu round trips on the same broker, interleaved sample by sample.
+against a plain Celery call and raw kombu round trips on the same broker,
+interleaved sample by sample (issue 13).
 
 - system: the contract client (`tests.support.celery_client.bare_client`)
   configured like the web's producer (no result backend of its own: the web's
   Celery app has none) sends `transcode.ping` by name with `reply_to=<fixed
-  durable queue>`; the worker (prefork pool, task_track_started) replies
-  STARTED then SUCCESS; the clock stops when SUCCESS is consumed.
-- context: the same with bare_client's own `rpc://` backend, which
-  re-declares its auto-delete reply queue (one more broker round trip) on
-  every send_task even when reply_to points elsewhere.
-- baseline (judged): raw kombu request → echo process (bench/echo_server.py)
-  → reply to a fixed queue: the same two hops with no Celery on either end.
-- context: raw kombu publish → consume on one queue (one hop).
-
-All messages are persistent on durable queues, like the contract's.
+  durable queue>`; the worker replies SUCCESS; the clock stops when it is consumed.
+- baseline (judged, ≤ 1.10): a plain Celery app of the bench's own with a
+  trivial task (bench/plain_celery.py: Celery's defaults, rpc:// backend), its
+  worker started here, timed as `task.delay().get()`: what Celery costs anyone.
+- baseline (judged, ≤ 3×): raw kombu request → echo process
+  (bench/echo_server.py) → reply to a fixed queue: the same two hops with no
+  Celery on either end, persistent messages on durable queues like the contract's.
+- context: the same ping from a client with bare_client's own `rpc://`
+  backend, which re-declares its reply queue on every send_task.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -26,14 +27,15 @@ import uuid
 from kombu import Connection, Consumer, Producer, Queue
 
 from bench.harness import Bench
+from bench.plain_celery import TASK, app_make
 from bench.table import Row, fmt, percentile, ratios, verdict
 from tests.support.celery_client import bare_client
+from tests.support.processes import ManagedProcess
 from tests.support.stack import REPO
 
 PING_REPLIES = "bench.ping_replies"
 ECHO_REQUESTS = "bench.echo_requests"
 ECHO_REPLIES = "bench.echo_replies"
-LOOP = "bench.loop"
 
 
 class Replies:
@@ -43,8 +45,7 @@ class Replies:
         self.conn = Connection(broker_url)
         self.channel = self.conn.channel()
         self.arrived: dict[str, float] = {}
-        self.started: dict[str, float] = {}
-        queues = [Queue(name, durable=True) for name in (PING_REPLIES, ECHO_REPLIES, LOOP)]
+        queues = [Queue(name, durable=True) for name in (PING_REPLIES, ECHO_REPLIES)]
         for queue in queues:
             queue(self.channel).declare()
         self.consumer = Consumer(self.channel, queues=queues, callbacks=[self._on], accept=["json"])
@@ -52,13 +53,10 @@ class Replies:
 
     def _on(self, body, message) -> None:
         now = time.perf_counter()
-        # A ping gets STARTED, then SUCCESS: only the final state ends the trip.
-        cid = message.properties.get("correlation_id")
+        # Only a final state ends a trip (a task may report STARTED first).
         status = body.get("status") if isinstance(body, dict) else None
-        if status == "STARTED":
-            self.started[cid] = now
-        elif status in (None, "SUCCESS"):
-            self.arrived[cid] = now
+        if status in (None, "SUCCESS"):
+            self.arrived[message.properties.get("correlation_id")] = now
         message.ack()
 
     def wait(self, cid: str, timeout: float = 30) -> float:
@@ -83,16 +81,27 @@ def run(bench: Bench) -> list[Row]:
         text=True,
         start_new_session=True,
     )
+    # In its own session, like the services: stopping it ends its pool children too.
+    plain_worker = ManagedProcess(
+        name="plain-celery",
+        argv=[sys.executable, "-m", "celery", "--app", "bench.plain_celery", "worker"]
+        + ["--hostname", "bench-plain@%h"],
+        cwd=REPO,
+        env={**os.environ, "BROKER_URL": broker},
+        log_path=bench.workdir / "plain-celery.log",
+    ).start()
+    plain = app_make(broker).tasks[TASK]
     client = bare_client(broker)
     # The web's producer app has no result backend; without one, send_task
     # does no per-send declaration of a private reply queue.
     client.conf.result_backend = "disabled"
     rpc_client = bare_client(broker)
     pub = Connection(broker)
-    parts: dict[str, list[float]] = {"sent": [], "started": []}
+    sent: list[float] = []
     producer = Producer(pub.channel())
     try:
         assert echo.stdout is not None and echo.stdout.readline().strip() == "ready"
+        plain.delay().get(timeout=60)  # the plain worker is up
         ping_queue = Queue(PING_REPLIES, durable=True)
 
         def ping(sender=client, record: bool = True) -> float:
@@ -101,22 +110,23 @@ def run(bench: Bench) -> list[Row]:
             sender.send_task(
                 "transcode.ping", task_id=cid, reply_to=PING_REPLIES, declare=[ping_queue]
             )
-            sent = time.perf_counter()
-            total = replies.wait(cid) - start
             if record:
-                parts["sent"].append((sent - start) * 1000)
-                if cid in replies.started:  # ping sends no STARTED (track_started=False)
-                    parts["started"].append((replies.started.pop(cid) - start) * 1000)
-            return total
+                sent.append((time.perf_counter() - start) * 1000)
+            return replies.wait(cid) - start
 
-        def raw(queue: str, reply_to: str | None) -> float:
+        def plain_call() -> float:
+            start = time.perf_counter()
+            plain.delay().get(timeout=30)
+            return time.perf_counter() - start
+
+        def echo_call() -> float:
             cid = str(uuid.uuid4())
             start = time.perf_counter()
             producer.publish(
                 {"n": cid},
-                routing_key=queue,
+                routing_key=ECHO_REQUESTS,
                 correlation_id=cid,
-                reply_to=reply_to,
+                reply_to=ECHO_REPLIES,
                 serializer="json",
                 delivery_mode=2,
             )
@@ -124,8 +134,8 @@ def run(bench: Bench) -> list[Row]:
 
         kinds = {
             "ping": ping,
-            "echo": lambda: raw(ECHO_REQUESTS, ECHO_REPLIES),
-            "loop": lambda: raw(LOOP, None),
+            "plain": plain_call,
+            "echo": echo_call,
             "ping_rpc": lambda: ping(rpc_client, record=False),
         }
         for _ in range(10):  # warm-up: connections, declarations, pool processes
@@ -143,11 +153,13 @@ def run(bench: Bench) -> list[Row]:
     finally:
         client.close()
         rpc_client.close()
+        plain.app.close()
         pub.release()
         replies.close()
         echo.terminate()
         echo.wait(timeout=10)
-    bench.raw["messaging"] = {"runs": runs, "ping_parts": parts}
+        plain_worker.stop()
+    bench.raw["messaging"] = {"runs": runs, "send_task_ms": sent}
 
     def p50(kind: str) -> list[float]:
         return [percentile(run[kind], 50) for run in runs]
@@ -155,18 +167,27 @@ def run(bench: Bench) -> list[Row]:
     def p99(kind: str) -> list[float]:
         return [percentile(run[kind], 99) for run in runs]
 
-    ping50, echo50, loop50 = p50("ping"), p50("echo"), p50("loop")
-    r_echo = ratios(ping50, echo50)
+    ping50, plain50, echo50 = p50("ping"), p50("plain"), p50("echo")
+    vs_plain, vs_echo = ratios(ping50, plain50), ratios(ping50, echo50)
     n = f"{p.ping_runs}×{p.ping_per_run}"
     return [
         Row(
             "2",
             f"`transcode.ping` by name, reply on fixed queue: p50 ({n})",
             fmt(ping50, "ms"),
+            fmt(plain50, "ms") + " (plain Celery app: `task.delay().get()`, rpc:// backend)",
+            fmt(vs_plain),
+            "≤ 1.10",
+            verdict(vs_plain, lambda x: x <= 1.10),
+        ),
+        Row(
+            "2",
+            "`transcode.ping` p50 vs raw kombu",
+            fmt(ping50, "ms"),
             fmt(echo50, "ms") + " (raw kombu echo, 2 hops)",
-            fmt(r_echo),
-            "≤ 2×",
-            verdict(r_echo, lambda x: x <= 2),
+            fmt(vs_echo),
+            "≤ 3×",
+            verdict(vs_echo, lambda x: x <= 3),
         ),
         Row(
             "2",
@@ -179,24 +200,15 @@ def run(bench: Bench) -> list[Row]:
         ),
         Row(
             "2",
-            "· vs raw kombu publish → consume, 1 hop: p50",
-            fmt(ping50, "ms"),
-            fmt(loop50, "ms"),
-            fmt(ratios(ping50, loop50)),
-        ),
-        Row(
-            "2",
-            "· p99",
+            "· p99 vs plain Celery / vs raw kombu echo",
             fmt(p99("ping"), "ms"),
-            fmt(p99("echo"), "ms") + " (echo)",
-            fmt(ratios(p99("ping"), p99("echo"))),
+            f"{fmt(p99('plain'), 'ms')} / {fmt(p99('echo'), 'ms')}",
+            f"{fmt(ratios(p99('ping'), p99('plain')))} / {fmt(ratios(p99('ping'), p99('echo')))}",
         ),
         Row(
             "2",
-            "· ping timeline p50: send_task returned / STARTED consumed / SUCCESS consumed",
-            f"{percentile(parts['sent'], 50):.2f} / "
-            + (f"{percentile(parts['started'], 50):.2f}" if parts["started"] else "none sent")
-            + f" / {percentile([x for r in runs for x in r['ping']], 50):.2f} ms",
+            "· ping timeline p50: send_task returned / reply consumed",
+            f"{percentile(sent, 50):.2f} / {percentile([x for r in runs for x in r['ping']], 50):.2f} ms",
         ),
         Row(
             "2",

@@ -2,9 +2,10 @@
 table and write it into bench/results.md (between its markers, so the
 analysis written around it stays).
 
-    python -m bench                  # everything, full repeats (make bench)
+    python -m bench                  # every section but the explorations, full repeats (make bench)
     python -m bench --quick          # fewer repeats (also BENCH_QUICK=1)
     python -m bench --only e2e,messaging
+    python -m bench --explore        # also the explorations (EXPLORE below)
     python -m bench --smoke --out /tmp/r.md   # the tiny run the test suite uses
 
 It exits non-zero only when a measurement could not be made at all (an error,
@@ -24,8 +25,18 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import e2e, encoding, messaging, progress, responsiveness, throughput, uploads
-from bench.harness import Bench
+from bench import (
+    browser,
+    e2e,
+    encoding,
+    ladder,
+    messaging,
+    progress,
+    responsiveness,
+    throughput,
+    uploads,
+)
+from bench.harness import MP4_ONLY, Bench
 from bench.params import Params
 from bench.procfs import cores, cpu_model
 from bench.table import Row, format_table, results_write
@@ -33,13 +44,18 @@ from tests.support.stack import REPO, stack_running
 
 SECTIONS = {
     "e2e": ("1", e2e),
+    "ladder": ("1", ladder),
     "messaging": ("2", messaging),
     "uploads": ("3", uploads),
     "throughput": ("4", throughput),
     "responsiveness": ("5", responsiveness),
     "progress": ("6", progress),
     "encoding": ("7", encoding),
+    "browser": ("8", browser),
 }
+# Explorations without a target of their own: run with --explore or --only
+# (and by --smoke, which checks that every section still runs).
+EXPLORE = ("responsiveness", "progress", "encoding")
 DEFAULT_OUT = REPO / "bench" / "results.md"
 
 
@@ -56,6 +72,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only", default="", help=f"comma-separated subset of: {', '.join(SECTIONS)}"
+    )
+    parser.add_argument(
+        "--explore", action="store_true", help=f"also run the explorations: {', '.join(EXPLORE)}"
     )
     parser.add_argument(
         "--out",
@@ -97,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         mode = "quick"
     else:
         mode = "full"
-    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(SECTIONS)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or [
+        s for s in SECTIONS if s not in EXPLORE or args.explore or args.smoke
+    ]
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown:
         print(
@@ -119,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     bench: Bench | None = None
     try:
-        # The worker is started by Bench.worker(), with the knobs each measurement sets.
-        with stack_running(workdir, start=("web", "collector")) as stack:
+        # The worker is started by Bench.worker(), with the knobs each measurement sets;
+        # the web asks for the MP4 alone until Bench.web() switches it (harness.MP4_ONLY).
+        with stack_running(
+            workdir, start=("web", "collector"), TRANSCODE_PROFILES=MP4_ONLY
+        ) as stack:
             bench = Bench(
                 stack=stack,
                 params=params,
@@ -162,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = (time.monotonic() - started) / 60
     header = (
         f"`make bench` ({mode}{', only ' + ', '.join(chosen) if args.only else ''}"
+        f"{', with explorations' if args.explore else ''}"
         f"{', under py-spy' if args.profile else ''}"
         f"{''.join(', ' + item for item in args.worker_env)}) — "
         f"{when:%Y-%m-%d %H:%M %Z} — {cores()} cores ({cpu_model()}) — "

@@ -2,16 +2,17 @@
 
 Run with the transcoder's own interpreter, from the transcoder_service folder:
 
-    transcoder_service/.venv/bin/python -m bench.worker_argv SOURCE OUT_DIR [--profile 720p]
+    transcoder_service/.venv/bin/python -m bench.worker_argv SOURCE OUT_DIR [--profile 720p|hls]
 
 (the bench runs it with PYTHONPATH set to both the repository and
 transcoder_service). It only *reads* the worker's code: the same pure
 functions the pipeline calls build the commands (transcoder.media.commands,
-and `probe_command` for ffprobe), so a change there shows up here unchanged.
-Settings (-threads, nice, the progress interval) come from the worker's `load_settings` applied to
-this process's environment, i.e. the same variables the bench gives the worker.
+.ladder for `hls`, and `probe_command` for ffprobe), so a change there shows
+up here unchanged. Settings (-threads, nice, the progress interval) come from
+the worker's `load_settings` applied to this process's environment, i.e. the
+same variables the bench gives the worker.
 
---preset/--crf replace those two fields of the profile, for the encoding sweep.
+--preset/--crf replace those two fields of an MP4 profile, for the encoding sweep.
 """
 
 from __future__ import annotations
@@ -42,39 +43,58 @@ def main(argv: list[str] | None = None) -> int:
         poster_time,
         transcode_command,
     )
-    from transcoder.media.profiles import PROFILES
+    from transcoder.media.ladder import ladder_command, ladder_rungs
+    from transcoder.media.profiles import HLS_PROFILE, PROFILES
     from transcoder.settings import load_settings
 
     settings = load_settings(environ=os.environ)
     limits = process_limits(settings)
-    profile = PROFILES[args.profile]
-    changes = {k: v for k, v in (("preset", args.preset), ("crf", args.crf)) if v is not None}
-    if changes:
-        profile = dataclasses.replace(profile, **changes)
-
+    threads = settings.ffmpeg_threads
+    if threads is None:
+        # FFMPEG_THREADS unset: the worker sizes each ffmpeg as it starts, and
+        # a job alone on the host (every by-hand run here) gets ffmpeg's choice.
+        threads = 0
     source = args.source.resolve()
     out_dir = args.out_dir.resolve()
     info = probe_module.probe_source(source, limits=limits)
     probe_argv = probe_module.probe_command(source=source, max_pixels=limits.max_pixels)
-    width, height = fit_within(
-        width=info.width,
-        height=info.height,
-        box_width=profile.box_width,
-        box_height=profile.box_height,
-    )
     # The names a user would give; the worker's own are temporary names in its scratch.
-    rendition = out_dir / f"{args.profile}.mp4"
-    poster = out_dir / "poster.jpg"
-    transcode = ffmpeg.compile(
-        transcode_command(
+    if args.profile == HLS_PROFILE:
+        rungs = ladder_rungs(width=info.width, height=info.height)
+        width, height = rungs[0].width, rungs[0].height  # the poster's size, as the worker's
+        rendition = out_dir  # master.m3u8 and a folder per rung
+        command = ladder_command(
+            source=source,
+            folder=out_dir,
+            rungs=rungs,
+            info=info,
+            threads=threads,
+            max_pixels=limits.max_pixels,
+        )
+        profile_fields = {"name": HLS_PROFILE, "rungs": [r.name for r in rungs]}
+    else:
+        profile = PROFILES[args.profile]
+        changes = {k: v for k, v in (("preset", args.preset), ("crf", args.crf)) if v is not None}
+        if changes:
+            profile = dataclasses.replace(profile, **changes)
+        width, height = fit_within(
+            width=info.width,
+            height=info.height,
+            box_width=profile.box_width,
+            box_height=profile.box_height,
+        )
+        rendition = out_dir / f"{args.profile}.mp4"
+        command = transcode_command(
             source=source,
             target=rendition,
             profile=profile,
             info=info,
-            threads=settings.ffmpeg_threads,
+            threads=threads,
             max_pixels=limits.max_pixels,
         )
-    )
+        profile_fields = {"name": profile.name, "preset": profile.preset, "crf": profile.crf}
+    poster = out_dir / "poster.jpg"
+    transcode = ffmpeg.compile(command)
     poster_argv = ffmpeg.compile(
         poster_command(
             source=source,
@@ -93,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             "poster": [str(x) for x in poster_argv],
             "rendition": str(rendition),
             "nice": settings.ffmpeg_nice,
-            "threads": settings.ffmpeg_threads,
+            "threads": threads,
             "progress_interval": settings.progress_interval,
-            "profile": {"name": profile.name, "preset": profile.preset, "crf": profile.crf},
+            "profile": profile_fields,
             "size": [width, height],
             "duration": info.duration,
         },

@@ -38,7 +38,14 @@ from videos.upload_handlers import upload_too_large_message
 
 logger = logging.getLogger(__name__)
 
-MIN_PART_BYTES = 8 * 1024 * 1024  # S3's floor is 5 MiB (except the last part)
+MiB = 1024 * 1024
+MIN_PART_BYTES = 8 * MiB  # S3's floor is 5 MiB (except the last part)
+# One part in flight, as big as is reasonable: each part costs a signing call
+# and a new PUT, so 8 MiB parts sent a 256 MiB file at 0.56x a boto3 upload
+# and 32 MiB parts at 0.85x (bench/results.md, section 8). Parts stay at most
+# an eighth of the file and 64 MiB, which bounds what a dropped connection
+# sends again.
+PREFERRED_MAX_PART_BYTES = 64 * MiB
 MAX_PARTS = 10_000  # S3's ceiling
 
 EMPTY_MESSAGE = "The file is empty."
@@ -58,8 +65,16 @@ class DirectUploadRefused(Exception):
 
 
 def direct_upload_part_size(*, size_bytes: int) -> int:
-    """8 MiB, or larger when that many parts would exceed S3's 10,000."""
-    return max(MIN_PART_BYTES, math.ceil(size_bytes / MAX_PARTS))
+    """An eighth of the file in whole MiB, from 8 to 64 MiB; more only if S3's 10,000 parts need it.
+
+    static/videos/uploader.js (partSize) computes the same.
+    """
+    eighth = math.ceil(size_bytes / 8 / MiB) * MiB
+    return max(
+        MIN_PART_BYTES,
+        min(PREFERRED_MAX_PART_BYTES, eighth),
+        math.ceil(size_bytes / MAX_PARTS),
+    )
 
 
 def direct_upload_get(*, owner: AbstractBaseUser, upload_id: uuid.UUID) -> Upload | None:

@@ -56,8 +56,12 @@
     return null;
   }
 
-  // The server's part size (services/direct_uploads.py): 8 MiB, or what 10,000 parts need.
-  function partSize(size) { return Math.max(8 * MiB, Math.ceil(size / 10000)); }
+  // The server's part size (services/direct_uploads.py, direct_upload_part_size):
+  // an eighth of the file in whole MiB, from 8 to 64 MiB, or what 10,000 parts need.
+  function partSize(size) {
+    var eighth = Math.ceil(size / 8 / MiB) * MiB;
+    return Math.max(8 * MiB, Math.min(64 * MiB, eighth), Math.ceil(size / 10000));
+  }
 
   // Uppy retries a part PUT once the browser is back online, but not our own
   // calls (sign, list, complete): a signature asked for while offline would

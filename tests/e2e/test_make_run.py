@@ -100,6 +100,20 @@ def _plays(api: ApiClient, output_url: str) -> None:
     assert stream_of(probe, "video")["codec_name"] == "h264"
 
 
+def _plays_hls(api: ApiClient, video: dict) -> None:
+    """The page offers the ladder with its quality menu; its master playlist is served."""
+    assert video["hls_url"], video
+    assert video["rungs"], video
+    page = api.get(f"/videos/{video['id']}/")
+    assert page.status_code == 200
+    assert f'data-hls-url="{video["hls_url"]}"' in page.text
+    assert '<select id="quality">' in page.text
+    master = api.get(video["hls_url"])
+    assert master.status_code == 200, master.text
+    assert master.text.startswith("#EXTM3U")
+    assert "#EXT-X-STREAM-INF" in master.text
+
+
 @pytest.mark.parametrize("mode", ["rabbitmq+postgres", "embedded filesystem+sqlite"])
 def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mode: str):
     with rabbitmq_vhost() as broker_url, postgres_database() as database_url:
@@ -134,6 +148,7 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
             final, _ = api.wait_final(response.json()["id"], timeout=120)
             assert final["status"] == "ready", log.read_text(errors="replace")[-5000:]
             _plays(api, final["outputs"][0]["url"])
+            _plays_hls(api, final)
             _check_each_process_holds_only_its_own_keys(proc)
             text = log.read_text(errors="replace")
             assert "EMBEDDED SeaweedFS" in text  # said loudly, like the other fallbacks

@@ -119,9 +119,25 @@ class Caller:
         message.ack()
 
     def send(self, name: str, *args: Any, **kwargs: Any) -> str:
+        return self.send_with_options(name, args=args, kwargs=kwargs)
+
+    def send_with_options(
+        self,
+        name: str,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any],
+        **options: Any,
+    ) -> str:
+        """Send with Celery options (countdown, time limits, ...) as any caller could."""
         task_id = uuid.uuid4().hex
         self.client.send_task(
-            name, args=args, kwargs=kwargs, task_id=task_id, reply_to=self.reply_queue.name
+            name,
+            args=args,
+            kwargs=kwargs,
+            task_id=task_id,
+            reply_to=self.reply_queue.name,
+            **options,
         )
         return task_id
 

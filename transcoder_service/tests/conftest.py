@@ -1,9 +1,10 @@
 """Shared fixtures: tiny media files made with ffmpeg at test time, and a real S3 store.
 
-No media is committed to the repository: every clip is generated once per
-test session from ffmpeg's built-in test sources (lavfi `testsrc2`, `sine`),
-and uploaded once, with the web's key, to the session's SeaweedFS
-(tests/seaweed.py). Tests share that bucket, so each uses its own job_id.
+No media is committed to the repository: each clip is generated from
+ffmpeg's built-in test sources (tests/clips.py) the first time a test of the
+session asks for it, and uploaded once, with the web's key, to the session's
+SeaweedFS (tests/seaweed.py). Tests share that bucket, so each uses its own
+job_id (the `job` fixture).
 """
 
 from __future__ import annotations
@@ -18,16 +19,9 @@ from transcoder.objectstore import ObjectStore, store_connect
 from transcoder.settings import Settings, get_settings
 
 from .broker import Caller, throwaway_vhost
+from .clips import Clips, SourceKeys, silent_clip
 from .seaweed import SeaweedStore, seaweed_running
-from .support import (
-    Clips,
-    audio_input,
-    ffmpeg,
-    make_settings,
-    new_job_id,
-    source_put,
-    video_input,
-)
+from .support import AttemptHolders, PipelineJob, make_settings, new_job_id
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,44 +34,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
-    directory = tmp_path_factory.mktemp("clips")
-    c = Clips(directory=directory)
-    h264 = ["-c:v", "libx264", "-preset", "ultrafast"]
-    aac = ["-c:a", "aac", "-shortest"]
-    ffmpeg(*video_input("320x240", 2), *audio_input(2), *h264, *aac, str(directory / c.clip))
-    ffmpeg(*video_input("320x240", 2), *h264, str(directory / c.silent))
-    # testsrc2 rounds its size down to even numbers, so scale to the odd size.
-    odd = ("-vf", "scale=321:241", "-pix_fmt", "yuv444p")
-    ffmpeg(*video_input("320x240", 1), *h264, *odd, str(directory / c.odd))
-    plain = directory / "plain.mp4"
-    ffmpeg(*video_input("320x240", 1), *h264, str(plain))
-    # Phones store landscape frames plus a display rotation; ffmpeg 5.1 sets
-    # it from the `rotate` tag when copying the stream.
-    rotate = ["-c", "copy", "-metadata:s:v:0", "rotate=90"]
-    ffmpeg("-i", str(plain), *rotate, str(directory / c.portrait))
-    ffmpeg(*video_input("1920x1080", 1), *audio_input(1), *h264, *aac, str(directory / c.full_hd))
-    ffmpeg(*audio_input(1), "-c:a", "aac", str(directory / c.audio_only))
-    cover = directory / "cover.png"
-    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1", str(cover))
-    ffmpeg(
-        *audio_input(1),
-        "-i",
-        str(cover),
-        *("-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "mjpeg"),
-        *("-disposition:v", "attached_pic"),
-        str(directory / c.cover_art),
-    )
-    ffmpeg(*video_input("320x240", 1), *h264, "-f", "h264", str(directory / c.raw_h264))
-    ffmpeg(*video_input("320x240", 1), "-frames:v", "1", str(directory / c.still))
-    (directory / c.text).write_text("These are meeting notes, not a video.\n")
-    return c
+    return Clips(directory=tmp_path_factory.mktemp("clips"))
 
 
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30 s at 640x360: takes a few seconds to transcode, long enough to interrupt."""
     path = tmp_path_factory.mktemp("long") / "long.mp4"
-    ffmpeg(*video_input("640x360", 30), "-c:v", "libx264", "-preset", "ultrafast", str(path))
+    silent_clip(path, size="640x360", seconds=30)
     return path
 
 
@@ -89,18 +53,22 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedStore]:
 
 
 @pytest.fixture(scope="session")
-def sources(seaweed: SeaweedStore, clips: Clips) -> dict[str, str]:
-    """The source key of every generated clip, by file name, uploaded once."""
-    return {
-        name: source_put(seaweed, clips.directory / name)
-        for name in vars(clips).values()
-        if isinstance(name, str)
-    }
+def sources(seaweed: SeaweedStore, clips: Clips) -> SourceKeys:
+    """The source key of a shared clip, by file name: `sources["clip.mp4"]`."""
+    return SourceKeys(clips=clips, store=seaweed)
 
 
 @pytest.fixture
 def scratch_dir(tmp_path: Path) -> Path:
     return tmp_path / "scratch"
+
+
+@pytest.fixture
+def attempt_holders(scratch_dir: Path) -> Iterator[AttemptHolders]:
+    """Other "pool processes" mid-job in `scratch_dir` (support.attempt_start)."""
+    holders = AttemptHolders(scratch_dir=scratch_dir)
+    yield holders
+    holders.close()
 
 
 @pytest.fixture
@@ -117,6 +85,12 @@ def store(settings: Settings) -> ObjectStore:
 @pytest.fixture
 def job_id() -> str:
     return new_job_id()
+
+
+@pytest.fixture
+def job(settings: Settings, store: ObjectStore, seaweed: SeaweedStore, job_id: str) -> PipelineJob:
+    """This test's job, run through the real pipeline against the session's store."""
+    return PipelineJob(settings=settings, store=store, seaweed=seaweed, job_id=job_id)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -26,8 +25,30 @@ PROCESS_LIMITS = ProcessLimits(
     nice=0, memory_limit_bytes=3072 * 1024**2, probe_timeout=60.0, max_pixels=8192 * 4320
 )
 
-# The keys of a SUCCESS result's "timings" (docs/messages.md).
+# docs/messages.md, as literals: a SUCCESS result's fields in order, the keys
+# of its "timings", the stages a job reports in order, and the `exc_type`
+# codes of a FAILURE.
+RESULT_FIELDS = (
+    "contract_version",
+    "job_id",
+    "source",
+    "outputs",
+    "poster_key",
+    "manifest_key",
+    "elapsed_seconds",
+    "timings",
+)
 TIMINGS = {"download", "probe", "transcode", "poster", "verify", "upload"}
+STAGES = ("downloading", "probing", "transcoding", "poster", "uploading")
+FAILURE_CODES = (
+    "InvalidPayload",
+    "InvalidMedia",
+    "TranscodeFailed",
+    "TranscodeTimeout",
+    "StorageDenied",
+    "StorageError",
+    "WorkerCrashed",
+)
 
 
 def ffmpeg_pid_lines(caplog: Any) -> list[str]:
@@ -37,35 +58,6 @@ def ffmpeg_pid_lines(caplog: Any) -> list[str]:
         for record in caplog.records
         if record.getMessage().startswith("ffmpeg pid=")
     ]
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True, timeout=120)
-
-
-def video_input(size: str, seconds: float) -> list[str]:
-    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
-
-
-def audio_input(seconds: float) -> list[str]:
-    return ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
-
-
-@dataclass(frozen=True)
-class Clips:
-    """Generated source files; names are relative to `directory`."""
-
-    directory: Path
-    clip: str = "clip.mp4"  # 2 s, 320x240, H.264 + AAC
-    silent: str = "silent.mp4"  # 2 s, 320x240, no audio
-    odd: str = "odd.mp4"  # 1 s, 321x241 (stored as yuv444p: 4:2:0 cannot be odd)
-    portrait: str = "portrait.mp4"  # 1 s, stored 320x240, rotated 90 degrees
-    full_hd: str = "full_hd.mp4"  # 1 s, 1920x1080, with audio
-    audio_only: str = "audio_only.m4a"  # 1 s of sine, no video
-    cover_art: str = "cover_art.mp3"  # audio with an attached picture
-    raw_h264: str = "raw.h264"  # a raw stream, which has no duration
-    still: str = "still.jpg"  # a single picture
-    text: str = "notes.txt"  # not media at all
 
 
 def source_put(store: SeaweedStore, path: Path, *, key: str | None = None) -> str:
@@ -112,56 +104,57 @@ def object_bytes(store: SeaweedStore, key: str) -> bytes:
     return body
 
 
-def convert(
-    settings: Settings,
-    store: ObjectStore,
-    source_key: str,
-    *,
-    job_id: str,
-    profiles: tuple[str, ...] = ("720p",),
-    progress: list[tuple[str, int]] | None = None,
-) -> dict[str, Any]:
-    """Run one delivery of a job through the real pipeline; collect its progress."""
-    sink = progress if progress is not None else []
-
-    def on_progress(*, stage: str, percent: int) -> None:
-        sink.append((stage, percent))
-
-    request = ConvertRequest(
-        job_id=job_id, source_key=source_key, profiles=profiles, contract_version=2
-    )
-    return pipeline.convert(
-        request=request, store=store, on_progress=on_progress, settings=settings
-    )
+def progress_stages(progress: list[tuple[str, int]]) -> tuple[str, ...]:
+    """The stages a job reported, each once, in the order they came."""
+    stages = [stage for stage, _ in progress]
+    return tuple(stage for i, stage in enumerate(stages) if i == 0 or stages[i - 1] != stage)
 
 
-def children_of(pid: int) -> list[int]:
-    """The live (not zombie) processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Format: pid (comm) state ppid ...; comm may contain spaces.
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == pid and state != "Z":
-            found.append(int(entry.name))
-    return found
+@dataclass(frozen=True)
+class PipelineJob:
+    """One job_id, run through the real pipeline against the session's store."""
 
+    settings: Settings
+    store: ObjectStore
+    seaweed: SeaweedStore
+    job_id: str
 
-def ffmpeg_children() -> list[int]:
-    """PIDs of live ffmpeg processes whose parent is this test process."""
-    found = []
-    for child in children_of(os.getpid()):
-        try:
-            if Path(f"/proc/{child}/comm").read_text().strip() == "ffmpeg":
-                found.append(child)
-        except OSError:  # exited meanwhile
-            continue
-    return found
+    def convert(
+        self,
+        source_key: str,
+        *,
+        profiles: tuple[str, ...] = ("720p",),
+        progress: list[tuple[str, int]] | None = None,
+        settings: Settings | None = None,
+    ) -> dict[str, Any]:
+        """One delivery of this job; `settings` replaces the test's own (for stricter limits).
+
+        Progress reports are appended to `progress`, as (stage, percent).
+        """
+        sink = progress if progress is not None else []
+
+        def on_progress(*, stage: str, percent: int) -> None:
+            sink.append((stage, percent))
+
+        request = ConvertRequest(
+            job_id=self.job_id, source_key=source_key, profiles=profiles, contract_version=2
+        )
+        return pipeline.convert(
+            request=request,
+            store=self.store,
+            on_progress=on_progress,
+            settings=settings or self.settings,
+        )
+
+    def stored(self) -> dict[str, int]:
+        """Every object of this job in the store, with its size."""
+        return keys_under(self.seaweed, f"outputs/{self.job_id}/")
+
+    def download(self, key: str, *, directory: Path) -> Path:
+        """Fetch one object into `directory`, as a player would, to read it with ffprobe."""
+        path = directory / key.replace("/", "_")
+        path.write_bytes(object_bytes(self.seaweed, key))
+        return path
 
 
 def scratch_entries(scratch_dir: Path) -> list[str]:
@@ -171,27 +164,34 @@ def scratch_entries(scratch_dir: Path) -> list[str]:
     return sorted(entry.name for entry in scratch_dir.iterdir())
 
 
-# SIGTERM raises SystemExit, as billiard makes it do in a pool process.
+# A pool process mid-job: its attempt folder, a half-downloaded source and, if
+# argv[3] says so, an encoding slot. SIGTERM raises SystemExit, as billiard
+# makes it do in a pool process, so its own cleanup runs.
 _ATTEMPT_HOLDER = """
-import signal, sys, time
+import contextlib, signal, sys, time
 from pathlib import Path
-from typing import Any
 from transcoder.scratch import attempt_folder
+from transcoder.slots import encoding_slot
 signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 with attempt_folder(scratch_dir=Path(sys.argv[1]), name=sys.argv[2]) as folder:
     (folder / "source.mp4").write_bytes(b"half a download")
-    print("ready", flush=True)
-    time.sleep(600)
+    encoding = sys.argv[3] == "encoding"
+    with encoding_slot(folder=folder) if encoding else contextlib.nullcontext():
+        print("ready", flush=True)
+        time.sleep(600)
 """
 
 
-def start_attempt(scratch_dir: Path, name: str) -> subprocess.Popen[str]:
+def attempt_start(*, scratch_dir: Path, name: str, encoding: bool = False) -> subprocess.Popen[str]:
     """A process inside attempt_folder(name), as a pool process is mid-job.
 
-    SIGKILL it to get what a dead attempt leaves; the caller must reap it.
+    A real process, not a thread: a flock belongs to its holder's open file,
+    and the kernel drops it when the holder dies, however it dies. SIGKILL it
+    to get what a dead attempt leaves; the caller must reap it.
     """
+    stage = "encoding" if encoding else "downloading"
     process = subprocess.Popen(
-        [sys.executable, "-c", _ATTEMPT_HOLDER, str(scratch_dir), name],
+        [sys.executable, "-c", _ATTEMPT_HOLDER, str(scratch_dir), name, stage],
         cwd=SERVICE_DIR,
         stdout=subprocess.PIPE,
         text=True,
@@ -199,3 +199,22 @@ def start_attempt(scratch_dir: Path, name: str) -> subprocess.Popen[str]:
     assert process.stdout is not None
     assert process.stdout.readline() == "ready\n"
     return process
+
+
+class AttemptHolders:
+    """Attempt-holding processes of one test, killed and reaped when it ends."""
+
+    def __init__(self, *, scratch_dir: Path) -> None:
+        self.scratch_dir = scratch_dir
+        self._started: list[subprocess.Popen[str]] = []
+
+    def start(self, *, name: str, encoding: bool = False) -> subprocess.Popen[str]:
+        process = attempt_start(scratch_dir=self.scratch_dir, name=name, encoding=encoding)
+        self._started.append(process)
+        return process
+
+    def close(self) -> None:
+        for process in self._started:
+            if process.poll() is None:
+                process.kill()
+            process.wait()

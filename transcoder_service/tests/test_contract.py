@@ -17,14 +17,20 @@ from kombu import Queue
 
 from transcoder import contract, errors, guards
 from transcoder.media.profiles import PROFILE_NAMES, PROFILES, RUNGS
-from transcoder.objectstore import ObjectStore
 from transcoder.payload import parse_convert_request, parse_delete_request
-from transcoder.settings import Settings
 from transcoder.tasks import convert_video, delete_outputs, ping
 from transcoder.worker import app
 
-from .seaweed import SeaweedStore
-from .support import SERVICE_DIR, TIMINGS, convert, keys_under, object_bytes
+from .clips import SourceKeys
+from .support import (
+    FAILURE_CODES,
+    RESULT_FIELDS,
+    SERVICE_DIR,
+    STAGES,
+    TIMINGS,
+    PipelineJob,
+    object_bytes,
+)
 
 
 def test_task_names_and_version() -> None:
@@ -157,50 +163,20 @@ def test_progress_state() -> None:
         contract.STAGE_POSTER,
         contract.STAGE_UPLOADING,
     )
-    assert stages == ("downloading", "probing", "transcoding", "poster", "uploading")
+    assert stages == STAGES
 
 
 def test_failure_codes_are_the_exception_class_names() -> None:
-    codes = {
-        contract.EXC_INVALID_PAYLOAD: errors.InvalidPayload,
-        contract.EXC_INVALID_MEDIA: errors.InvalidMedia,
-        contract.EXC_TRANSCODE_FAILED: errors.TranscodeFailed,
-        contract.EXC_TRANSCODE_TIMEOUT: errors.TranscodeTimeout,
-        contract.EXC_STORAGE_DENIED: errors.StorageDenied,
-        contract.EXC_STORAGE_ERROR: errors.StorageError,
-        contract.EXC_WORKER_CRASHED: errors.WorkerCrashed,
-    }
-    assert set(codes) == {
-        "InvalidPayload",
-        "InvalidMedia",
-        "TranscodeFailed",
-        "TranscodeTimeout",
-        "StorageDenied",
-        "StorageError",
-        "WorkerCrashed",
-    }
-    for code, cls in codes.items():
+    # Celery sends the class name as `exc_type`; nothing else names the codes.
+    for code in FAILURE_CODES:
+        cls = getattr(errors, code)
         assert cls.__name__ == cls.__qualname__ == code
 
 
-def test_success_result_fields_and_manifest(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    job_id: str,
-) -> None:
-    result = convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("480p",))
-    assert list(result) == [
-        "contract_version",
-        "job_id",
-        "source",
-        "outputs",
-        "poster_key",
-        "manifest_key",
-        "elapsed_seconds",
-        "timings",
-    ]
+def test_success_result_fields_and_manifest(job: PipelineJob, sources: SourceKeys) -> None:
+    job_id = job.job_id
+    result = job.convert(sources["clip.mp4"], profiles=("480p",))
+    assert tuple(result) == RESULT_FIELDS
     assert result["contract_version"] == 2
     assert set(result["source"]) == {
         "duration",
@@ -228,8 +204,8 @@ def test_success_result_fields_and_manifest(
     assert set(result["timings"]) == TIMINGS
     # The manifest: {"request": {...}, "result": <the SUCCESS result>,
     # "objects": {<key>: <size>}} naming every other object of the job.
-    manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
-    stored = keys_under(seaweed, f"outputs/{job_id}/")
+    manifest = json.loads(object_bytes(job.seaweed, result["manifest_key"]))
+    stored = job.stored()
     assert manifest == {
         "request": {
             "source_key": sources["clip.mp4"],
@@ -282,18 +258,12 @@ def test_hls_profile_keys_and_rungs() -> None:
     assert request.profiles == ("720p", "hls")
 
 
-def test_hls_result_fields(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    job_id: str,
-) -> None:
-    result = convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("hls",))
+def test_hls_result_fields(job: PipelineJob, sources: SourceKeys) -> None:
+    result = job.convert(sources["clip.mp4"], profiles=("hls",))
     assert list(result)[-2:] == ["hls", "storyboard"]
     assert result["outputs"] == []
     attempt = f"{result['poster_key'].rsplit('/', 1)[0]}/"
-    manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
+    manifest = json.loads(object_bytes(job.seaweed, result["manifest_key"]))
     assert result["hls"] == {
         "master_key": f"{attempt}hls/master.m3u8",
         "segment_seconds": 4,

@@ -16,23 +16,18 @@ import pytest
 
 from transcoder.media.playlists import master_parse, media_parse, playlist_uris, uri_relative
 from transcoder.media.probe import probe_source, run_ffprobe
-from transcoder.objectstore import ObjectStore
-from transcoder.settings import Settings
 
+from .clips import Clips, SourceKeys, h264_clip, rotated_clip
 from .seaweed import SeaweedStore
 from .support import (
     PROCESS_LIMITS,
-    Clips,
-    audio_input,
-    convert,
-    ffmpeg,
-    keys_under,
+    STAGES,
+    PipelineJob,
     object_bytes,
+    progress_stages,
     source_put,
-    video_input,
 )
 
-H264 = ("-c:v", "libx264", "-preset", "ultrafast")
 CUE = re.compile(r"(\d+):(\d\d):(\d\d\.\d{3}) --> (\d+):(\d\d):(\d\d\.\d{3})\n(\S+)")
 
 
@@ -41,13 +36,9 @@ def hls_sources(seaweed: SeaweedStore, tmp_path_factory: pytest.TempPathFactory)
     """A 720p clip, and a portrait phone clip (stored landscape plus a rotation)."""
     directory = tmp_path_factory.mktemp("hls_clips")
     hd = directory / "hd.mp4"
-    ffmpeg(*video_input("1280x720", 6), *audio_input(6), *H264, "-c:a", "aac", "-shortest", str(hd))
-    plain = directory / "plain.mp4"
-    ffmpeg(
-        *video_input("854x480", 3), *audio_input(3), *H264, "-c:a", "aac", "-shortest", str(plain)
-    )
+    h264_clip(hd, size="1280x720", seconds=6)
     phone = directory / "phone.mp4"
-    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(phone))
+    rotated_clip(phone, degrees=90, size="854x480", seconds=3)
     return {"hd": source_put(seaweed, hd), "phone": source_put(seaweed, phone)}
 
 
@@ -56,7 +47,7 @@ def seconds(hours: str, minutes: str, rest: str) -> float:
 
 
 def check_job(
-    seaweed: SeaweedStore,
+    job: PipelineJob,
     result: dict[str, Any],
     tmp_path: Path,
     *,
@@ -64,7 +55,6 @@ def check_job(
     audio: bool,
 ) -> None:
     """Everything a player and the web rely on, read back from the bucket."""
-    job_id = result["job_id"]
     attempt = result["poster_key"].rsplit("/", 1)[0] + "/"
     hls, storyboard = result["hls"], result["storyboard"]
     duration = result["source"]["duration"]
@@ -79,8 +69,8 @@ def check_job(
 
     # The manifest names every object of the job, with its size, and nothing
     # else is under outputs/<job_id>/.
-    stored = keys_under(seaweed, f"outputs/{job_id}/")
-    manifest = json.loads(object_bytes(seaweed, result["manifest_key"]))
+    stored = job.stored()
+    manifest = json.loads(object_bytes(job.seaweed, result["manifest_key"]))
     assert manifest["result"] == result
     assert manifest["objects"] == {k: v for k, v in stored.items() if k != result["manifest_key"]}
 
@@ -90,7 +80,7 @@ def check_job(
         if key.startswith(attempt):
             path = local / key[len(attempt) :]
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(object_bytes(seaweed, key))
+            path.write_bytes(object_bytes(job.seaweed, key))
     master_text = (local / "hls" / "master.m3u8").read_text()
     variants = master_parse(master_text)
     assert [v.uri for v in variants] == [f"{name}/index.m3u8" for name, _, _ in rungs]
@@ -159,26 +149,14 @@ def check_job(
 
 
 def test_ladder_from_720p_with_mp4_and_duplicate_delivery(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    hls_sources: dict[str, str],
-    job_id: str,
-    tmp_path: Path,
+    job: PipelineJob, hls_sources: dict[str, str], tmp_path: Path
 ) -> None:
     progress: list[tuple[str, int]] = []
-    result = convert(
-        settings,
-        store,
-        hls_sources["hd"],
-        job_id=job_id,
-        profiles=("720p", "hls"),
-        progress=progress,
-    )
+    result = job.convert(hls_sources["hd"], profiles=("720p", "hls"), progress=progress)
     # The MP4 stays, for download; `outputs` lists only MP4s.
     assert [o["profile"] for o in result["outputs"]] == ["720p"]
     check_job(
-        seaweed,
+        job,
         result,
         tmp_path,
         rungs=[("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)],
@@ -189,68 +167,38 @@ def test_ladder_from_720p_with_mp4_and_duplicate_delivery(
     percents = [percent for _, percent in progress]
     assert percents == sorted(percents)
     assert percents[-1] < 100
-    stages = [stage for stage, _ in progress]
-    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
-        "downloading",
-        "probing",
-        "transcoding",
-        "poster",
-        "uploading",
-    ]
+    assert progress_stages(progress) == STAGES
     # The ladder has its own slice of "transcoding", after the MP4's.
     assert len({p for s, p in progress if s == "transcoding"}) > 5
 
-    again = convert(settings, store, hls_sources["hd"], job_id=job_id, profiles=("720p", "hls"))
+    again = job.convert(hls_sources["hd"], profiles=("720p", "hls"))
     assert again == result
     assert (again["hls"], again["storyboard"]) == (result["hls"], result["storyboard"])
 
 
-def test_portrait_phone_clip(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    hls_sources: dict[str, str],
-    job_id: str,
-    tmp_path: Path,
-) -> None:
-    result = convert(settings, store, hls_sources["phone"], job_id=job_id, profiles=("hls",))
+def test_portrait_phone_clip(job: PipelineJob, hls_sources: dict[str, str], tmp_path: Path) -> None:
+    result = job.convert(hls_sources["phone"], profiles=("hls",))
     assert result["outputs"] == []  # "hls" alone: no MP4
-    check_job(seaweed, result, tmp_path, rungs=[("480p", 480, 854), ("360p", 360, 640)], audio=True)
+    check_job(job, result, tmp_path, rungs=[("480p", 480, 854), ("360p", 360, 640)], audio=True)
     assert (result["storyboard"]["tile_width"], result["storyboard"]["tile_height"]) == (160, 284)
 
 
 def test_silent_tiny_source_gets_one_video_only_rung(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    clips: Clips,
-    job_id: str,
-    tmp_path: Path,
+    job: PipelineJob, sources: SourceKeys, clips: Clips, tmp_path: Path
 ) -> None:
-    result = convert(settings, store, sources[clips.silent], job_id=job_id, profiles=("hls",))
-    check_job(seaweed, result, tmp_path, rungs=[("240p", 320, 240)], audio=False)
+    result = job.convert(sources[clips.silent], profiles=("hls",))
+    check_job(job, result, tmp_path, rungs=[("240p", 320, 240)], audio=False)
 
 
 def test_tiny_source_with_audio_and_two_mp4s(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    clips: Clips,
-    job_id: str,
-    tmp_path: Path,
+    job: PipelineJob, sources: SourceKeys, clips: Clips, tmp_path: Path
 ) -> None:
-    result = convert(
-        settings, store, sources[clips.clip], job_id=job_id, profiles=("hls", "720p", "480p")
-    )
+    result = job.convert(sources[clips.clip], profiles=("hls", "720p", "480p"))
     assert [o["profile"] for o in result["outputs"]] == ["720p", "480p"]
-    check_job(seaweed, result, tmp_path, rungs=[("240p", 320, 240)], audio=True)
+    check_job(job, result, tmp_path, rungs=[("240p", 320, 240)], audio=True)
 
 
-def test_no_hls_no_hls_fields(
-    settings: Settings, store: ObjectStore, sources: dict[str, str], clips: Clips, job_id: str
-) -> None:
-    result = convert(settings, store, sources[clips.clip], job_id=job_id, profiles=("480p",))
+def test_no_hls_no_hls_fields(job: PipelineJob, sources: SourceKeys, clips: Clips) -> None:
+    result = job.convert(sources[clips.clip], profiles=("480p",))
     assert "hls" not in result
     assert "storyboard" not in result

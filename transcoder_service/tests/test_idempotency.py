@@ -15,53 +15,44 @@ import pytest
 
 from transcoder import pipeline
 from transcoder.errors import InvalidPayload
-from transcoder.objectstore import ObjectStore, store_connect
+from transcoder.objectstore import store_connect
 from transcoder.payload import ConvertRequest
-from transcoder.settings import Settings
 
-from .seaweed import SeaweedStore
-from .support import convert, ffmpeg_pid_lines, keys_under, scratch_entries
+from .clips import SourceKeys
+from .support import PipelineJob, ffmpeg_pid_lines, scratch_entries
 
 
 def test_second_delivery_returns_the_first_result_without_transcoding(
-    settings: Settings,
-    store: ObjectStore,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    job_id: str,
-    caplog: pytest.LogCaptureFixture,
+    job: PipelineJob, sources: SourceKeys, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = convert(settings, store, sources["clip.mp4"], job_id=job_id)
-    before = keys_under(seaweed, f"outputs/{job_id}/")
+    first = job.convert(sources["clip.mp4"])
+    before = job.stored()
 
     caplog.set_level(logging.INFO, logger="transcoder")
-    second = convert(settings, store, sources["clip.mp4"], job_id=job_id)
+    second = job.convert(sources["clip.mp4"])
 
     assert second == first
-    assert keys_under(seaweed, f"outputs/{job_id}/") == before
+    assert job.stored() == before
     assert not ffmpeg_pid_lines(caplog)
-    assert scratch_entries(settings.scratch_dir) == []
+    assert scratch_entries(job.settings.scratch_dir) == []
 
 
 def test_a_changed_request_for_a_finished_job_is_refused(
-    settings: Settings, store: ObjectStore, sources: dict[str, str], job_id: str
+    job: PipelineJob, sources: SourceKeys
 ) -> None:
-    convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("720p",))
+    job.convert(sources["clip.mp4"], profiles=("720p",))
     with pytest.raises(InvalidPayload) as caught:
-        convert(settings, store, sources["clip.mp4"], job_id=job_id, profiles=("480p",))
+        job.convert(sources["clip.mp4"], profiles=("480p",))
     assert caught.value.message == (
-        f"The job {job_id!r} already finished with a different source or profiles; "
+        f"The job {job.job_id!r} already finished with a different source or profiles; "
         "send the new request under a new job_id."
     )
 
 
 def test_two_deliveries_at_once_end_with_one_manifest_and_no_leftovers(
-    settings: Settings,
-    seaweed: SeaweedStore,
-    sources: dict[str, str],
-    job_id: str,
-    caplog: pytest.LogCaptureFixture,
+    job: PipelineJob, sources: SourceKeys, caplog: pytest.LogCaptureFixture
 ) -> None:
+    settings, job_id = job.settings, job.job_id
     caplog.set_level(logging.INFO, logger="transcoder")
     # Both deliveries pass the "already done?" check and transcode; the
     # barrier then holds each before its upload, so both race for the
@@ -104,7 +95,7 @@ def test_two_deliveries_at_once_end_with_one_manifest_and_no_leftovers(
     assert [r.getMessage() for r in caplog.records].count(lost) == 1
     assert results[1] == results[2]  # the loser returned the winner's result
     result = results[1]
-    stored = keys_under(seaweed, f"outputs/{job_id}/")
+    stored = job.stored()
     manifests = [key for key in stored if key.endswith("/manifest.json")]
     assert manifests == [f"outputs/{job_id}/manifest.json"]
     # Only the winner's attempt is left, and every key it names is whole.

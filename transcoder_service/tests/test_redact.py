@@ -10,12 +10,11 @@ import pytest
 
 from transcoder.errors import InvalidMedia, StorageError, TranscodeFailed
 from transcoder.media.runner import run_ffmpeg
-from transcoder.objectstore import ObjectStore
 from transcoder.redact import failures_redacted, path_redact
 from transcoder.scratch import scratch_errors
-from transcoder.settings import Settings
 
-from .support import PROCESS_LIMITS, convert, new_job_id
+from .clips import SourceKeys
+from .support import PROCESS_LIMITS, PipelineJob
 
 
 def test_paths_become_roles(tmp_path: Path) -> None:
@@ -63,9 +62,9 @@ def test_storage_error_of_the_scratch_disk_has_no_path(tmp_path: Path) -> None:
 
 
 def test_invalid_media_through_the_pipeline_has_no_path(
-    settings: Settings, store: ObjectStore, sources: dict[str, str]
+    job: PipelineJob, sources: SourceKeys
 ) -> None:
     with pytest.raises(InvalidMedia) as caught:
-        convert(settings, store, sources["notes.txt"], job_id=new_job_id())
-    assert str(settings.scratch_dir) not in caught.value.message
+        job.convert(sources["notes.txt"])
+    assert str(job.settings.scratch_dir) not in caught.value.message
     assert caught.value.message == "The file could not be read as a media file."

@@ -9,25 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from transcoder.scratch import LOCK_FILENAME, attempt_folder, scratch_sweep
 
-from .support import start_attempt
-
-
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+from .support import AttemptHolders
 
 
 def test_the_folder_is_locked_while_in_use_and_removed_after(scratch_dir: Path) -> None:
@@ -53,11 +41,10 @@ def test_the_folder_is_removed_when_the_attempt_fails(scratch_dir: Path) -> None
 
 
 def test_a_killed_attempt_is_swept_and_a_live_one_is_kept(
-    scratch_dir: Path, holders: list[subprocess.Popen[str]]
+    scratch_dir: Path, attempt_holders: AttemptHolders
 ) -> None:
-    dead = start_attempt(scratch_dir, "job-a.00000000000000aa")
-    live = start_attempt(scratch_dir, "job-b.00000000000000bb")
-    holders.extend([dead, live])
+    dead = attempt_holders.start(name="job-a.00000000000000aa")
+    live = attempt_holders.start(name="job-b.00000000000000bb")
     os.kill(dead.pid, signal.SIGKILL)  # no finally, no cleanup: like the OOM killer
     dead.wait()
     assert sorted(os.listdir(scratch_dir)) == ["job-a.00000000000000aa", "job-b.00000000000000bb"]

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,43 +23,7 @@ from transcoder.slots import (
     threads_now,
 )
 
-from .support import SERVICE_DIR, scratch_entries
-
-# A job mid-encode: its attempt folder, and a slot held in it.
-_ENCODER = """
-import signal, sys, time
-from pathlib import Path
-from transcoder.scratch import attempt_folder
-from transcoder.slots import encoding_slot
-signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-with attempt_folder(scratch_dir=Path(sys.argv[1]), name=sys.argv[2]) as folder:
-    with encoding_slot(folder=folder):
-        print("ready", flush=True)
-        time.sleep(600)
-"""
-
-
-@pytest.fixture
-def encoders(scratch_dir: Path) -> Iterator[list[subprocess.Popen[str]]]:
-    """Start jobs that stay encoding in `scratch_dir` until killed."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def encoder_start(scratch_dir: Path, name: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _ENCODER, str(scratch_dir), name],
-        cwd=SERVICE_DIR,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline() == "ready\n"
-    return process
+from .support import AttemptHolders, scratch_entries
 
 
 @pytest.mark.parametrize(
@@ -85,11 +46,10 @@ def test_threads_for_start(configured: int | None, running: int, cores: int, thr
 
 
 def test_jobs_of_other_processes_count_and_a_killed_one_stops_counting(
-    scratch_dir: Path, encoders: list[subprocess.Popen[str]]
+    scratch_dir: Path, attempt_holders: AttemptHolders
 ) -> None:
-    dead = encoder_start(scratch_dir, "job-a.00000000000000aa")
-    live = encoder_start(scratch_dir, "job-b.00000000000000bb")
-    encoders.extend([dead, live])
+    dead = attempt_holders.start(name="job-a.00000000000000aa", encoding=True)
+    live = attempt_holders.start(name="job-b.00000000000000bb", encoding=True)
     with attempt_folder(scratch_dir=scratch_dir, name="job-c.00000000000000cc") as folder:
         assert slots_count(scratch_dir=scratch_dir) == 2  # not encoding yet
         with encoding_slot(folder=folder):
@@ -138,7 +98,7 @@ def test_jobs_in_threads_of_one_process_count_each(scratch_dir: Path) -> None:
 
 
 def test_threads_are_sized_from_the_jobs_encoding_now(
-    scratch_dir: Path, encoders: list[subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+    scratch_dir: Path, attempt_holders: AttemptHolders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("transcoder.slots.usable_cores", lambda: 2)
     with (
@@ -147,7 +107,7 @@ def test_threads_are_sized_from_the_jobs_encoding_now(
     ):
         assert threads_now(configured=None, scratch_dir=scratch_dir) == 0  # alone
         assert threads_now(configured=3, scratch_dir=scratch_dir) == 3
-        encoders.append(encoder_start(scratch_dir, "job-b.00000000000000bb"))
+        attempt_holders.start(name="job-b.00000000000000bb", encoding=True)
         assert threads_now(configured=None, scratch_dir=scratch_dir) == 1  # 2 cores, 2 jobs
         assert threads_now(configured=0, scratch_dir=scratch_dir) == 0
 

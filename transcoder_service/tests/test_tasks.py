@@ -27,9 +27,10 @@ from transcoder.tasks import (
     retry_countdown,
 )
 
+from .clips import SourceKeys
+from .processes import process_children_named
 from .seaweed import SeaweedStore, _free_port_pairs
 from .support import (
-    ffmpeg_children,
     keys_under,
     make_settings,
     new_job_id,
@@ -39,7 +40,7 @@ from .support import (
 
 
 @pytest.fixture
-def kwargs(sources: dict[str, str], job_id: str) -> dict[str, Any]:
+def kwargs(sources: SourceKeys, job_id: str) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "source_key": sources["clip.mp4"],
@@ -163,7 +164,7 @@ def test_a_missing_source_is_not_retried(
 
 
 def test_media_errors_are_not_retried(
-    worker_env: Path, counted_converts: list[int], kwargs: dict[str, Any], sources: dict[str, str]
+    worker_env: Path, counted_converts: list[int], kwargs: dict[str, Any], sources: SourceKeys
 ) -> None:
     result = convert_video.apply(kwargs={**kwargs, "source_key": sources["notes.txt"]})
     assert result.state == "FAILURE"
@@ -221,7 +222,7 @@ def test_soft_time_limit_becomes_transcode_timeout_and_cleans_up(
     assert result.state == "FAILURE"
     assert type(result.result) is TranscodeTimeout
     assert result.result.message == "The transcode took longer than 1500 s."
-    assert ffmpeg_children() == []
+    assert process_children_named(name="ffmpeg") == []
     assert scratch_entries(worker_env) == []
     assert keys_under(seaweed, f"outputs/{kwargs['job_id']}/") == {}
 

@@ -19,16 +19,18 @@ import pytest
 from kombu import Producer
 
 from .broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
+from .clips import SourceKeys
+from .processes import process_alive
 from .seaweed import SeaweedStore
 from .support import (
     TIMINGS,
+    attempt_start,
     keys_under,
     new_job_id,
     scratch_entries,
     source_put,
-    start_attempt,
 )
-from .worker_process import WorkerProcess, alive
+from .worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 
@@ -48,10 +50,10 @@ def live_attempt(worker_scratch: Path) -> Iterator[subprocess.Popen[str]]:
     The live one stands for another worker's pool process on the same host,
     mid-job: a starting worker must not touch it.
     """
-    dead = start_attempt(worker_scratch, DEAD_ATTEMPT)
+    dead = attempt_start(scratch_dir=worker_scratch, name=DEAD_ATTEMPT)
     os.kill(dead.pid, signal.SIGKILL)
     dead.wait()
-    live = start_attempt(worker_scratch, LIVE_ATTEMPT)
+    live = attempt_start(scratch_dir=worker_scratch, name=LIVE_ATTEMPT)
     yield live
     if live.poll() is None:
         live.terminate()
@@ -96,7 +98,7 @@ def test_ping(caller: Caller) -> None:
 
 
 def test_convert_video_then_delete_outputs(
-    caller: Caller, seaweed: SeaweedStore, sources: dict[str, str], worker_scratch: Path
+    caller: Caller, seaweed: SeaweedStore, sources: SourceKeys, worker_scratch: Path
 ) -> None:
     job_id = new_job_id()
     task_id = caller.send(
@@ -179,7 +181,7 @@ def test_a_v1_message_fails_with_a_sentence_that_says_so(caller: Caller) -> None
 
 
 def test_pickle_message_is_refused_and_never_run(
-    caller: Caller, worker: WorkerProcess, seaweed: SeaweedStore, sources: dict[str, str]
+    caller: Caller, worker: WorkerProcess, seaweed: SeaweedStore, sources: SourceKeys
 ) -> None:
     task_id = uuid.uuid4().hex
     job_id = new_job_id("pickled")
@@ -218,16 +220,18 @@ def test_revoke_with_terminate_kills_ffmpeg_and_removes_the_scratch(
     # Well into the transcode: ffmpeg runs and the attempt's scratch exists.
     caller.wait(task_id, until={"PROGRESS"}, percent_above=10)
     ffmpeg_pid = worker.wait_for_ffmpeg_pid(job_id)
-    assert alive(ffmpeg_pid)
+    assert process_alive(ffmpeg_pid)
     assert [name.split(".")[0] for name in scratch_entries(worker_scratch)] == [job_id]
 
     # What the web's "cancel" does: SIGTERM to the pool process running it.
     caller.client.control.revoke(task_id, terminate=True, signal="SIGTERM")
     assert caller.wait(task_id, until=FINAL_STATES)[-1]["status"] == "REVOKED"
     deadline = time.monotonic() + 10
-    while (alive(ffmpeg_pid) or scratch_entries(worker_scratch)) and (time.monotonic() < deadline):
+    while (process_alive(ffmpeg_pid) or scratch_entries(worker_scratch)) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.1)
-    assert not alive(ffmpeg_pid)
+    assert not process_alive(ffmpeg_pid)
     assert scratch_entries(worker_scratch) == []
     assert keys_under(seaweed, f"outputs/{job_id}/") == {}
     # The pool replaced the process and the worker keeps serving.
@@ -241,4 +245,4 @@ def test_worker_stops_on_sigterm_with_its_children(worker: WorkerProcess) -> Non
     assert children, "a prefork worker has pool processes"
     worker.stop()
     assert worker.returncode is not None
-    assert not [pid for pid in children if alive(pid)]
+    assert not [pid for pid in children if process_alive(pid)]

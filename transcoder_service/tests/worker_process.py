@@ -11,18 +11,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from .support import SERVICE_DIR, children_of
+from .processes import ffmpeg_pid_pattern, process_children
+from .support import SERVICE_DIR
 
 STOP_TIMEOUT_SECONDS = 20
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` runs; a zombie waiting for its reaper counts as gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 class WorkerProcess:
@@ -50,7 +42,7 @@ class WorkerProcess:
     def log_text(self) -> str:
         return Path(self._log.name).read_text(errors="replace")
 
-    def wait_for_log(self, pattern: str, *, timeout: float = 30) -> re.Match[str]:
+    def wait_for_log(self, pattern: str | re.Pattern[str], *, timeout: float = 30) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = re.search(pattern, self.log_text())
@@ -63,10 +55,10 @@ class WorkerProcess:
 
     def wait_for_ffmpeg_pid(self, job_id: str) -> int:
         """The pid of the ffmpeg a job runs, from the runner's log line."""
-        return int(self.wait_for_log(rf"ffmpeg pid=(\d+) job={re.escape(job_id)}\b").group(1))
+        return int(self.wait_for_log(ffmpeg_pid_pattern(job_id=job_id)).group(1))
 
     def children(self) -> list[int]:
-        return children_of(self.process.pid)
+        return process_children(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM (Celery's warm shutdown), then SIGKILL if it does not exit in time."""

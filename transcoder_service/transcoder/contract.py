@@ -57,15 +57,8 @@ STAGE_TRANSCODING: Final = "transcoding"
 STAGE_POSTER: Final = "poster"
 STAGE_UPLOADING: Final = "uploading"
 
-# Failure codes. They are the class names in transcoder/errors.py, because
-# Celery sends an exception's class name as `exc_type`.
-EXC_INVALID_PAYLOAD: Final = "InvalidPayload"
-EXC_INVALID_MEDIA: Final = "InvalidMedia"
-EXC_TRANSCODE_FAILED: Final = "TranscodeFailed"
-EXC_TRANSCODE_TIMEOUT: Final = "TranscodeTimeout"
-EXC_STORAGE_DENIED: Final = "StorageDenied"
-EXC_STORAGE_ERROR: Final = "StorageError"
-EXC_WORKER_CRASHED: Final = "WorkerCrashed"
+# Failure codes have no constants: Celery sends an exception's class name as
+# `exc_type`, so the class names in transcoder/errors.py are the codes.
 
 # Output keys in the bucket (docs/messages.md, "Outputs in the object store").
 OUTPUTS_PREFIX: Final = "outputs/"

@@ -4,7 +4,7 @@ Celery's JSON result serializer sends a failed task's exception as
 `{"exc_type": <class name>, "exc_message": <exception args>, "exc_module": ...}`
 (celery.backends.base.Backend.prepare_exception). So:
 
-- each class name *is* the contract code (see contract.EXC_*), and the
+- each class name *is* the contract code (docs/messages.md), and the
   classes live at module level because Celery uses `__qualname__`;
 - each exception carries exactly one argument, a sentence a person can read,
   so the web can show `exc_message[0]` as it is.

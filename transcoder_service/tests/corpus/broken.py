@@ -13,7 +13,7 @@ import random
 import struct
 from pathlib import Path
 
-from .sources import AAC, X264, ffmpeg, h264_clip, tone, video
+from ..clips import AAC, X264, ffmpeg, h264_clip, tone, video
 
 # --- empty and fake files -------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """One small function per corpus file: each writes its file at `path`, nothing else.
 
-Here: the ffmpeg helpers, and the sources a worker must transcode although
-they are awkward (codecs, picture properties, names). broken.py holds the
-fake, damaged and oversized ones.
+Here: the sources a worker must transcode although they are awkward (codecs,
+picture properties, names). broken.py holds the fake, damaged and oversized
+ones; both build with the ffmpeg helpers of tests/clips.py.
 
 Clips are 1-2 s at 320x240 or less with the fastest encoder settings, so the
 whole corpus builds in seconds.
@@ -11,65 +11,10 @@ whole corpus builds in seconds.
 from __future__ import annotations
 
 import functools
-import itertools
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-X264 = ("-c:v", "libx264", "-preset", "ultrafast")
-AAC = ("-c:a", "aac")
-
-
-def ffmpeg(*args: str) -> None:
-    """Run ffmpeg quietly; fail with its own words if it cannot build the file."""
-    for encoder in _encoders_named(args):
-        require_encoder(encoder)
-    done = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-y", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"ffmpeg could not build a corpus file: {done.stderr[-800:]}")
-
-
-def _encoders_named(args: tuple[str, ...]) -> list[str]:
-    return [value for flag, value in itertools.pairwise(args) if flag.startswith("-c:")]
-
-
-@functools.cache
-def _available_encoders() -> frozenset[str]:
-    listing = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, check=True
-    ).stdout
-    # Lines look like " V....D libx265   libx265 H.265 / HEVC (codec hevc)".
-    return frozenset(line.split()[1] for line in listing.splitlines() if line[:2] in (" V", " A"))
-
-
-def require_encoder(name: str) -> None:
-    """Fail, not skip, when this ffmpeg lacks an encoder a corpus file is made with."""
-    if name != "copy" and name not in _available_encoders():
-        raise AssertionError(
-            f"This ffmpeg has no {name} encoder, which the bad-input corpus needs to build "
-            "its sources; install a full ffmpeg build (Debian's `ffmpeg` package has it)."
-        )
-
-
-def video(size: str = "320x240", seconds: float = 1, rate: int = 25) -> tuple[str, ...]:
-    return ("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}")
-
-
-def tone(seconds: float = 1, frequency: int = 440) -> tuple[str, ...]:
-    return ("-f", "lavfi", "-i", f"sine=frequency={frequency}:duration={seconds}")
-
-
-def h264_clip(path: Path, *, seconds: float = 2, faststart: bool = True) -> None:
-    """320x240 H.264 + AAC; without faststart the index (moov) is written last."""
-    mux = ("-movflags", "+faststart") if faststart else ()
-    ffmpeg(*video(seconds=seconds), *tone(seconds), *X264, *AAC, *mux, "-f", "mp4", str(path))
-
+from ..clips import AAC, X264, ffmpeg, odd_clip, rotated_clip, silent_clip, tone, video
 
 # --- source codecs --------------------------------------------------------------------
 
@@ -125,25 +70,13 @@ def mjpeg_avi(path: Path) -> None:
 # --- picture properties ---------------------------------------------------------------
 
 
-def odd_dimensions(path: Path) -> None:
-    # 4:2:0 cannot have odd sizes, so the odd source is 4:4:4; and testsrc2
-    # rounds its own size down to even numbers, hence the scale filter.
-    odd = ("-vf", "scale=321:241", "-pix_fmt", "yuv444p")
-    ffmpeg(*video(), *X264, *odd, "-f", "mp4", str(path))
+# Shared with the clips most tests use (tests/clips.py), under the corpus's names.
+odd_dimensions = odd_clip
 
 
 def rotated(degrees: int) -> Callable[[Path], None]:
-    """Phone-style: landscape 320x240 frames plus a display rotation in the metadata."""
-
-    def make(path: Path) -> None:
-        plain = path.with_name(f"plain-{path.name}")
-        ffmpeg(*video(), *tone(), *X264, *AAC, "-f", "mp4", str(plain))
-        # ffmpeg 5.1 turns the `rotate` tag into a display matrix when copying.
-        tag = ("-metadata:s:v:0", f"rotate={degrees}")
-        ffmpeg("-i", str(plain), "-c", "copy", *tag, "-f", "mp4", str(path))
-        plain.unlink()
-
-    return make
+    """Phone-style: landscape frames plus a display rotation of `degrees`."""
+    return functools.partial(rotated_clip, degrees=degrees)
 
 
 def variable_frame_rate(path: Path) -> None:
@@ -187,8 +120,7 @@ def several_audio_tracks(path: Path) -> None:
     ffmpeg(*inputs, *maps, *X264, *AAC, "-f", "mp4", str(path))
 
 
-def no_audio(path: Path) -> None:
-    ffmpeg(*video(), *X264, "-f", "mp4", str(path))
+no_audio = silent_clip  # tests/clips.py
 
 
 def high_frame_rate(path: Path) -> None:

@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 
 from ..broker import FINAL_STATES, Caller, running_worker
+from ..processes import process_alive, process_children
 from ..seaweed import SeaweedStore
 from ..support import (
     SERVICE_DIR,
-    children_of,
     keys_under,
     object_bytes,
     scratch_entries,
     source_put,
 )
-from ..worker_process import WorkerProcess, alive
+from ..worker_process import WorkerProcess
 from . import checks, sources
 from .cases import MEDIA_CASES
 from .messages import MESSAGE_CASES
@@ -89,7 +89,7 @@ class Serving:
         self.worker = worker
         self.main_pid = worker.process.pid
         self.pool_pid = self.good_job("good-first")
-        assert children_of(self.main_pid) == [self.pool_pid]
+        assert process_children(self.main_pid) == [self.pool_pid]
 
     def good_job(self, job_id: str) -> int:
         """Transcode the known-good clip; return the pid of the pool process that did."""
@@ -104,12 +104,12 @@ class Serving:
 
     def check(self, *, after: Case, case_pid: int | None) -> None:
         assert self.worker.returncode is None
-        assert alive(self.main_pid)
+        assert process_alive(self.main_pid)
         # Still the one pool process from the start: none died and was replaced.
-        assert children_of(self.main_pid) == [self.pool_pid]
+        assert process_children(self.main_pid) == [self.pool_pid]
         assert case_pid in (None, self.pool_pid)
         # No ffmpeg or ffprobe left running by the case.
-        assert children_of(self.pool_pid) == []
+        assert process_children(self.pool_pid) == []
         assert self.good_job(f"good-after-{after.id}"[:64]) == self.pool_pid
 
 

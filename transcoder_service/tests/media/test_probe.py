@@ -15,12 +15,13 @@ from transcoder.media.probe import (
     probe_source,
 )
 
+from ..clips import Clips, ffmpeg
 from ..corpus import broken, sources
-from ..support import PROCESS_LIMITS, Clips, ffmpeg
+from ..support import PROCESS_LIMITS
 
 
 def test_video_with_audio(clips: Clips) -> None:
-    path = clips.directory / clips.clip
+    path = clips.path(clips.clip)
     info = probe_source(path, limits=PROCESS_LIMITS)
     assert info == SourceInfo(
         duration=pytest.approx(2.0, abs=0.1),
@@ -40,13 +41,13 @@ def test_video_with_audio(clips: Clips) -> None:
 
 
 def test_video_without_audio(clips: Clips) -> None:
-    info = probe_source(clips.directory / clips.silent, limits=PROCESS_LIMITS)
+    info = probe_source(clips.path(clips.silent), limits=PROCESS_LIMITS)
     assert info.audio_codec is None
     assert info.audio_stream_index is None
 
 
 def test_rotated_video_reports_display_size(clips: Clips) -> None:
-    info = probe_source(clips.directory / clips.portrait, limits=PROCESS_LIMITS)
+    info = probe_source(clips.path(clips.portrait), limits=PROCESS_LIMITS)
     assert info.rotation in (90, 270)
     assert (info.width, info.height) == (240, 320)
 
@@ -64,7 +65,7 @@ def test_rotated_video_reports_display_size(clips: Clips) -> None:
 )
 def test_refused_files(clips: Clips, attribute: str, message: str) -> None:
     with pytest.raises(InvalidMedia) as caught:
-        probe_source(clips.directory / getattr(clips, attribute), limits=PROCESS_LIMITS)
+        probe_source(clips.path(getattr(clips, attribute)), limits=PROCESS_LIMITS)
     assert caught.value.message.startswith(message)
 
 
@@ -100,7 +101,7 @@ def test_interlaced_video(tmp_path: Path) -> None:
 
 
 def test_progressive_video(clips: Clips) -> None:
-    assert not probe_source(clips.directory / clips.clip, limits=PROCESS_LIMITS).interlaced
+    assert not probe_source(clips.path(clips.clip), limits=PROCESS_LIMITS).interlaced
 
 
 def test_frame_rate_of_a_variable_frame_rate_video_is_its_average(tmp_path: Path) -> None:

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,9 +17,8 @@ from transcoder.errors import TranscodeFailed
 from transcoder.media.probe import probe_command
 from transcoder.media.runner import progress_percentages, run_ffmpeg, run_probe
 
-from ..support import PROCESS_LIMITS, SERVICE_DIR, children_of, ffmpeg_children
-
-PID_LINE = re.compile(r"ffmpeg pid=(\d+) job=(\S+)")
+from ..processes import FFMPEG_PID_LINE, process_alive, process_children_named, process_stat
+from ..support import PROCESS_LIMITS, SERVICE_DIR
 
 
 def lines(text: str) -> list[bytes]:
@@ -75,7 +72,7 @@ def lavfi(spec: str) -> ffmpeg.nodes.OutputStream:
 
 def logged_pid(caplog: pytest.LogCaptureFixture) -> int:
     for record in caplog.records:
-        match = PID_LINE.fullmatch(record.getMessage())
+        match = FFMPEG_PID_LINE.fullmatch(record.getMessage())
         if match:
             return int(match.group(1))
     raise AssertionError("no 'ffmpeg pid=' line was logged")
@@ -95,7 +92,7 @@ def test_successful_run_reports_progress_and_logs_its_pid(
     )
     assert seen[-1] == 100
     assert seen == sorted(set(seen))
-    assert PID_LINE.fullmatch(f"ffmpeg pid={logged_pid(caplog)} job=job-7")
+    assert FFMPEG_PID_LINE.fullmatch(f"ffmpeg pid={logged_pid(caplog)} job=job-7")
 
 
 def test_failure_quotes_ffmpeg_stderr(tmp_path: Path) -> None:
@@ -119,8 +116,7 @@ def test_exception_during_run_kills_and_reaps_ffmpeg(caplog: pytest.LogCaptureFi
 
     def interrupt(percent: int) -> None:
         # Stands in for SoftTimeLimitExceeded or SystemExit arriving mid-run.
-        stat = Path(f"/proc/{logged_pid(caplog)}/stat").read_text()
-        niceness.append(int(stat[stat.rindex(")") + 2 :].split()[16]))
+        niceness.append(int(process_stat(logged_pid(caplog))[16]))
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -135,7 +131,7 @@ def test_exception_during_run_kills_and_reaps_ffmpeg(caplog: pytest.LogCaptureFi
     assert niceness == [7]
     with pytest.raises(ProcessLookupError):
         os.kill(logged_pid(caplog), 0)  # gone, and reaped (no zombie either)
-    assert ffmpeg_children() == []
+    assert process_children_named(name="ffmpeg") == []
 
 
 def test_ffmpeg_dies_with_a_sigkilled_parent() -> None:
@@ -166,30 +162,21 @@ def test_ffmpeg_dies_with_a_sigkilled_parent() -> None:
     ffmpeg_pid = None
     try:
         assert parent.stdout is not None
-        match = PID_LINE.search(parent.stdout.readline())
+        match = FFMPEG_PID_LINE.search(parent.stdout.readline())
         assert match, "the child did not log its ffmpeg pid"
         ffmpeg_pid = int(match.group(1))
-        assert _alive(ffmpeg_pid)
+        assert process_alive(ffmpeg_pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=5)
         deadline = time.monotonic() + 5
-        while _alive(ffmpeg_pid) and time.monotonic() < deadline:
+        while process_alive(ffmpeg_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(ffmpeg_pid)
+        assert not process_alive(ffmpeg_pid)
     finally:
         parent.kill()
         parent.wait()
-        if ffmpeg_pid is not None and _alive(ffmpeg_pid):
+        if ffmpeg_pid is not None and process_alive(ffmpeg_pid):
             os.kill(ffmpeg_pid, signal.SIGKILL)  # don't leak it when the test fails
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs; a zombie awaiting its reaper counts as dead."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def test_ffmpeg_runs_under_the_memory_limit(caplog: pytest.LogCaptureFixture) -> None:
@@ -223,16 +210,7 @@ def test_a_frame_too_big_for_the_memory_limit_fails_instead_of_taking_the_host()
             job_id="j",
             limits=dataclasses.replace(PROCESS_LIMITS, memory_limit_bytes=64 * 1024**2),
         )
-    assert ffmpeg_children() == []
-
-
-def probe_children() -> list[int]:
-    found = []
-    for pid in children_of(os.getpid()):
-        with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "ffprobe":
-                found.append(pid)
-    return found
+    assert process_children_named(name="ffmpeg") == []
 
 
 def test_ffprobe_is_killed_past_its_timeout(tmp_path: Path) -> None:
@@ -246,7 +224,7 @@ def test_ffprobe_is_killed_past_its_timeout(tmp_path: Path) -> None:
             limits=dataclasses.replace(PROCESS_LIMITS, probe_timeout=1.0),
         )
     assert time.monotonic() - started < 10
-    assert probe_children() == []
+    assert process_children_named(name="ffprobe") == []
 
 
 def test_ffprobe_dies_with_its_job(tmp_path: Path) -> None:
@@ -269,4 +247,4 @@ def test_ffprobe_dies_with_its_job(tmp_path: Path) -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert probe_children() == []
+    assert process_children_named(name="ffprobe") == []

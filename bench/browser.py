@@ -7,8 +7,7 @@ Playwright as tests/browser does), logged in as an account of its own.
   `upload_file` of the same file to the same store. The page's time runs from
   the form's submit to the new row in the list, which the page adds once
   `/complete/` answered: the object is assembled and the video row exists.
-  Which side goes first alternates. Exploration rows rerun the page with
-  other Uppy settings, changed in this browser only (STAMPS below).
+  The two sides take turns to go first.
 - SUCCESS stored → page shows `ready`: small clips uploaded one at a time, the
   home page open on each; a MutationObserver stamps Date.now() when a row's
   badge turns `ready`, against the job's finished_at, which the collector
@@ -23,22 +22,19 @@ import json
 import random
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.harness import Bench
-from bench.table import Row, fmt, percentile, ratios, verdict
-from bench.uploads import MIB, make_file, web_s3
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from bench.harness import Bench, rounds_rotated
+from bench.table import Row, compared, fmt, percentile, verdict
+from bench.uploads import MIB, boto3_seconds, make_file
 from tests.support.api import ApiClient
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.stack import REPO
 
 STATIC = REPO / "web_service" / "videos" / "static" / "videos"
-# Other Uppy settings for the exploration rows (the page: 8 MiB parts, 1 in flight).
-EXPLORE = {"uppy_part_mib=32": "32 MiB parts, 1 in flight", "uppy_limit=4": "4 parts in flight"}
 
 # Stamps in the page's own clock: each submit of a form, each row added after
 # the page loaded (the uploader's new video), and each row's first final badge.
@@ -62,26 +58,6 @@ new MutationObserver((mutations) => {
     }
   }
 }).observe(document, {childList: true, subtree: true, characterData: true});
-// ?uppy_limit=N / ?uppy_part_mib=M: the page's Uppy with other settings, for the
-// exploration rows. Uppy's bundle sets globalThis.Uppy; this setter wraps its `use`
-// before uploader.js calls it. (Not page.route: that intercepts every request of
-// the page, the part PUTs too, and slowed them 3x.)
-const tweak = new URLSearchParams(location.search);
-if (tweak.has("uppy_limit") || tweak.has("uppy_part_mib")) {
-  let bundle;
-  Object.defineProperty(globalThis, "Uppy", {configurable: true, get: () => bundle, set(v) {
-    const use = v.Uppy.prototype.use;
-    v.Uppy.prototype.use = function (plugin, opts) {
-      if (plugin !== v.AwsS3) return use.call(this, plugin, opts);
-      const part = tweak.get("uppy_part_mib") * 1048576, limit = tweak.get("uppy_limit");
-      if (part) opts = {...opts, getChunkSize: () => part};
-      if (limit) opts = {...opts, limit: Number(limit)};
-      window.__bench.uppy = {part, limit};
-      return use.call(this, plugin, opts);
-    };
-    bundle = v;
-  }});
-}
 """
 
 
@@ -131,64 +107,49 @@ def video_id(api_url: str) -> str:
     return api_url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def upload_rows(bench: Bench, page: Page, api: ApiClient) -> list[Row]:
+def upload_row(bench: Bench, page: Page, api: ApiClient) -> Row:
     p = bench.params
-    big = make_file(bench.workdir / "browser-upload.bin", p.browser_upload_bytes)
-    s3, bucket = web_s3(bench)
-    rate: dict[str, list[float]] = {"": [], "boto3": [], **{q: [] for q in EXPLORE}}
+    big = make_file(bench.workdir / "browser-upload.bin", size=p.browser_upload_bytes)
+    rate: dict[str, list[float]] = {"browser": [], "boto3": []}
 
-    def browser_once(query: str = "") -> None:
+    def browser_once() -> None:
         # A fresh page each time: Uppy starts empty.
-        page.goto(f"{bench.stack.base_url}/?{query}", wait_until="domcontentloaded")
-        if query and not page.evaluate("__bench.uppy"):
-            raise RuntimeError("Uppy's AwsS3 options could not be changed: see STAMPS")
+        page.goto(f"{bench.stack.base_url}/", wait_until="domcontentloaded")
         seconds, url = submit(page, big)
-        rate[query].append(p.browser_upload_bytes / seconds / MIB)
+        rate["browser"].append(p.browser_upload_bytes / seconds / MIB)
         # Random bytes are not a video: let the worker refuse it before the next
         # timing, then delete it, so a full run's GiBs stay within the 10 GiB quota.
         bench.wait_final([video_id(url)], timeout=300)
         api.delete(f"/api/videos/{video_id(url)}/").raise_for_status()
 
     def boto3_once() -> None:
-        key = f"sources/bench-boto3-{uuid.uuid4().hex}"  # the prefix the web's keys may write
-        start = time.perf_counter()
-        s3.upload_file(str(big), bucket, key)
-        rate["boto3"].append(p.browser_upload_bytes / (time.perf_counter() - start) / MIB)
-        s3.delete_object(Bucket=bucket, Key=key)
+        rate["boto3"].append(p.browser_upload_bytes / boto3_seconds(bench, big) / MIB)
 
     try:
-        for i in range(p.upload_repeats):
-            for step in (browser_once, boto3_once) if i % 2 == 0 else (boto3_once, browser_once):
+        for order in rounds_rotated([browser_once, boto3_once], repeats=p.upload_repeats):
+            for step in order:
                 step()
-            for query in EXPLORE:  # each compared with this repeat's boto3 run
-                browser_once(query)
     finally:
         big.unlink(missing_ok=True)
     bench.raw["browser_upload_MiBps"] = rate
-    baseline = fmt(rate["boto3"], "MiB/s", digits=0) + " (boto3 `upload_file`, web's keys)"
-
-    def row(query: str, label: str) -> Row:
-        r = ratios(rate[query], rate["boto3"])
-        judged = () if query else ("≥ 0.80", verdict(r, lambda x: x >= 0.8))
-        return Row("8", label, fmt(rate[query], "MiB/s", digits=0), baseline, fmt(r), *judged)
-
-    return [
-        row(
-            "",
-            f"browser upload {p.browser_upload_bytes / MIB:.0f} MiB: Chromium, the page's Uppy "
-            "(8 MiB parts PUT to the store, 1 in flight), submit → `/complete/` answered "
-            f"(video created) vs boto3, n={len(rate[''])}",
-        ),
-        *(
-            row(query, f"· same, Uppy set to {label} in the bench's browser only (`?{query}`)")
-            for query, label in EXPLORE.items()
-        ),
-    ]
+    return compared(
+        "8",
+        f"browser upload {p.browser_upload_bytes / MIB:.0f} MiB: Chromium, the page's Uppy "
+        "(parts of an eighth of the file, 8–64 MiB, PUT to the store, 1 in flight), "
+        f"submit → `/complete/` answered (video created) vs boto3, n={len(rate['browser'])}",
+        rate["browser"],
+        rate["boto3"],
+        unit="MiB/s",
+        digits=0,
+        baseline_note="boto3 `upload_file`, web's keys",
+        target="≥ 0.80",
+        ok=lambda x: x >= 0.8,
+    )
 
 
 def ready_row(bench: Bench, page: Page, api: ApiClient) -> Row:
     n = bench.params.page_ready_samples
-    clip = bench.clip("testsrc2", seconds=2, width=320, height=180)
+    clip = bench.clip(seconds=2, width=320, height=180)
     poll_ms = int(re.search(r"POLL_MS = (\d+)", (STATIC / "app.js").read_text()).group(1))
     lags: list[float] = []
     for _ in range(n):  # one at a time: a person watching their latest upload
@@ -216,10 +177,8 @@ def ready_row(bench: Bench, page: Page, api: ApiClient) -> Row:
         f"every {poll_ms} ms, 2 s 320×180 clips one at a time, n={n}"
         + (" (p99 = the max below n=100)" if n < 100 else ""),
         f"p50 {p50 * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms; {fmt(lags, 'ms', digits=0, scale=1e3)}",
-        "—",
-        "—",
-        "p99 ≤ 300 ms",
-        verdict([p99], lambda x: x <= 0.3),
+        target="p99 ≤ 300 ms",
+        met=verdict([p99], lambda x: x <= 0.3),
     )
 
 
@@ -230,6 +189,4 @@ def run(bench: Bench) -> list[Row]:
     api = ApiClient(bench.stack.base_url)
     api.headers()
     with signed_in_page(bench, api) as page:
-        rows = upload_rows(bench, page, api)
-        rows.append(ready_row(bench, page, api))
-    return rows
+        return [upload_row(bench, page, api), ready_row(bench, page, api)]

@@ -1,9 +1,9 @@
 """The baselines: a job's commands run by hand on a local file, without the system.
 
 Two kinds of commands:
-- a user's own: `plain_job`, the pipeline a person would type (issue 13):
-  ffprobe, one `ffmpeg … -preset veryfast -crf 23 … -movflags +faststart`
-  with no -threads (ffmpeg decides), one poster frame;
+- a user's own: `plain_job`, the pipeline a person would type: ffprobe,
+  one `ffmpeg … -preset veryfast -crf 23 … -movflags +faststart` with no
+  -threads (ffmpeg decides), one poster frame;
 - the worker's own: `worker_argv`, asked from the transcoder's code (see
   bench/worker_argv.py): the same argv lists the worker runs, for the
   breakdowns and for the ladder.
@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,6 @@ class HandJob:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def poster_at(duration: float) -> float:
-    # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
-    return round(min(duration * 0.1, 10.0), 3)
-
-
 def plain_job(
     source: Path, out_dir: Path, *, duration: float, threads: int | None = None
 ) -> HandJob:
@@ -58,14 +53,25 @@ def plain_job(
     threads_flag = [] if threads is None else ["-threads", str(threads)]
     # -v error -y: a quiet log and a fresh output each run; no change to the work.
     ffmpeg = ["ffmpeg", "-v", "error", "-y"]
+    # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
+    poster_at = round(min(duration * 0.1, 10.0), 3)
     return HandJob(
-        probe=["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"]
-        + [str(source)],
-        transcode=[*ffmpeg, "-i", str(source), "-c:v", "libx264", "-preset", "veryfast"]
-        + ["-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"]
-        + [*threads_flag, str(out_dir / "720p.mp4")],
-        poster=[*ffmpeg, "-ss", str(poster_at(duration)), "-i", str(source)]
-        + ["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
+        probe=[
+            *["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"],
+            str(source),
+        ],
+        transcode=[
+            *ffmpeg,
+            *["-i", str(source), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
+            *["-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"],
+            *threads_flag,
+            str(out_dir / "720p.mp4"),
+        ],
+        poster=[
+            *ffmpeg,
+            *["-ss", str(poster_at), "-i", str(source)],
+            *["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
+        ],
         threads=threads,
     )
 
@@ -76,23 +82,11 @@ def without_threads(argv: list[str]) -> list[str]:
     return argv[:at] + argv[at + 2 :]
 
 
-def worker_argv(
-    source: Path,
-    out_dir: Path,
-    *,
-    env: dict[str, str],
-    profile: str = "720p",
-    preset: str | None = None,
-    crf: int | None = None,
-) -> HandJob:
+def worker_argv(source: Path, out_dir: Path, *, env: dict[str, str], profile: str) -> HandJob:
     """Ask the worker's own code (in its own venv) for its argv lists."""
     out_dir.mkdir(parents=True, exist_ok=True)
     argv = [str(TRANSCODER_PYTHON), "-m", "bench.worker_argv", str(source), str(out_dir)]
     argv += ["--profile", profile]
-    if preset:
-        argv += ["--preset", preset]
-    if crf is not None:
-        argv += ["--crf", str(crf)]
     child_env = {k: v for k, v in os.environ.items() if k not in WORKER_KNOBS}
     child_env.update(env)
     child_env["PYTHONPATH"] = f"{REPO}{os.pathsep}{TRANSCODER_DIR}"
@@ -101,20 +95,8 @@ def worker_argv(
     )
     raw = json.loads(out.stdout)
     return HandJob(
-        probe=raw["probe"],
-        transcode=raw["transcode"],
-        poster=raw["poster"],
-        nice=raw["nice"],
-        threads=raw["threads"],
-        raw=raw,
+        **{k: raw[k] for k in ("probe", "transcode", "poster", "nice", "threads")}, raw=raw
     )
-
-
-def run_argv(argv: Sequence[str]) -> None:
-    """Run one command: stdout read through a pipe, checked."""
-    proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
 
 
 def direct_job(cmds: HandJob) -> dict[str, float]:
@@ -124,7 +106,11 @@ def direct_job(cmds: HandJob) -> dict[str, float]:
     steps = {"probe": cmds.probe, "transcode": cmds.transcode, "poster": cmds.poster}
     for stage, argv in steps.items():
         mark = time.perf_counter()
-        run_argv(argv)
+        # stdout read through a pipe, as the worker reads it.
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if proc.returncode != 0:
+            error = proc.stderr.decode()[-500:]
+            raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {error}")
         stages[stage] = time.perf_counter() - mark
     stages["total"] = time.perf_counter() - start
     return stages
@@ -132,28 +118,8 @@ def direct_job(cmds: HandJob) -> dict[str, float]:
 
 def direct_batch(jobs: Sequence[HandJob], *, lanes: int) -> float:
     """Run whole jobs `lanes`-way parallel (like `xargs -P lanes`); the makespan in seconds."""
-    queue = list(jobs)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def lane() -> None:
-        while True:
-            with lock:
-                if not queue or errors:
-                    return
-                job = queue.pop(0)
-            try:
-                direct_job(job)
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
-                with lock:
-                    errors.append(exc)
-
     start = time.perf_counter()
-    threads = [threading.Thread(target=lane) for _ in range(lanes)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        # Each lane takes the next job when its last one ends, as xargs does.
+        list(pool.map(direct_job, jobs))
     return time.perf_counter() - start

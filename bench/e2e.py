@@ -1,31 +1,30 @@
 """1. End to end: upload → ready through the whole system, against the same
-outputs made by hand on a local file, side by side in the same run.
+outputs made by hand on a local file (bench/direct.py), side by side.
 
-The system side starts at the first byte of `POST /api/videos/` and ends at
-the first `GET /api/videos/<id>/` that says `ready` (polled every
-`poll_interval` near the end): the upload into the store, the queue, the
-worker's download, ffprobe, ffmpeg, poster, checks and upload, and the result.
-Each round runs the system and every baseline once, rotating who goes first.
+The system side runs from the first byte of `POST /api/videos/` to the first
+`GET /api/videos/<id>/` that says `ready`. Each round runs the system and
+every baseline once, taking turns to go first.
 
-- A lone 10 s 720p clip, the web asking for the MP4 alone
-  (TRANSCODE_PROFILES=720p), against what a user would type (issue 13,
-  bench/direct.py `plain_job`: ffmpeg picks its own threads). The same
-  rounds also run the worker's own argv by hand (bench/worker_argv.py): that
-  comparison and the stages the system records (job row timestamps, the
-  result's timings) are the breakdown.
+- A lone 10 s 720p clip, MP4 only, against what a user would type
+  (`plain_job`: ffmpeg picks its own threads). The same rounds run the
+  worker's own argv by hand too: that, the job row's timestamps and the
+  result's timings are the breakdown.
 - A long source alone (2 minutes in full mode), against the same plain ffmpeg.
-
-The ladder's rows (issue 12) are bench/ladder.py's, in this section too.
+- The HLS ladder alone, against the worker's own ladder argv by hand (`ladder_run`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from bench.direct import HandJob, direct_job, plain_job
-from bench.harness import Bench
-from bench.table import Row, fmt, ratios, verdict
+from bench.direct import HandJob, direct_job, plain_job, without_threads
+from bench.harness import Bench, rounds_rotated
+from bench.params import Params
+from bench.table import Row, compared, fmt
 from tests.support.api import FINAL
 
 # The result's timings, in pipeline order; only the middle three have a by-hand twin.
@@ -33,18 +32,20 @@ STAGES = ("download", "probe", "transcode", "poster", "verify", "upload")
 SLOW_POLL = 0.5
 NEAR_PERCENT = 75
 TARGET = 1.10
-PLAIN = "ffprobe, `ffmpeg -c:v libx264 -preset veryfast -crf 23 … -movflags +faststart` with no -threads, poster"
+LADDER_ONLY = "hls"  # the web's TRANSCODE_PROFILES for the ladder rows
+PLAIN = (
+    "ffprobe, `ffmpeg -c:v libx264 -preset veryfast -crf 23 … -movflags +faststart`"
+    " with no -threads, poster"
+)
+
+Rounds = list[dict[str, dict[str, Any]]]
 
 
-def system_once(bench: Bench, clip) -> dict[str, Any]:
-    api = bench.api
+def system_once(bench: Bench, clip: Path) -> dict[str, Any]:
     t0 = time.time()
     video_id = bench.upload(clip, title="bench e2e")
-    t_response = time.time()
-    polls = 0
     while True:
-        body = api.video(video_id)
-        polls += 1
+        body = bench.api.video(video_id)
         if body["status"] in FINAL:
             break
         # Poll like the page does (about once a second) while the end is far
@@ -56,54 +57,46 @@ def system_once(bench: Bench, clip) -> dict[str, Any]:
     if body["status"] != "ready":
         raise RuntimeError(f"e2e job ended {body['status']}: {body.get('error')}")
     (job,) = bench.jobs([video_id])
-    result = job["result"]
+    stamps = ("created", "sent", "started", "finished")
     return {
         "t0": t0,
-        "response": t_response,
-        "created": job["created_at"].timestamp(),
-        "sent": job["sent_at"].timestamp(),
-        "started": job["started_at"].timestamp(),
-        "finished": job["finished_at"].timestamp(),
+        **{name: job[f"{name}_at"].timestamp() for name in stamps},
         "ready_seen": t_ready,
-        "elapsed": result["elapsed_seconds"],
-        "timings": result["timings"],
+        "elapsed": job["result"]["elapsed_seconds"],
+        "timings": job["result"]["timings"],
         "total": t_ready - t0,
-        "polls": polls,
     }
 
 
 def side_by_side(
-    bench: Bench, clip, baselines: dict[str, HandJob], *, repeats: int, warm_up: bool = True
-) -> list[dict[str, dict[str, Any]]]:
-    """`repeats` rounds of the system and each baseline; who goes first rotates."""
-    sides = {"system": lambda: system_once(bench, clip)}
+    bench: Bench, clip: Path, baselines: dict[str, HandJob], *, repeats: int, warm_up: bool = True
+) -> Rounds:
+    """`repeats` rounds of the system and each baseline, taking turns to go first."""
+    sides: dict[str, Callable[[], dict[str, Any]]] = {"system": lambda: system_once(bench, clip)}
     sides |= {name: (lambda job=job: direct_job(job)) for name, job in baselines.items()}
     if warm_up:  # not counted: first imports, first connections, cold caches
         for side in sides.values():
             side()
-    names = list(sides)
-    rounds = []
-    for i in range(repeats):
-        shift = i % len(names)
-        rounds.append({name: sides[name]() for name in names[shift:] + names[:shift]})
-    return rounds
+    return [
+        {name: sides[name]() for name in order}
+        for order in rounds_rotated(list(sides), repeats=repeats)
+    ]
 
 
-def totals(rounds: list[dict[str, dict[str, Any]]], side: str) -> list[float]:
+def totals(rounds: Rounds, side: str) -> list[float]:
     return [r[side]["total"] for r in rounds]
 
 
-def target_row(label: str, rounds, baseline: str, what: str) -> Row:
-    system, hand = totals(rounds, "system"), totals(rounds, baseline)
-    r = ratios(system, hand)
-    return Row(
+def target_row(label: str, rounds: Rounds, *, baseline: str, what: str) -> Row:
+    return compared(
         "1",
         label,
-        fmt(system, "s"),
-        f"{fmt(hand, 's')} ({what})",
-        fmt(r),
-        f"≤ {TARGET:.2f}",
-        verdict(r, lambda x: x <= TARGET),
+        totals(rounds, "system"),
+        totals(rounds, baseline),
+        unit="s",
+        baseline_note=what,
+        target=f"≤ {TARGET:.2f}",
+        ok=lambda x: x <= TARGET,
     )
 
 
@@ -111,22 +104,23 @@ def run(bench: Bench) -> list[Row]:
     p = bench.params
     w, h = p.clip_size
     bench.web()
-    bench.worker()  # concurrency = cores, every other knob at the service default
+    bench.worker()  # concurrency = cores, every other setting at the service default
     clip = bench.main_clip()
     worker = bench.argv_for(clip, bench.scratch("e2e-worker-argv"))
     plain = plain_job(clip, bench.scratch("e2e-plain"), duration=p.clip_seconds)
-    lone = side_by_side(bench, clip, {"plain": plain, "worker": worker}, repeats=p.e2e_repeats)
+    lone = side_by_side(bench, clip, {"plain": plain, "worker": worker}, repeats=p.lone_repeats)
     rows = [
         target_row(
-            f"upload → first GET `ready`, lone job, MP4 only ({p.clip_seconds:g} s {w}×{h} clip, n={len(lone)})",
+            f"upload → first GET `ready`, lone job, MP4 only "
+            f"({p.clip_seconds:g} s {w}×{h} clip, n={len(lone)})",
             lone,
-            "plain",
-            PLAIN,
+            baseline="plain",
+            what=PLAIN,
         ),
-        *breakdown_rows(lone, p, worker, clip.stat().st_size),
+        *breakdown_rows(lone, p=p, worker=worker, source_bytes=clip.stat().st_size),
     ]
 
-    long_clip = bench.clip("testsrc2", seconds=p.long_clip_seconds, width=w, height=h)
+    long_clip = bench.clip(seconds=p.long_clip_seconds, width=w, height=h)
     long_plain = plain_job(long_clip, bench.scratch("e2e-long"), duration=p.long_clip_seconds)
     # No warm-up: the lone rounds warmed everything, and a round here is minutes long.
     long = side_by_side(
@@ -138,11 +132,10 @@ def run(bench: Bench) -> list[Row]:
             f"upload → `ready`, long source alone, MP4 only ({p.long_clip_seconds:g} s {w}×{h}"
             f"{short}, n={len(long)})",
             long,
-            "plain",
-            "the same plain commands",
+            baseline="plain",
+            what="the same plain commands",
         )
     )
-
     bench.raw["e2e"] = {
         "argv": {"plain": plain.transcode, "worker": worker.raw},
         "lone": lone,
@@ -151,65 +144,103 @@ def run(bench: Bench) -> list[Row]:
     return rows
 
 
-def breakdown_rows(rounds, p, worker: HandJob, source_bytes: int) -> list[Row]:
-    """Where the lone job's time goes, against the worker's own commands run by hand."""
+def breakdown_rows(rounds: Rounds, *, p: Params, worker: HandJob, source_bytes: int) -> list[Row]:
+    """Where the lone job's time goes, in pipeline order, against the worker's
+    own commands run by hand where there is a by-hand twin."""
     system = [r["system"] for r in rounds]
     hand = [r["worker"] for r in rounds]
 
-    def ms(values: list[float]) -> str:
-        return fmt(values, "ms", digits=0)
+    def span(start: str, end: str) -> list[float]:
+        return [(s[end] - s[start]) * 1000 for s in system]
 
-    def span(key_from: str, key_to: str) -> str:
-        return ms([(s[key_to] - s[key_from]) * 1000 for s in system])
+    def ms_row(label: str, values: list[float], twin: list[float] | None = None) -> Row:
+        if twin is None:
+            return Row("1", label, fmt(values, "ms", digits=0))
+        return compared("1", label, values, twin, unit="ms", digits=0)
 
-    sys_total, hand_total = totals(rounds, "system"), totals(rounds, "worker")
-    pipeline, hand_ms = [s["elapsed"] * 1000 for s in system], [t * 1000 for t in hand_total]
-    overhead = [(s - d) * 1000 for s, d in zip(sys_total, hand_total, strict=True)]
-    rows = [
-        Row(
+    pipeline = [s["elapsed"] * 1000 for s in system]
+    mb = source_bytes / 1e6
+    return [
+        compared(
             "1",
             f"· same system vs the worker's own argv by hand (-threads {worker.threads})",
-            fmt(sys_total, "s"),
-            fmt(hand_total, "s"),
-            fmt(ratios(sys_total, hand_total)),
+            totals(rounds, "system"),
+            totals(rounds, "worker"),
+            unit="s",
         ),
-        Row("1", "· overhead: system − worker's argv by hand", ms(overhead)),
-        Row(
-            "1",
-            f"· POST start → job row created ({source_bytes / 1e6:.1f} MB streamed to the store)",
-            span("t0", "created"),
+        ms_row(f"· POST start → job row created ({mb:.1f} MB to the store)", span("t0", "created")),
+        ms_row("· created → sent (commit, on_commit publish)", span("created", "sent")),
+        ms_row(
+            "· sent → STARTED stored (queue, pickup, reply, collector)", span("sent", "started")
         ),
-        Row("1", "· created → sent (commit, on_commit publish)", span("created", "sent")),
-        Row("1", "· (POST response seen, after send)", span("t0", "response")),
-        Row(
-            "1",
-            "· sent → STARTED stored (queue, pickup, reply, collector)",
-            span("sent", "started"),
-        ),
-        Row(
-            "1",
+        ms_row(
             "· worker pipeline `elapsed_seconds` vs by hand",
-            ms(pipeline),
-            ms(hand_ms),
-            fmt(ratios(pipeline, hand_ms)),
+            pipeline,
+            [t * 1000 for t in totals(rounds, "worker")],
+        ),
+        *(
+            ms_row(
+                f"·· stage `{name}` (result timings{' vs by hand' if name in hand[0] else ''})",
+                [s["timings"].get(name, float("nan")) * 1000 for s in system],
+                [d[name] * 1000 for d in hand] if name in hand[0] else None,
+            )
+            for name in STAGES
+        ),
+        ms_row(
+            "· STARTED → SUCCESS stored, minus pipeline (task wrapper, reply, collector)",
+            [a - b for a, b in zip(span("started", "finished"), pipeline, strict=True)],
+        ),
+        ms_row(
+            f"· SUCCESS stored → GET says ready (poll every {p.poll_interval * 1000:.0f} ms "
+            f"from {NEAR_PERCENT} %)",
+            span("finished", "ready_seen"),
         ),
     ]
-    for name in STAGES:
-        sys_ms = [s["timings"].get(name, float("nan")) * 1000 for s in system]
-        hand_stage = [d[name] * 1000 for d in hand] if name in hand[0] else []
-        twin = (ms(hand_stage), fmt(ratios(sys_ms, hand_stage))) if hand_stage else ("—", "—")
-        label = f"·· stage `{name}` (result timings{' vs by hand' if hand_stage else ''})"
-        rows.append(Row("1", label, ms(sys_ms), *twin))
-    rest = [((s["finished"] - s["started"]) - s["elapsed"]) * 1000 for s in system]
-    return rows + [
-        Row(
+
+
+def ladder_run(bench: Bench) -> list[Row]:
+    """The HLS ladder alone against the worker's one-pass ladder argv by hand, without its
+    -threads so that ffmpeg sizes itself as a user's command would. The system also makes
+    a storyboard (in its `poster` stage) and checks every output, as for the MP4."""
+    p = bench.params
+    bench.worker()
+    clip = bench.main_clip()
+    worker = bench.argv_for(clip, bench.scratch("ladder"), profile="hls")
+    by_hand = dataclasses.replace(worker, transcode=without_threads(worker.transcode))
+    bench.web(LADDER_ONLY)
+    try:
+        rounds = side_by_side(bench, clip, {"hand": by_hand}, repeats=p.lone_repeats)
+    finally:
+        bench.web()
+    bench.raw["ladder"] = {"argv": by_hand.transcode, "rounds": rounds}
+
+    system = [r["system"] for r in rounds]
+    ladder_ms = [s["timings"]["transcode"] * 1000 for s in system]
+    hand_ms = [r["hand"]["transcode"] * 1000 for r in rounds]
+    rungs = "/".join(worker.raw["profile"]["rungs"])
+    w, h = p.clip_size
+    return [
+        target_row(
+            f"upload → `ready`, ladder only ({rungs}; {p.clip_seconds:g} s {w}×{h}, "
+            f"n={len(rounds)})",
+            rounds,
+            baseline="hand",
+            what="ffprobe, the worker's one-pass ladder argv without -threads, poster",
+        ),
+        compared(
             "1",
-            "· STARTED → SUCCESS stored, minus pipeline (task wrapper, reply, collector)",
-            ms(rest),
+            "· ladder pass: result timing `transcode` vs by hand",
+            ladder_ms,
+            hand_ms,
+            unit="ms",
+            digits=0,
         ),
         Row(
             "1",
-            f"· SUCCESS stored → GET says ready (poll every {p.poll_interval * 1000:.0f} ms from {NEAR_PERCENT} %)",
-            span("finished", "ready_seen"),
+            "· system stages: download / poster + storyboard / verify / upload",
+            " / ".join(
+                fmt([s["timings"].get(k, float("nan")) * 1000 for s in system], "ms", digits=0)
+                for k in ("download", "poster", "verify", "upload")
+            ),
         ),
     ]

@@ -1,9 +1,8 @@
-"""5. Responsiveness while busy: `GET /api/videos/<id>/` at a fixed rate
-(wrk with bench/paced.lua: 50 req/s over 4 connections) while the worker
-runs one long transcode per pool process (all cores busy), with ffmpeg at
-FFMPEG_NICE=10 (the default) and at 0; the baseline is the same load with
-the worker idle, in the same run. Busy jobs are cancelled through the API
-(which kills ffmpeg) once the window is over.
+"""5. (--explore) Responsiveness while busy: `GET /api/videos/<id>/` at a fixed
+rate (wrk with bench/paced.lua: 50 req/s over 4 connections) while the worker
+runs one long transcode per core at its default FFMPEG_NICE, against the same
+load with the worker idle, taking turns in the same run. The busy jobs are
+cancelled through the API (which kills ffmpeg) once the window is over.
 """
 
 from __future__ import annotations
@@ -13,68 +12,43 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-from bench.harness import Bench
-from bench.procfs import CpuMeter, cores, tree
+from bench.harness import Bench, cores, rounds_rotated
 from bench.table import Row, fmt, ratios, verdict
-from tests.support.processes import command_line
 
 PACED = Path(__file__).with_name("paced.lua")
 
 
-def wrk(url: str, *, seconds: float, rate: int) -> dict:
+def wrk_paced(url: str, *, seconds: float, rate: int, headers: dict[str, str]) -> dict[str, Any]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            "-c4",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(PACED),
-            url,
-            "--",
-            str(rate),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    argv = ["wrk", "-t1", "-c4", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+    argv += [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+    argv += ["-s", str(PACED), url, "--", str(rate)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _ffmpeg_count(bench: Bench) -> int:
-    return sum(
-        command_line(p).startswith("ffmpeg") for p in tree(bench.stack.processes["worker"].pid)
-    )
-
-
-def measure(bench: Bench, url: str, busy_clip: Path | None) -> dict:
+def load_measure(bench: Bench, *, url: str, busy_clip: Path | None) -> dict[str, Any]:
+    """wrk's figures for one window, with one transcode per core running if `busy_clip`."""
     p = bench.params
-    ids: list[str] = []
-    if busy_clip is not None:
-        n = cores()
-        ids = [bench.upload(busy_clip, title="bench busy") for _ in range(n)]
-        deadline = time.monotonic() + 60
-        while _ffmpeg_count(bench) < n and time.monotonic() < deadline:
-            time.sleep(0.1)
+    ids = [bench.upload(busy_clip, title="bench busy") for _ in range(cores())] if busy_clip else []
+    deadline = time.monotonic() + 60
+    while bench.ffmpeg_count() < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if ids:
         time.sleep(0.5)  # past ffmpeg's start-up
     try:
-        with CpuMeter() as cpu:
-            result = wrk(url, seconds=p.resp_window, rate=p.resp_rate)
-        result["cpu_busy"] = cpu.busy
-        result["ffmpeg_at_end"] = _ffmpeg_count(bench)
+        # Signed in: the API answers a request without the token with a quick 401.
+        load = {"seconds": p.responsiveness_seconds, "rate": p.responsiveness_rate}
+        return wrk_paced(url, **load, headers=bench.api.headers())
     finally:
         for video_id in ids:
-            bench.cancel(video_id)
+            bench.api.post(f"/api/videos/{video_id}/cancel/")
         if ids:
             bench.wait_final(ids, timeout=120)
             bench.wait_idle()
-    return result
 
 
 def run(bench: Bench) -> list[Row]:
@@ -83,81 +57,23 @@ def run(bench: Bench) -> list[Row]:
     target = bench.upload(bench.main_clip(), title="bench responsiveness target")
     bench.wait_final([target])
     url = f"{bench.stack.base_url}/api/videos/{target}/"
-    busy_clip = bench.clip(
-        "testsrc2", seconds=p.resp_clip_seconds, width=p.clip_size[0], height=p.clip_size[1]
-    )
-    default_nice = bench.argv_for(busy_clip, bench.scratch("resp-argv")).nice
-    # FFMPEG_NICE unset means the service default (10 when this was written).
-    conditions = {"idle": None, "nice10": "default", "nice0": "0"}
-    results: dict[str, list[dict]] = {k: [] for k in conditions}
-    order = list(conditions)
-    for r in range(p.resp_repeats):
-        for name in order[r % 3 :] + order[: r % 3]:
-            nice = conditions[name]
-            if nice is None or nice == "default":
-                bench.worker()
-            else:
-                bench.worker(FFMPEG_NICE=nice)
-            results[name].append(measure(bench, url, None if nice is None else busy_clip))
-    bench.worker()
+    w, h = p.clip_size
+    busy_clip = bench.clip(seconds=p.responsiveness_clip_seconds, width=w, height=h)
+    nice = bench.argv_for(busy_clip, bench.scratch("responsiveness-argv")).nice
+    results: dict[str, list[dict[str, Any]]] = {"busy": [], "idle": []}
+    for order in rounds_rotated(list(results), repeats=p.responsiveness_repeats):
+        for name in order:
+            clip = busy_clip if name == "busy" else None
+            results[name].append(load_measure(bench, url=url, busy_clip=clip))
     bench.raw["responsiveness"] = results
-
-    def pct(name: str, key: str) -> list[float]:
-        return [x[key] / 1000 for x in results[name]]
-
-    idle99 = pct("idle", "p99_us")
-    rows = []
-    for name, label in (
-        ("nice10", f"FFMPEG_NICE={default_nice} (default)"),
-        ("nice0", "FFMPEG_NICE=0"),
-    ):
-        busy99 = pct(name, "p99_us")
-        first = name == "nice10"
-        rows.append(
-            Row(
-                "5",
-                (
-                    f"GET /api/videos/<id>/ at {p.resp_rate} req/s for {p.resp_window:g} s, p99, "
-                    f"{cores()} jobs running, {label}"
-                )
-                if first
-                else f"· same, {label}",
-                fmt(busy99, "ms", digits=1),
-                fmt(idle99, "ms", digits=1) + " (idle)" if first else "same",
-                fmt(ratios(busy99, idle99)),
-                "≤ 100 ms",
-                verdict(busy99, lambda x: x <= 100),
-            )
-        )
-    rows.append(
-        Row(
-            "5",
-            f"· p50: busy nice {default_nice} / busy nice 0 / idle",
-            " / ".join(fmt(pct(n, "p50_us"), "ms", digits=1) for n in ("nice10", "nice0", "idle")),
-        )
-    )
-    errors = sum(x["errors"] + x["non_2xx"] for v in results.values() for x in v)
+    busy, idle = ([x["p99_us"] / 1000 for x in results[k]] for k in ("busy", "idle"))
+    failed = sum(x["errors"] + x["non_2xx"] for v in results.values() for x in v)
     requests = sum(x["requests"] for v in results.values() for x in v)
-    rows.append(
-        Row(
-            "5",
-            f"· machine CPU busy during the window: nice {default_nice} / nice 0 / idle; failed requests",
-            " / ".join(
-                fmt([x["cpu_busy"] * 100 for x in results[n]], "%", digits=0)
-                for n in ("nice10", "nice0", "idle")
-            )
-            + f"; {errors} of {requests}",
-        )
+    label = (
+        f"GET /api/videos/<id>/ at {p.responsiveness_rate} req/s for "
+        f"{p.responsiveness_seconds:g} s, p99, {cores()} jobs running at FFMPEG_NICE={nice} "
+        f"(default); {failed} of {requests} requests failed"
     )
-    try:
-        autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
-    except OSError:
-        autogroup = False
-    rows.append(
-        Row(
-            "5",
-            "· kernel sched_autogroup (CPU shared per session first; each service runs in its own)",
-            "on: ffmpeg's nice only ranks it within the worker's group" if autogroup else "off",
-        )
-    )
-    return rows
+    busy_cell, idle_cell = fmt(busy, "ms", digits=1), fmt(idle, "ms", digits=1) + " (idle)"
+    ratio, met = fmt(ratios(busy, idle)), verdict(busy, lambda x: x <= 100)
+    return [Row("5", label, busy_cell, idle_cell, ratio, "≤ 100 ms", met)]

@@ -12,27 +12,12 @@ import math
 import re
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 COLUMNS = ("#", "measurement", "system", "baseline", "ratio", "target", "met")
 BEGIN = "<!-- bench:table:begin (written by `make bench`; edit outside these markers) -->"
 END = "<!-- bench:table:end -->"
-
-
-@dataclass(frozen=True)
-class Summary:
-    median: float
-    low: float
-    high: float
-    n: int
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Summary | None:
-        values = [v for v in values if v is not None and math.isfinite(v)]
-        if not values:
-            return None
-        return cls(statistics.median(values), min(values), max(values), len(values))
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -42,22 +27,19 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def _num(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}"
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
 
 
 def fmt(values: Sequence[float], unit: str = "", *, digits: int = 2, scale: float = 1.0) -> str:
     """'median unit [min–max]' (just the median when there is one value)."""
-    summary = Summary.of([v * scale for v in values])
-    if summary is None:
+    values = _finite([v * scale for v in values])
+    if not values:
         return "n/a"
     unit_text = f" {unit}" if unit else ""
-    if summary.n == 1 or summary.low == summary.high:
-        return f"{_num(summary.median, digits)}{unit_text}"
-    return (
-        f"{_num(summary.median, digits)}{unit_text} "
-        f"[{_num(summary.low, digits)}–{_num(summary.high, digits)}]"
-    )
+    low, high = min(values), max(values)
+    median = f"{statistics.median(values):.{digits}f}{unit_text}"
+    return median if low == high else f"{median} [{low:.{digits}f}–{high:.{digits}f}]"
 
 
 def ratios(system: Sequence[float], baseline: Sequence[float]) -> list[float]:
@@ -66,10 +48,10 @@ def ratios(system: Sequence[float], baseline: Sequence[float]) -> list[float]:
 
 def verdict(values: Sequence[float], ok: Callable[[float], bool]) -> str:
     """'yes'/'no' judged on the median; 'n/a' when there is nothing to judge."""
-    summary = Summary.of(values)
-    if summary is None:
+    values = _finite(values)
+    if not values:
         return "n/a"
-    return "yes" if ok(summary.median) else "no"
+    return "yes" if ok(statistics.median(values)) else "no"
 
 
 @dataclass(frozen=True)
@@ -83,18 +65,33 @@ class Row:
     met: str = "—"
 
     def cells(self) -> tuple[str, ...]:
-        return tuple(
-            str(c).replace("|", "\\|").replace("\n", " ")
-            for c in (
-                self.section,
-                self.measurement,
-                self.system,
-                self.baseline,
-                self.ratio,
-                self.target,
-                self.met,
-            )
-        )
+        return tuple(str(c).replace("|", "\\|").replace("\n", " ") for c in astuple(self))
+
+
+def compared(
+    section: str,
+    label: str,
+    system: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    unit: str,
+    digits: int = 2,
+    baseline_note: str = "",
+    target: str = "—",
+    ok: Callable[[float], bool] | None = None,
+) -> Row:
+    """A row of the system against its baseline, `ok` judging their per-run ratios."""
+    r = ratios(system, baseline)
+    note = f" ({baseline_note})" if baseline_note else ""
+    return Row(
+        section,
+        label,
+        fmt(system, unit, digits=digits),
+        fmt(baseline, unit, digits=digits) + note,
+        fmt(r),
+        target,
+        verdict(r, ok) if ok else "—",
+    )
 
 
 def format_table(rows: Sequence[Row]) -> str:

@@ -1,5 +1,5 @@
 """4. Throughput: a batch of jobs through the system against the same jobs
-run by hand in the shell, in the same run (issue 13).
+run by hand in the shell, in the same run.
 
 - system: the batch is uploaded through the API one after another (the
   clock starts before the first POST) and processed by a worker with its
@@ -12,28 +12,24 @@ run by hand in the shell, in the same run (issue 13).
   list like `xargs -P N`, each ffmpeg with `-threads 1`, and one lane with
   ffmpeg choosing its own threads. Each round's baseline is the faster of the
   two; the row says which won.
-
-Explored in the same rounds (full mode), against the same baseline: the
-worker with FFMPEG_THREADS=1 (the earlier default) and FFMPEG_THREADS=0
-(every ffmpeg sized for the whole machine).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from bench.direct import direct_batch, plain_job
-from bench.harness import Bench
-from bench.procfs import cores
-from bench.table import Row, fmt, ratios, verdict
+from bench.harness import Bench, cores, rounds_rotated
+from bench.table import Row, compared, fmt
 
 TARGET = 1.10
 
 
-def system_batch(bench: Bench, clip, jobs: int) -> float:
+def system_batch(bench: Bench, *, clip: Path, jobs: int) -> float:
     t0 = time.time()
     ids = [bench.upload(clip, title=f"bench batch {i}") for i in range(jobs)]
-    done = bench.wait_final(ids, timeout=1800, poll=0.25)
+    done = bench.wait_final(ids, timeout=1800)
     bad = [j for j in done if j["status"] != "ready"]
     if bad:
         raise RuntimeError(f"{len(bad)} batch job(s) did not succeed: {bad[0]['error']}")
@@ -45,27 +41,21 @@ def run(bench: Bench) -> list[Row]:
     n = cores()
     clip = bench.main_clip()
     bench.web()
-    configs: dict[str, dict[str, int]] = {"FFMPEG_THREADS unset (default)": {}}
-    if p.throughput_explore:
-        configs["FFMPEG_THREADS=1"] = {"FFMPEG_THREADS": 1}
-        configs["FFMPEG_THREADS=0 (ffmpeg decides)"] = {"FFMPEG_THREADS": 0}
+    bench.worker()
     folders = [bench.scratch("throughput") for _ in range(p.throughput_jobs)]
     n_way = [plain_job(clip, f, duration=p.clip_seconds, threads=1) for f in folders]
     one_way = [plain_job(clip, f, duration=p.clip_seconds) for f in folders]
     lanes = {f"{n}-way -threads 1": (n, n_way), "1-way, ffmpeg's threads": (1, one_way)}
     by_hand: dict[str, list[float]] = {name: [] for name in lanes}
-    system: dict[str, list[float]] = {name: [] for name in configs}
-    steps = [*lanes, *configs]
-    for r in range(p.throughput_rounds):
-        for name in steps[r % len(steps) :] + steps[: r % len(steps)]:
-            if name in lanes:
+    system: list[float] = []
+    for order in rounds_rotated([*lanes, "system"], repeats=p.throughput_rounds):
+        for name in order:
+            if name == "system":
+                system.append(system_batch(bench, clip=clip, jobs=p.throughput_jobs))
+            else:
                 bench.wait_idle()
                 width, jobs = lanes[name]
                 by_hand[name].append(direct_batch(jobs, lanes=width))
-            else:
-                bench.worker(**configs[name])
-                system[name].append(system_batch(bench, clip, p.throughput_jobs))
-    bench.worker()
     best = [min(times) for times in zip(*by_hand.values(), strict=True)]
     winners = [min(by_hand, key=lambda name, i=i: by_hand[name][i]) for i in range(len(best))]
     bench.raw["throughput"] = {"by_hand": by_hand, "system": system, "cores": n}
@@ -73,22 +63,18 @@ def run(bench: Bench) -> list[Row]:
         f"{name} {fmt(times, 's', digits=1)}, won {winners.count(name)} of {len(best)}"
         for name, times in by_hand.items()
     )
-    baseline = f"{fmt(best, 's', digits=1)} (by hand, the faster per round of: {choices})"
     w, h = p.clip_size
-    head = f"{p.throughput_jobs} jobs ({p.clip_seconds:g} s {w}×{h}, MP4 only), makespan"
-    rows = []
-    for i, (name, times) in enumerate(system.items()):
-        r = ratios(times, best)
-        judged = i == 0  # the defaults; the others are explorations
-        rows.append(
-            Row(
-                "4",
-                f"{head}: concurrency {n}, {name}" if judged else f"· concurrency {n}, {name}",
-                fmt(times, "s", digits=1),
-                baseline if judged else "same",
-                fmt(r),
-                f"≤ {TARGET:.2f}" if judged else "—",
-                verdict(r, lambda x: x <= TARGET) if judged else "—",
-            )
+    return [
+        compared(
+            "4",
+            f"{p.throughput_jobs} jobs ({p.clip_seconds:g} s {w}×{h}, MP4 only), makespan: "
+            f"concurrency {n}, FFMPEG_THREADS unset (default)",
+            system,
+            best,
+            unit="s",
+            digits=1,
+            baseline_note=f"by hand, the faster per round of: {choices}",
+            target=f"≤ {TARGET:.2f}",
+            ok=lambda x: x <= TARGET,
         )
-    return rows
+    ]

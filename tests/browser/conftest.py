@@ -3,7 +3,6 @@ cannot work on these machines)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,22 +11,11 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from tests.support.api import ApiClient
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# Headless, and nothing that phones home: this machine has no network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")

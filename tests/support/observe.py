@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,15 +53,23 @@ def db_rows(database_url: str, query: str, params: tuple | list = ()) -> list[di
         connection.close()
 
 
+def current_jobs(
+    database_url: str, *, video_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The current job row of each of these videos (of every video when None), in no order."""
+    query = "SELECT j.* FROM videos_transcodejob j JOIN videos_video v ON v.current_job_id = j.id"
+    if video_ids is None:
+        rows = db_rows(database_url, query)
+    else:
+        rows = db_rows(database_url, query + " WHERE v.id = ANY(%s::uuid[])", [list(video_ids)])
+    for row in rows:
+        row["id"] = str(row["id"])
+    return rows
+
+
 def job_of(database_url: str, video_id: str) -> dict[str, Any]:
     """The current job row of a video: id, status, dispatch_state, ..."""
-    (row,) = db_rows(
-        database_url,
-        "SELECT j.* FROM videos_transcodejob j JOIN videos_video v ON v.current_job_id = j.id"
-        " WHERE v.id = %s",
-        [video_id],
-    )
-    row["id"] = str(row["id"])
+    (row,) = current_jobs(database_url, video_ids=[video_id])
     return row
 
 

@@ -159,3 +159,42 @@ def test_a_reload_mid_upload_resumes_without_sending_finished_parts_again(
     assert after_reload, "nothing was sent after the reload"
     assert not set(after_reload) & set(done_before_reload), (done_before_reload, after_reload)
     assert sorted(set(started)) == [1, 2, 3, 4, 5]
+
+
+def test_an_upload_kept_from_a_visit_that_no_longer_exists_does_not_block_a_new_one(
+    page: Page, api, stack, tmp_path: Path
+):
+    # A kept upload whose server side is gone (completed, aborted or swept
+    # while the tab was closed) must not stand in the way of the next file.
+    stale = _random_video(tmp_path / "stale.mp4", 24 * MiB)
+    page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
+    finished: list[int] = []
+    _part_puts(page, finished, [])
+    created: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.request.method == "POST"
+            and r.url.rstrip("/").endswith("/api/uploads")
+            and r.ok
+            and created.append(r.json()["id"])
+        ),
+    )
+    _throttle(page, 4 * MiB)
+    page.set_input_files("#id_file", str(stale))
+    page.click("#upload-button")
+    _page_wait(page, lambda: created and finished, timeout_s=60, what="one part sent")
+    assert api.delete(f"/api/uploads/{created[0]}/").status_code == 204
+
+    page.reload(wait_until="domcontentloaded")  # Uppy restores the kept upload; it is gone
+    page.wait_for_function(
+        "document.getElementById('upload-error').textContent.length > 0", timeout=30_000
+    )
+    rows = _rows(page)
+    fresh = _random_video(tmp_path / "fresh.mp4", 6 * MiB)
+    page.set_input_files("#id_file", str(fresh))
+    page.click("#upload-button")
+    _wait_row(page, more_than=rows, timeout_s=60)
+    newest = api.get("/api/videos/").json()["results"][0]
+    assert newest["original_filename"] == "fresh.mp4"
+    assert page.locator("#upload-error").text_content() == ""

@@ -15,13 +15,16 @@ from tests.support.observe import job_of, wait_until
 from tests.support.processes import ffmpeg_pids
 
 # Samples what the page shows every 50 ms, so the test can assert on the
-# sequence a person saw, and that the page never reloaded.
+# sequence a person saw, and that the page never reloaded. Only the row this
+# upload adds counts: other tests' videos may already be in the list.
 RECORDER = """
 window.__noReload = true;
 window.__samples = [];
+const rows = () => [...document.querySelectorAll('#video-list [data-video-row]')];
+const earlier = new Set(rows().map(r => r.dataset.apiUrl).filter(Boolean));
 setInterval(() => {
   const bar = document.getElementById('upload-bar');
-  const row = document.querySelector('#video-list [data-video-row]');
+  const row = rows().find(r => r.dataset.apiUrl && !earlier.has(r.dataset.apiUrl));
   const p = row && row.querySelector('[data-field="progress"]');
   window.__samples.push({
     upload: bar && !document.getElementById('upload-progress').hidden ? bar.value : null,
@@ -60,10 +63,8 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     page.wait_for_function("document.getElementById('upload-bar').value >= 25", timeout=30_000)
     page.screenshot(path=screenshot_dir / "upload.png")
     row = "#video-list [data-video-row]"
-    page.wait_for_function(
-        f"document.querySelector('{row}') && document.querySelector('{row}').dataset.apiUrl",
-        timeout=60_000,
-    )
+    # The video exists once its row does (new rows go first in the list).
+    page.wait_for_function("window.__samples.some(s => s.status !== null)", timeout=60_000)
     cdp.send(
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},

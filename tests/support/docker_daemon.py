@@ -45,11 +45,17 @@ class HostNetwork:
         # iptables-restore replaces every table in its input, deleting the
         # chains dockerd added (DOCKER, DOCKER-USER, ...); a table dockerd
         # created that was absent before is flushed back to empty.
+        # iptables-nft cannot delete a table, so one that was absent is left
+        # empty with ACCEPT policies: the same traffic passes as before.
         before = _tables(self.iptables)
-        for table in _tables(run(["iptables-save"]).stdout) - before:
+        now = run(["iptables-save"]).stdout
+        for table in _tables(now) - before:
             run(["iptables", "-t", table, "-F"])
             run(["iptables", "-t", table, "-X"])
-        run(["iptables-restore"], input=self.iptables)
+            for chain in _builtin_chains(now, table):
+                run(["iptables", "-t", table, "-P", chain, "ACCEPT"])
+        if self.iptables.strip():
+            run(["iptables-restore"], input=self.iptables)
         IP_FORWARD.write_text(self.ip_forward)
         if not self.docker0 and Path("/sys/class/net/docker0").exists():
             run(["ip", "link", "delete", "docker0"])
@@ -72,12 +78,38 @@ def _tables(dump: str) -> set[str]:
     return {line[1:].strip() for line in dump.splitlines() if line.startswith("*")}
 
 
+def _builtin_chains(dump: str, table: str) -> list[str]:
+    """The chains of `table` that have a policy (the built-in ones)."""
+    chains, current = [], None
+    for line in dump.splitlines():
+        if line.startswith("*"):
+            current = line[1:].strip()
+        elif current == table and line.startswith(":") and line.split()[1] != "-":
+            chains.append(line[1:].split()[0])
+    return chains
+
+
 def _rules(dump: str) -> list[str]:
-    """iptables-save without its comments and packet counters, for comparing."""
+    """iptables-save without comments, packet counters and tables that are
+    empty with every policy ACCEPT (the same as no table), for comparing."""
+    tables: dict[str, list[str]] = {}
+    current = ""
+    for line in dump.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            current = line
+        tables.setdefault(current, []).append(line.split(" [")[0])
     return [
-        line.split(" [")[0]
-        for line in dump.splitlines()
-        if line.strip() and not line.startswith("#")
+        line
+        for lines in tables.values()
+        if not all(
+            line.startswith("*")
+            or line == "COMMIT"
+            or (line.startswith(":") and line.endswith(" ACCEPT"))
+            for line in lines
+        )
+        for line in lines
     ]
 
 

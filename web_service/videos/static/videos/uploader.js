@@ -220,7 +220,10 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    if (uppy.getFiles().length && !submitButton.disabled) { // try the interrupted one again
+    // Upload again tries the interrupted file, unless another one was chosen
+    // since: a file kept from an earlier visit must never block a new one.
+    var kept = uppy.getFiles()[0];
+    if (kept && !submitButton.disabled && (!chosen || kept.data === chosen)) {
       errorBox.textContent = "";
       submitButton.disabled = true;
       uppy.retryAll();

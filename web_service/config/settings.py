@@ -114,6 +114,12 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(_env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s fallback. SQLite refuses at once ("database is locked")
+    # a transaction that read first and then wants to write while another
+    # process writes; taking the write lock at BEGIN makes it wait instead.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#database-is-locked-errors
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -56,6 +56,23 @@ DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 SWEEP_INTERVAL = 60.0
 
 
+def _database_down(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised while handling, a connection error.
+
+    A library that retries inside a transaction (django-celery-results does)
+    turns "database is locked" into a TransactionManagementError: the cause
+    decides, not the last exception.
+    """
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain is short; a cycle must not hang the collector
+        if seen is None:
+            break
+        if isinstance(seen, DATABASE_DOWN_ERRORS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class _Stopped(Exception):
     """Raised out of kombu's reconnect loop when a stop was asked for."""
 
@@ -202,14 +219,14 @@ class ResultCollector(ConsumerMixin):
         try:
             close_old_connections()
             reply_apply(reply=reply)
-        except DATABASE_DOWN_ERRORS as exc:
-            logger.warning(
-                "database unavailable (%s); requeueing %s %s", exc, reply.task_id, reply.status
-            )
-            time.sleep(DATABASE_RETRY_PAUSE)
-            message.requeue()
-            return
-        except Exception:
+        except Exception as exc:
+            if _database_down(exc):
+                logger.warning(
+                    "database unavailable (%s); requeueing %s %s", exc, reply.task_id, reply.status
+                )
+                time.sleep(DATABASE_RETRY_PAUSE)
+                message.requeue()
+                return
             logger.exception(
                 "rejecting reply %s %s: it cannot be stored", reply.task_id, reply.status
             )

@@ -7,11 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import DataError, IntegrityError, OperationalError
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from kombu import Connection, Producer
 
 from videos import objectstore
-from videos.consumers.collector import ResultCollector
+from videos.consumers.collector import ResultCollector, _database_down
 from videos.messaging import contract
 from videos.models import JobStatus, TranscodeJob
 
@@ -156,3 +158,25 @@ def test_stuck_jobs_are_reaped_only_once_the_replies_are_read(memory_broker, set
         pass  # the queue is empty now: the job is given up
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "Stalled")
+
+
+def _raised_while_handling(first: Exception, then: Exception) -> Exception:
+    try:
+        try:
+            raise first
+        except Exception:
+            raise then  # noqa: B904 - the implicit __context__ is the point
+    except Exception as exc:
+        return exc
+
+
+def test_a_locked_database_behind_a_transaction_error_is_retried_not_dead_lettered():
+    # django-celery-results retries inside the atomic block, so SQLite's
+    # "database is locked" reaches the collector as a TransactionManagementError.
+    locked = _raised_while_handling(
+        OperationalError("database is locked"),
+        TransactionManagementError("An error occurred in the current transaction."),
+    )
+    assert _database_down(locked)
+    assert not _database_down(DataError("A string literal cannot contain NUL"))
+    assert not _database_down(_raised_while_handling(ValueError("x"), IntegrityError("dup")))

@@ -28,14 +28,24 @@ ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,}")
 UNSET_KEY = "x-unset-on-purpose"
 
 
+def _is_environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "environ") or (
+        isinstance(node, ast.Attribute) and node.attr == "environ"
+    )
+
+
 def variables_read(source: str) -> set[str]:
     """Names passed as string constants to any call (os.environ.get, _env, _int(environ, ...))."""
     names = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call):
             constants = [arg.value for arg in node.args[:2] if isinstance(arg, ast.Constant)]
-        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-            constants = [node.slice.value]  # os.environ["NAME"]
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and _is_environ(node.value)
+        ):
+            constants = [node.slice.value]  # os.environ["NAME"], not DATABASES["default"]
         else:
             continue
         names |= {c for c in constants if isinstance(c, str) and ENV_NAME.fullmatch(c)}

@@ -5,8 +5,8 @@ Two kinds of commands:
   one `ffmpeg … -preset veryfast -crf 23 … -movflags +faststart` with no
   -threads (ffmpeg decides), one poster frame;
 - the worker's own: `worker_argv`, asked from the transcoder's code (see
-  bench/worker_argv.py): the same argv lists the worker runs, for the
-  breakdowns and for the ladder.
+  bench/worker_argv.py): the same argv lists the worker runs (its MP4 pass
+  writes the poster too), for the breakdowns and for the ladder.
 
 They run one after the other, at normal priority, with no download or upload:
 the file is already on the local disk.
@@ -31,11 +31,13 @@ TRANSCODER_PYTHON = TRANSCODER_DIR / ".venv" / "bin" / "python"
 # Worker variables the bench sets per measurement; anything else in the
 # caller's environment must not leak into a measurement.
 WORKER_KNOBS = ("TRANSCODER_CONCURRENCY", "FFMPEG_THREADS", "FFMPEG_NICE", "PROGRESS_INTERVAL")
+# -v error -y: a quiet log and a fresh output each run; no change to the work.
+_FFMPEG = ["ffmpeg", "-v", "error", "-y"]
 
 
 @dataclass(frozen=True)
 class HandJob:
-    """One job's commands: ffprobe, the encode, the poster."""
+    """One job's commands: ffprobe, the encode, the poster (empty when the encode writes it)."""
 
     probe: list[str]
     transcode: list[str]
@@ -51,29 +53,32 @@ def plain_job(
 ) -> HandJob:
     """What a user would type for the MP4 and a poster; `threads` adds `-threads N`."""
     threads_flag = [] if threads is None else ["-threads", str(threads)]
-    # -v error -y: a quiet log and a fresh output each run; no change to the work.
-    ffmpeg = ["ffmpeg", "-v", "error", "-y"]
-    # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
-    poster_at = round(min(duration * 0.1, 10.0), 3)
     return HandJob(
         probe=[
             *["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"],
             str(source),
         ],
         transcode=[
-            *ffmpeg,
+            *_FFMPEG,
             *["-i", str(source), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
             *["-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"],
             *threads_flag,
             str(out_dir / "720p.mp4"),
         ],
-        poster=[
-            *ffmpeg,
-            *["-ss", str(poster_at), "-i", str(source)],
-            *["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
-        ],
+        poster=plain_poster(source, out_dir, duration=duration),
         threads=threads,
     )
+
+
+def plain_poster(source: Path, out_dir: Path, *, duration: float) -> list[str]:
+    """A user's poster command: seek, one frame, a JPEG."""
+    # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
+    poster_at = round(min(duration * 0.1, 10.0), 3)
+    return [
+        *_FFMPEG,
+        *["-ss", str(poster_at), "-i", str(source)],
+        *["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
+    ]
 
 
 def without_threads(argv: list[str]) -> list[str]:
@@ -105,6 +110,8 @@ def direct_job(cmds: HandJob) -> dict[str, float]:
     start = time.perf_counter()
     steps = {"probe": cmds.probe, "transcode": cmds.transcode, "poster": cmds.poster}
     for stage, argv in steps.items():
+        if not argv:
+            continue
         mark = time.perf_counter()
         # stdout read through a pipe, as the worker reads it.
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)

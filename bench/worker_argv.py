@@ -8,7 +8,9 @@ Run with the transcoder's own interpreter, from the transcoder_service folder:
 transcoder_service). It only *reads* the worker's code: the same pure
 functions the pipeline calls build the commands (transcoder.media.commands,
 .ladder for `hls`, and `probe_command` for ffprobe), so a change there shows
-up here unchanged. Settings (-threads, nice) come from
+up here unchanged. The MP4's pass writes the poster too, as the worker's
+does; the ladder's is the rungs alone (its baseline adds a user's poster
+command and no storyboard, which the worker's pass also makes). Settings (-threads, nice) come from
 the worker's `load_settings` applied to this process's environment, i.e. the
 same variables the bench gives the worker.
 """
@@ -52,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     # The names a user would give; the worker's own are temporary names in its scratch.
     if args.profile == HLS_PROFILE:
         rungs = ladder_rungs(width=info.width, height=info.height)
-        width, height = rungs[0].width, rungs[0].height  # the poster's size, as the worker's
         rendition = out_dir  # master.m3u8 and a folder per rung
         command = ladder_command(folder=out_dir, rungs=rungs, threads=threads, **common)
         profile_fields = {"name": HLS_PROFILE, "rungs": [r.name for r in rungs]}
@@ -61,25 +62,22 @@ def main(argv: list[str] | None = None) -> int:
         box = {"box_width": profile.box_width, "box_height": profile.box_height}
         width, height = commands.fit_within(width=info.width, height=info.height, **box)
         rendition = out_dir / f"{args.profile}.mp4"
-        command = commands.transcode_command(
-            target=rendition, profile=profile, threads=threads, **common
-        )
-        profile_fields = {"name": profile.name, "preset": profile.preset, "crf": profile.crf}
-    transcode = ffmpeg.compile(command)
-    poster_argv = ffmpeg.compile(
-        commands.poster_command(
+        poster = commands.PosterFrame(
             target=out_dir / "poster.jpg",
             at_seconds=commands.poster_time(info.duration),
             width=width,
             height=height,
-            **common,
         )
-    )
+        command = commands.transcode_command(
+            target=rendition, profile=profile, threads=threads, poster=poster, **common
+        )
+        profile_fields = {"name": profile.name, "preset": profile.preset, "crf": profile.crf}
+    transcode = ffmpeg.compile(command)
     json.dump(
         {
             "probe": probe_argv,
             "transcode": [str(x) for x in transcode],
-            "poster": [str(x) for x in poster_argv],
+            "poster": [],
             "rendition": str(rendition),
             "nice": settings.ffmpeg_nice,
             "threads": threads,

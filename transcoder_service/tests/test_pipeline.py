@@ -77,7 +77,11 @@ def test_two_profiles_with_audio(
         result["manifest_key"],
     }
     assert set(result["timings"]) == TIMINGS
-    assert result["elapsed_seconds"] >= sum(result["timings"].values()) - 0.01
+    # Every stage follows the last, but `verify` runs alongside `upload`.
+    timings = result["timings"]
+    in_turn = sum(seconds for stage, seconds in timings.items() if stage != "verify")
+    assert result["elapsed_seconds"] >= in_turn - 0.01
+    assert result["elapsed_seconds"] >= timings["verify"] + timings["transcode"] - 0.01
 
     assert progress_stages(progress) == STAGES
     percents = [percent for _, percent in progress]
@@ -125,6 +129,20 @@ def test_single_frame_video_gets_its_frame_as_poster(job: PipelineJob, tmp_path:
     assert result["outputs"][0]["duration"] == pytest.approx(0.04, abs=0.01)
     poster = poster_stream(job, result, directory=tmp_path)
     assert (poster["codec_name"], poster["width"], poster["height"]) == ("mjpeg", 320, 240)
+
+
+def test_an_output_failing_its_check_while_it_uploads_fails_the_job_and_leaves_nothing(
+    job: PipelineJob, tmp_path: Path
+) -> None:
+    # The outputs upload while they are checked (pipeline._uploaded_and_verified):
+    # the check's reason is the one reported, and the uploaded objects go.
+    broken.truncated_data(tmp_path / "cut.mp4")
+    progress: list[tuple[str, int]] = []
+    with pytest.raises(InvalidMedia, match=r"^The video stops after .* cut short or damaged\.$"):
+        job.convert(source_put(job.seaweed, tmp_path / "cut.mp4"), progress=progress)
+    assert "uploading" in progress_stages(progress)
+    assert job.stored() == {}
+    assert scratch_entries(job.settings.scratch_dir) == []
 
 
 def test_video_without_audio(job: PipelineJob, sources: SourceKeys) -> None:

@@ -1,12 +1,11 @@
 """The HLS ladder and the storyboard of a job, made and checked on scratch files.
 
-    plan the rungs -> one ffmpeg pass writes hls/ (master, and per rung a
-    playlist, an init segment and segments) -> name every init segment init.mp4
-    -> plan the storyboard grid -> one ffmpeg writes the sprite -> Python
-    writes the VTT from the same grid
+    plan the rungs and the storyboard grid -> one ffmpeg pass writes hls/
+    (master, and per rung a playlist, an init segment and segments), the
+    storyboard sprite and, if asked, the poster -> name every init segment
+    init.mp4 -> Python writes the storyboard's VTT from the same grid
 
-encode.py calls these between the MP4s and verification; nothing here knows
-about the object store.
+encode.py calls this after the MP4s; nothing here knows about the object store.
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ from pathlib import Path
 
 from transcoder import contract
 from transcoder.errors import TranscodeFailed
-from transcoder.media.ladder import PlannedRung, ladder_command, ladder_rungs
+from transcoder.media.commands import PosterFrame
+from transcoder.media.ladder import PlannedRung, ladder_command
 from transcoder.media.playlists import media_init_renamed, media_parse
 from transcoder.media.probe import SourceInfo
 from transcoder.media.runner import PercentCallback, ProcessLimits, run_ffmpeg
 from transcoder.media.storyboard import (
     StoryboardPlan,
-    storyboard_command,
+    StoryboardSprite,
     storyboard_plan,
     storyboard_vtt,
 )
@@ -35,20 +35,30 @@ class Storyboard:
     plan: StoryboardPlan
 
 
+@dataclass(frozen=True, kw_only=True)
+class Packaged:
+    folder: Path
+    rungs: list[PlannedRung]
+    storyboard: Storyboard
+
+
 def ladder_make(
     *,
     source: Path,
     folder: Path,
     info: SourceInfo,
+    rungs: list[PlannedRung],
     threads: int,
+    poster: PosterFrame | None,
     limits: ProcessLimits,
     job_id: str,
     on_progress: PercentCallback,
-) -> tuple[Path, list[PlannedRung]]:
-    """Write the ladder into `folder`/hls; return that folder and the rungs it holds."""
+) -> Packaged:
+    """Write the ladder into `folder`/hls and the storyboard (and `poster`) into `folder`."""
     hls = folder / contract.HLS_FOLDER
     hls.mkdir()
-    rungs = ladder_rungs(width=info.width, height=info.height)
+    plan = storyboard_plan(duration=info.duration, width=info.width, height=info.height)
+    sprite = folder / contract.STORYBOARD_SPRITE_FILENAME
     run_ffmpeg(
         ladder_command(
             source=source,
@@ -57,6 +67,8 @@ def ladder_make(
             info=info,
             threads=threads,
             max_pixels=limits.max_pixels,
+            poster=poster,
+            storyboard=StoryboardSprite(target=sprite, plan=plan),
         ),
         duration=info.duration,
         on_progress=on_progress,
@@ -65,27 +77,11 @@ def ladder_make(
     )
     for planned in rungs:
         _init_renamed(hls / planned.name)
-    return hls, rungs
-
-
-def storyboard_make(
-    *, source: Path, folder: Path, info: SourceInfo, limits: ProcessLimits, job_id: str
-) -> Storyboard:
-    """Write the storyboard's sprite and VTT into `folder`."""
-    plan = storyboard_plan(duration=info.duration, width=info.width, height=info.height)
-    sprite = folder / contract.STORYBOARD_SPRITE_FILENAME
-    run_ffmpeg(
-        storyboard_command(
-            source=source, target=sprite, plan=plan, info=info, max_pixels=limits.max_pixels
-        ),
-        duration=info.duration,
-        on_progress=lambda percent: None,  # a few seconds at most: not worth reporting
-        job_id=job_id,
-        limits=limits,
-    )
     vtt = folder / contract.STORYBOARD_VTT_FILENAME
     vtt.write_text(storyboard_vtt(plan=plan, duration=info.duration), encoding="utf-8")
-    return Storyboard(sprite=sprite, vtt=vtt, plan=plan)
+    return Packaged(
+        folder=hls, rungs=rungs, storyboard=Storyboard(sprite=sprite, vtt=vtt, plan=plan)
+    )
 
 
 def ladder_files(hls: Path) -> list[Path]:

@@ -3,8 +3,9 @@
     sweep dead scratch -> return the manifest's result if this job is done
     -> refuse a job whose earlier deliveries died (attempts.py), mark this one
     -> download the source into this attempt's scratch folder
-    -> probe, transcode, poster, verify (encode.py)
-    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object (publish.py)
+    -> probe, transcode (encode.py)
+    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object (publish.py),
+       while verified.py checks the same files
     -> create the manifest, naming every object, only if absent
 
 Each delivery writes under its own random attempt prefix, so two deliveries
@@ -21,21 +22,23 @@ import logging
 import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
 
 from transcoder import contract
 from transcoder.attempts import attempt_marked
-from transcoder.encode import Shares, media_encode, timed
+from transcoder.encode import Made, Shares, media_make, timed
 from transcoder.manifest import manifest_create, manifest_read
 from transcoder.media.probe import SourceInfo
 from transcoder.objectstore import DownloadProgress, ObjectStore
 from transcoder.payload import ConvertRequest, DeleteRequest
 from transcoder.progress import ProgressCallback, ProgressReporter
-from transcoder.publish import result_fields, uploads_planned, uploads_run
+from transcoder.publish import Upload, result_fields, uploads_planned, uploads_run
 from transcoder.redact import failures_redacted
 from transcoder.scratch import attempt_folder, scratch_sweep
 from transcoder.settings import Settings
+from transcoder.verified import Encoded, media_verify
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def _convert(
                 max_bytes=settings.max_source_bytes,
                 on_progress=_download_progress(reporter),
             )
-        encoded = media_encode(
+        made = media_make(
             request=request,
             source=source,
             folder=folder,
@@ -105,16 +108,15 @@ def _convert(
             timings=timings,
         )
         try:
-            uploads = uploads_planned(encoded=encoded, prefix=prefix)
-            with timed(timings, "upload"):
-                uploads_run(
-                    store=store,
-                    uploads=uploads,
-                    reporter=reporter,
-                    stage=contract.STAGE_UPLOADING,
-                    start=_UPLOAD_START,
-                    end=_UPLOAD_END,
-                )
+            uploads = uploads_planned(made=made, prefix=prefix)
+            encoded = _uploaded_and_verified(
+                made=made,
+                uploads=uploads,
+                store=store,
+                reporter=reporter,
+                settings=settings,
+                timings=timings,
+            )
             fields = result_fields(encoded=encoded, prefix=prefix)
             result = {
                 "contract_version": request.contract_version,
@@ -143,6 +145,40 @@ def _convert(
         _attempt_discard(store=store, prefix=prefix)
         return winner
     return result
+
+
+def _uploaded_and_verified(
+    *,
+    made: Made,
+    uploads: list[Upload],
+    store: ObjectStore,
+    reporter: ProgressReporter,
+    settings: Settings,
+    timings: dict[str, float],
+) -> Encoded:
+    """Upload `made`'s files while they are checked, side by side.
+
+    The checks are mostly ffprobe start-up and the uploads mostly waiting on
+    the store, so together they take about as long as the longer of the two.
+    """
+    with ThreadPoolExecutor(max_workers=1) as checker:
+        checking = checker.submit(media_verify, made=made, settings=settings, timings=timings)
+        try:
+            with timed(timings, "upload"):
+                uploads_run(
+                    store=store,
+                    uploads=uploads,
+                    reporter=reporter,
+                    stage=contract.STAGE_UPLOADING,
+                    start=_UPLOAD_START,
+                    end=_UPLOAD_END,
+                )
+        except BaseException:
+            # A bad output is the failure to report (it is final), not the
+            # transfer's (which would be retried and fail the same check).
+            checking.result()
+            raise
+        return checking.result()
 
 
 def outputs_delete(*, request: DeleteRequest, store: ObjectStore) -> int:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from transcoder import contract
-from transcoder.encode import Encoded
+from transcoder.encode import Made
 from transcoder.objectstore import ObjectStore
 from transcoder.packaging import ladder_files
 from transcoder.progress import ProgressReporter
+from transcoder.verified import Encoded
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -37,21 +38,18 @@ class Upload:
     size: int
 
 
-def uploads_planned(*, encoded: Encoded, prefix: str) -> list[Upload]:
+def uploads_planned(*, made: Made, prefix: str) -> list[Upload]:
     """Every file of the job with its key, MP4s first, in a stable order."""
-    pairs = [(r.path, f"{prefix}{r.path.name}") for r in encoded.renditions]
-    pairs.append((encoded.poster, f"{prefix}{encoded.poster.name}"))
-    if encoded.ladder is not None:
-        hls = encoded.ladder.folder
+    pairs = [(path, f"{prefix}{path.name}") for _, path, _ in made.mp4s]
+    pairs.append((made.poster, f"{prefix}{made.poster.name}"))
+    if made.ladder is not None:
+        hls = made.ladder.folder
         pairs += [
             (path, f"{prefix}{contract.HLS_FOLDER}/{path.relative_to(hls).as_posix()}")
             for path in ladder_files(hls)
         ]
-    if encoded.storyboard is not None:
-        pairs += [
-            (path, f"{prefix}{path.name}")
-            for path in (encoded.storyboard.sprite, encoded.storyboard.vtt)
-        ]
+        storyboard = made.ladder.storyboard
+        pairs += [(path, f"{prefix}{path.name}") for path in (storyboard.sprite, storyboard.vtt)]
     return [Upload(path=path, key=key, size=path.stat().st_size) for path, key in pairs]
 
 

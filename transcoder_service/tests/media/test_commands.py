@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from transcoder.media.commands import (
+    PosterFrame,
     duration_cap,
     fit_within,
     poster_command,
@@ -80,6 +81,7 @@ def transcode_args(**kwargs: object) -> list[str]:
         info=kwargs.pop("source_info", info()),
         threads=kwargs.pop("threads", 0),
         max_pixels=MAX_PIXELS,
+        poster=kwargs.pop("poster", None),
     )
     return stream.get_args()
 
@@ -218,41 +220,59 @@ def test_poster_time(duration: float, expected: float) -> None:
     assert poster_time(duration) == expected
 
 
-def test_poster_command() -> None:
-    stream = poster_command(
-        source=SOURCE,
-        target=Path("/media/outputs/j/.poster.jpg.abc.tmp"),
-        info=info(),
-        at_seconds=6.0,
-        width=1280,
-        height=720,
-        max_pixels=MAX_PIXELS,
+POSTER = PosterFrame(
+    target=Path("/media/outputs/j/.poster.jpg.abc.tmp"), at_seconds=6.0, width=1280, height=720
+)
+# The first frame at or past 6 s, and no other; full-range JPEG colours
+# converted in this branch only (commands.poster_output says why).
+POSTER_BRANCH = (
+    "select=expr=gte(t\\,6.0)*isnan(prev_selected_t)[{0}];"
+    "[{0}]scale=1280:720[{1}];[{1}]format=yuvj420p[{2}]"
+)
+POSTER_OUTPUT = ["-f", "mjpeg", "-frames:v", "1", "-map_metadata", "-1", "-q:v", "3"]
+
+
+def test_transcode_writes_the_poster_from_the_same_decode() -> None:
+    args = transcode_args(poster=POSTER)
+    assert args.count("-i") == 1
+    assert option(args, "-filter_complex") == (
+        "[0:0]split=2[s0][s1];[s0]scale=1280:720[s2];[s1]" + POSTER_BRANCH.format("s3", "s4", "s5")
     )
-    args = stream.get_args()
-    # -ss before -i: a fast demuxer-level seek.
+    target = args.index(str(TARGET))
+    # The MP4's options stay with the MP4; the poster's output follows it.
+    assert args[target + 1 :] == [
+        *("-map", "[s5]", *POSTER_OUTPUT, str(POSTER.target)),
+        *("-v", "error", "-nostats", "-progress", "pipe:1", "-y"),
+    ]
+    assert option(args, "-threads") == "0"
+    assert args.index("-threads") < target
+
+
+def test_poster_command_alone() -> None:
+    args = poster_command(
+        source=SOURCE, info=info(), poster=POSTER, max_pixels=MAX_PIXELS
+    ).get_args()
     assert input_options(args) == {
         "-protocol_whitelist": "file",
         "-format_whitelist": ACCEPTED_FORMATS,
         "-max_pixels": str(MAX_PIXELS),
-        "-ss": "6.0",
     }
     assert option(args, "-i") == str(SOURCE)
-    assert option(args, "-filter_complex") == "[0:0]scale=1280:720[s0]"
-    assert option(args, "-frames:v") == "1"
-    assert option(args, "-f") == "mjpeg"
-    assert args[-6:] == ["-v", "error", "-nostats", "-progress", "pipe:1", "-y"]
+    assert option(args, "-filter_complex") == "[0:0]" + POSTER_BRANCH.format("s0", "s1", "s2")
+    assert args[args.index("-map") :] == [
+        *("-map", "[s2]", *POSTER_OUTPUT, str(POSTER.target)),
+        *("-v", "error", "-nostats", "-progress", "pipe:1", "-y"),
+    ]
 
 
 def test_poster_of_an_interlaced_source_is_deinterlaced_at_its_frame_rate() -> None:
     stream = poster_command(
         source=SOURCE,
-        target=Path("/media/outputs/j/.poster.jpg.abc.tmp"),
         info=info(interlaced=True, frame_rate=240.0),
-        at_seconds=0.0,
-        width=1280,
-        height=720,
+        poster=POSTER,
         max_pixels=MAX_PIXELS,
     )
     assert option(stream.get_args(), "-filter_complex") == (
-        "[0:0]bwdif=deint=interlaced:mode=send_frame:parity=auto[s0];[s0]scale=1280:720[s1]"
+        "[0:0]bwdif=deint=interlaced:mode=send_frame:parity=auto[s0];[s0]"
+        + POSTER_BRANCH.format("s1", "s2", "s3")
     )

@@ -8,8 +8,9 @@ import pytest
 
 from transcoder.media.ladder import ladder_command, ladder_rungs
 from transcoder.media.probe import ACCEPTED_FORMATS
+from transcoder.media.storyboard import StoryboardSprite, storyboard_plan
 
-from .test_commands import MAX_PIXELS, SOURCE, info
+from .test_commands import MAX_PIXELS, POSTER, POSTER_BRANCH, POSTER_OUTPUT, SOURCE, info
 
 FOLDER = Path("/scratch/job.abc/hls")
 
@@ -151,3 +152,31 @@ def test_portrait_scales_to_turned_boxes() -> None:
         "[s0]scale=1080:1920[s4];[s1]scale=720:1280[s5];"
         "[s2]scale=480:854[s6];[s3]scale=360:640[s7]"
     )
+
+
+def test_the_pass_also_writes_the_poster_and_the_storyboard() -> None:
+    source = info(width=1280, height=720, duration=60.0)
+    rungs = ladder_rungs(width=1280, height=720)
+    sprite = StoryboardSprite(
+        target=Path("/scratch/job.abc/storyboard.jpg"),
+        plan=storyboard_plan(duration=60.0, width=1280, height=720),
+    )
+    args = ladder_command(
+        **{"source": SOURCE, "folder": FOLDER, "rungs": rungs, "info": source},
+        **{"threads": 2, "max_pixels": MAX_PIXELS, "poster": POSTER, "storyboard": sprite},
+    ).get_args()
+    assert args.count("-i") == 1  # one decode feeds every output
+    assert value(args, "-filter_complex") == (
+        "[0:0]split=5[s0][s1][s2][s3][s4];"
+        "[s0]scale=1280:720[s5];[s1]scale=854:480[s6];[s2]scale=640:360[s7];"
+        f"[s3]{POSTER_BRANCH.format('s8', 's9', 's10')};"
+        "[s4]fps=fps=1/1[s11];[s11]scale=160:90[s12];[s12]tile=10x6[s13]"
+    )
+    playlists = args.index(f"{FOLDER}/%v/index.m3u8")
+    # The rungs' options end at their playlists; the side outputs come after.
+    assert args[playlists + 1 :] == [
+        *("-map", "[s10]", *POSTER_OUTPUT, str(POSTER.target)),
+        *("-map", "[s13]", "-f", "mjpeg", "-frames:v", "1", "-map_metadata", "-1"),
+        *("-q:v", "4", "-t", "66.2", str(sprite.target)),
+        *("-v", "error", "-nostats", "-progress", "pipe:1", "-y"),
+    ]

@@ -6,6 +6,7 @@ the exact arguments with `.get_args()`; runner.py is what executes them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
@@ -39,6 +40,24 @@ _DEINTERLACE = {"mode": "send_frame", "parity": "auto", "deint": "interlaced"}
 
 POSTER_FRACTION = 0.1
 POSTER_MAX_SECONDS = 10.0
+_POSTER_OPTIONS = {
+    # image2 picks its codec from the extension, which is ".tmp" here; the
+    # mjpeg muxer writes a plain JPEG file for one frame.
+    "format": "mjpeg",
+    "frames:v": 1,
+    "q:v": 3,
+    "map_metadata": -1,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PosterFrame:
+    """The poster as one more output of a pass that decodes the source anyway."""
+
+    target: Path
+    at_seconds: float
+    width: int
+    height: int
 
 
 def fit_within(*, width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
@@ -84,8 +103,13 @@ def transcode_command(
     info: SourceInfo,
     threads: int,
     max_pixels: int,
+    poster: PosterFrame | None = None,
 ) -> ffmpeg.nodes.OutputStream:
-    """ffmpeg command turning `source` into one MP4 rendition at `target`."""
+    """ffmpeg command turning `source` into one MP4 rendition at `target`, and the poster if asked.
+
+    The poster then comes from the frames this pass decodes anyway, instead
+    of a second ffmpeg that starts, seeks and decodes again (bench/results.md).
+    """
     width, height = fit_within(
         width=info.width,
         height=info.height,
@@ -93,9 +117,9 @@ def transcode_command(
         box_height=profile.box_height,
     )
     stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
-    video = _picture(
-        stream, info=info, width=width, height=height, max_frame_rate=profile.max_frame_rate
-    )
+    upright = picture_upright(stream, info=info, max_frame_rate=profile.max_frame_rate)
+    pictures = picture_copies(upright, 1 if poster is None else 2)
+    video = pictures[0].filter("scale", width, height)
     outputs = [video]
     options: dict[str, object] = {
         # The target is a temp name ending in ".tmp"; name the muxer instead
@@ -131,9 +155,47 @@ def transcode_command(
                 "ac": profile.audio_channels,
             }
         )
-    return (
-        ffmpeg.output(*outputs, str(target), **options).global_args(*GLOBAL_ARGS).overwrite_output()
+    return passes_merged(
+        ffmpeg.output(*outputs, str(target), **options),
+        *([] if poster is None else [poster_output(pictures[1], poster=poster)]),
     )
+
+
+def passes_merged(*outputs: ffmpeg.nodes.OutputStream) -> ffmpeg.nodes.OutputStream:
+    """One ffmpeg writing every one of `outputs`, with the global arguments."""
+    merged = outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)
+    return merged.global_args(*GLOBAL_ARGS).overwrite_output()
+
+
+def poster_output(
+    upright: ffmpeg.nodes.FilterableStream, *, poster: PosterFrame
+) -> ffmpeg.nodes.OutputStream:
+    """The first frame of `upright` at or past the poster's time, scaled, as a JPEG.
+
+    `select` lets exactly one frame through, so nothing queues behind an
+    output that is already finished. The JPEG's full-range format is made by
+    a scale filter of this branch alone: asked of the encoder, the format
+    negotiation carries it up through `split`, and every frame of the main
+    output was converted to full range and back (+25 % CPU, measured).
+    If no frame comes at or past that time, nothing is written (encode.py
+    then takes the first frame with poster_command).
+    """
+    frame = (
+        upright.filter("select", expr=f"gte(t,{poster.at_seconds})*isnan(prev_selected_t)")
+        .filter("scale", poster.width, poster.height)
+        .filter("format", "yuvj420p")
+    )
+    return ffmpeg.output(frame, str(poster.target), **_POSTER_OPTIONS)
+
+
+def picture_copies(
+    upright: ffmpeg.nodes.FilterableStream, count: int
+) -> list[ffmpeg.nodes.FilterableStream]:
+    """`count` streams of the same frames: `split`, or the stream itself when one is enough."""
+    if count == 1:
+        return [upright]
+    copies = upright.filter_multi_output("split", count)
+    return [copies.stream(index) for index in range(count)]
 
 
 def poster_time(duration: float) -> float:
@@ -142,54 +204,22 @@ def poster_time(duration: float) -> float:
 
 
 def poster_command(
-    *,
-    source: Path,
-    target: Path,
-    info: SourceInfo,
-    at_seconds: float,
-    width: int,
-    height: int,
-    max_pixels: int,
+    *, source: Path, info: SourceInfo, poster: PosterFrame, max_pixels: int
 ) -> ffmpeg.nodes.OutputStream:
-    """ffmpeg command writing one JPEG frame of `source`, `width`x`height`, to `target`."""
-    # -ss as an input option seeks in the demuxer, which is fast even deep
-    # into a long file; ffmpeg still decodes to the exact frame.
-    stream = ffmpeg.input(str(source), ss=at_seconds, **input_options(max_pixels=max_pixels))
-    video = _picture(stream, info=info, width=width, height=height, max_frame_rate=None)
-    return (
-        ffmpeg.output(
-            video,
-            str(target),
-            # image2 picks its codec from the extension, which is ".tmp"
-            # here; the mjpeg muxer writes a plain JPEG file for one frame.
-            format="mjpeg",
-            **{"frames:v": 1, "q:v": 3},
-            map_metadata=-1,
-        )
-        .global_args(*GLOBAL_ARGS)
-        .overwrite_output()
-    )
-
-
-def _picture(
-    stream: ffmpeg.nodes.FilterableStream,
-    *,
-    info: SourceInfo,
-    width: int,
-    height: int,
-    max_frame_rate: float | None,
-) -> ffmpeg.nodes.FilterableStream:
-    """The probed video stream, deinterlaced and slowed if need be, at `width`x`height`."""
-    video = picture_upright(stream, info=info, max_frame_rate=max_frame_rate)
-    # ffmpeg rotates frames upright while decoding (autorotate), so the scale
-    # filter sees display-oriented frames and gets display dimensions.
-    return video.filter("scale", width, height)
+    """ffmpeg command writing the poster alone, for when the pass wrote none (poster_output)."""
+    stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
+    upright = picture_upright(stream, info=info, max_frame_rate=None)
+    return passes_merged(poster_output(upright, poster=poster))
 
 
 def picture_upright(
     stream: ffmpeg.nodes.FilterableStream, *, info: SourceInfo, max_frame_rate: float | None
 ) -> ffmpeg.nodes.FilterableStream:
-    """The probed video stream, deinterlaced and slowed if need be, before any scaling."""
+    """The probed video stream, deinterlaced and slowed if need be, before any scaling.
+
+    ffmpeg rotates frames upright while decoding (autorotate), so the scale
+    filters after this see display-oriented frames and get display dimensions.
+    """
     video = stream[str(info.video_stream_index)]
     if info.interlaced:
         # Before scaling: scaling blends the lines of the two fields together,

@@ -4,7 +4,8 @@ Pure, like commands.py: nothing here touches the file system or runs a
 process, so the tests pin the exact arguments with `.get_args()`.
 
 One pass, not one ffmpeg per rung: the source is decoded once and `split`
-into a scaled copy per rung. ffmpeg-python expresses this cleanly (a
+into a scaled copy per rung, and into the poster and the storyboard sprite
+when asked (each a second decode of the source otherwise). ffmpeg-python expresses this cleanly (a
 multi-output filter plus one output with every stream mapped), so the
 command stays a graph like the MP4's rather than a hand-built argv.
 """
@@ -18,14 +19,18 @@ import ffmpeg
 
 from transcoder import contract
 from transcoder.media.commands import (
-    GLOBAL_ARGS,
+    PosterFrame,
     duration_cap,
     fit_within,
     input_options,
+    passes_merged,
+    picture_copies,
     picture_upright,
+    poster_output,
 )
 from transcoder.media.probe import SourceInfo
 from transcoder.media.profiles import RUNGS, Rung
+from transcoder.media.storyboard import StoryboardSprite, storyboard_output
 
 # The same caps as the MP4 profiles (profiles.Profile): browsers decode
 # this and nothing else everywhere, and faster sources gain nothing.
@@ -78,20 +83,27 @@ def ladder_command(
     info: SourceInfo,
     threads: int,
     max_pixels: int,
+    poster: PosterFrame | None = None,
+    storyboard: StoryboardSprite | None = None,
 ) -> ffmpeg.nodes.OutputStream:
-    """ffmpeg command writing every rung of the ladder, and the master playlist, into `folder`."""
+    """ffmpeg command writing every rung of the ladder, and the master playlist, into `folder`;
+    also the poster and the storyboard's sprite, when given."""
     stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
     # Split after deinterlacing and the frame-rate cap, so every rung gets the
     # very same frames: with the same forced keyframes, segments line up.
     upright = picture_upright(stream, info=info, max_frame_rate=_MAX_FRAME_RATE)
-    if len(rungs) == 1:
-        pictures = [upright]
-    else:
-        copies = upright.filter_multi_output("split", len(rungs))
-        pictures = [copies.stream(index) for index in range(len(rungs))]
+    pictures = picture_copies(upright, len(rungs) + (poster is not None) + (storyboard is not None))
+    extras = pictures[len(rungs) :]
+    side_outputs = []
+    if poster is not None:
+        side_outputs.append(poster_output(extras.pop(0), poster=poster))
+    if storyboard is not None:
+        side_outputs.append(
+            storyboard_output(extras.pop(0), sprite=storyboard, duration=info.duration)
+        )
     outputs = [
         picture.filter("scale", planned.width, planned.height)
-        for picture, planned in zip(pictures, rungs, strict=True)
+        for picture, planned in zip(pictures[: len(rungs)], rungs, strict=True)
     ]
     has_audio = info.audio_stream_index is not None
     options: dict[str, object] = {
@@ -136,10 +148,9 @@ def ladder_command(
             options[f"b:a:{index}"] = planned.rung.audio_bitrate
     else:
         options["an"] = None
-    return (
-        ffmpeg.output(*outputs, str(folder / "%v" / contract.HLS_PLAYLIST_FILENAME), **options)
-        .global_args(*GLOBAL_ARGS)
-        .overwrite_output()
+    return passes_merged(
+        ffmpeg.output(*outputs, str(folder / "%v" / contract.HLS_PLAYLIST_FILENAME), **options),
+        *side_outputs,
     )
 
 

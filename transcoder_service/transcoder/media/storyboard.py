@@ -3,7 +3,7 @@
 Players show a tile while the viewer drags along the timeline. The grid is
 decided here, in Python, before ffmpeg runs, so the VTT is written from the
 same numbers the `tile` filter used and never has to be read back from the
-picture. Pure functions; runner.py runs the command.
+picture. Pure functions; the sprite is one more output of the ladder's pass.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pathlib import Path
 import ffmpeg
 
 from transcoder import contract
-from transcoder.media.commands import GLOBAL_ARGS, duration_cap, input_options, picture_upright
-from transcoder.media.probe import SourceInfo
+from transcoder.media.commands import duration_cap
 
 # At most about this many tiles, whatever the length: a sprite of a
 # two-hour film stays one small download.
@@ -42,6 +41,14 @@ class StoryboardPlan:
         return self.columns * self.tile_width, self.rows * self.tile_height
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoryboardSprite:
+    """The sprite as one more output of a pass that decodes the source anyway."""
+
+    target: Path
+    plan: StoryboardPlan
+
+
 def storyboard_plan(*, duration: float, width: int, height: int) -> StoryboardPlan:
     """The interval and grid for a `duration`-second, `width`x`height` video."""
     # Whole seconds: cue times stay exact in the VTT.
@@ -61,31 +68,34 @@ def storyboard_plan(*, duration: float, width: int, height: int) -> StoryboardPl
     )
 
 
-def storyboard_command(
-    *, source: Path, target: Path, plan: StoryboardPlan, info: SourceInfo, max_pixels: int
+def storyboard_output(
+    upright: ffmpeg.nodes.FilterableStream,
+    *,
+    sprite: StoryboardSprite,
+    duration: float,
 ) -> ffmpeg.nodes.OutputStream:
-    """ffmpeg command writing the sprite of `plan` to `target` as one JPEG."""
-    stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
+    """The sprite, from the frames of `upright`, as one JPEG.
+
+    An output of the ladder's pass (ladder.py), which decodes the source anyway.
+    """
+    plan = sprite.plan
     picture = (
-        picture_upright(stream, info=info, max_frame_rate=None)
         # One frame per interval, the first at 0 s: tile i is cue i's start.
-        .filter("fps", fps=f"1/{plan.interval:g}")
+        upright.filter("fps", fps=f"1/{plan.interval:g}")
+        # A converting filter before `tile`, so the JPEG's full-range format
+        # stays in this branch (commands.poster_output says why).
         .filter("scale", plan.tile_width, plan.tile_height)
         .filter("tile", f"{plan.columns}x{plan.rows}")
     )
-    return (
-        ffmpeg.output(
-            picture,
-            str(target),
-            format="mjpeg",
-            # One sprite: should the fps filter round up to one frame more
-            # than the grid holds, it would start a second picture.
-            **{"frames:v": 1, "q:v": 4},
-            t=duration_cap(info.duration),
-            map_metadata=-1,
-        )
-        .global_args(*GLOBAL_ARGS)
-        .overwrite_output()
+    return ffmpeg.output(
+        picture,
+        str(sprite.target),
+        format="mjpeg",
+        # One sprite: should the fps filter round up to one frame more
+        # than the grid holds, it would start a second picture.
+        **{"frames:v": 1, "q:v": 4},
+        t=duration_cap(duration),
+        map_metadata=-1,
     )
 
 

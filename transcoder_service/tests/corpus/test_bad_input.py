@@ -193,8 +193,7 @@ def check_ready(
     rendition, poster = downloads / "720p.mp4", downloads / "poster.jpg"
     rendition.write_bytes(object_bytes(seaweed, output["key"]))
     poster.write_bytes(object_bytes(seaweed, result["poster_key"]))
-    source_duration = float(checks.probe(source_file)["format"]["duration"])
-    checks.check_rendition(rendition, expect=expect, source_duration=source_duration)
+    checks.check_rendition(rendition, expect=expect, source=checks.probe(source_file))
     checks.check_poster(poster, size=expect.size)
 
 

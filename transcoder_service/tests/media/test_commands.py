@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,20 @@ def test_transcode_with_audio_maps_the_probed_stream() -> None:
     assert option(args, "-b:a") == "128k"
     assert option(args, "-ac") == "2"
     assert "-an" not in args
+
+
+@pytest.mark.parametrize(
+    ("channels", "expected"),
+    [
+        (1, ("1", "64k")),  # mono stays mono, at the stereo bitrate's share
+        (2, ("2", "128k")),
+        (6, ("2", "128k")),  # 5.1 is mixed down
+        (None, ("2", "128k")),  # unknown: the profile's layout
+    ],
+)
+def test_transcode_never_upmixes_the_audio(channels: int | None, expected: tuple[str, str]) -> None:
+    args = transcode_args(source_info=dataclasses.replace(info(), audio_channels=channels))
+    assert (option(args, "-ac"), option(args, "-b:a")) == expected
 
 
 def test_transcode_without_audio() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,13 @@ def test_the_pass_also_writes_the_poster_and_the_storyboard() -> None:
         *("-q:v", "4", "-t", "66.2", str(sprite.target)),
         *("-v", "error", "-nostats", "-progress", "pipe:1", "-y"),
     ]
+
+
+def test_a_mono_source_keeps_one_channel_at_each_rungs_share() -> None:
+    source = dataclasses.replace(info(width=1280, height=720), audio_channels=1)
+    rungs = ladder_rungs(width=1280, height=720)
+    args = ladder_command(
+        source=SOURCE, folder=FOLDER, rungs=rungs, info=source, threads=2, max_pixels=MAX_PIXELS
+    ).get_args()
+    assert value(args, "-ac") == "1"
+    assert [value(args, f"-b:a:{i}") for i in range(3)] == ["64k", "48k", "32k"]

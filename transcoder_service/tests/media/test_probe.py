@@ -37,6 +37,7 @@ def test_video_with_audio(clips: Clips) -> None:
         pix_fmt="yuv420p",
         video_stream_index=0,
         audio_stream_index=1,
+        audio_channels=1,  # lavfi's sine is mono
     )
 
 

@@ -95,6 +95,18 @@ def input_options(*, max_pixels: int) -> dict[str, object]:
     return {**_INPUT_OPTIONS, "max_pixels": max_pixels}
 
 
+def audio_layout(*, info: SourceInfo, channels: int, bitrate: str) -> tuple[int, str]:
+    """-ac and -b:a for `info`'s audio: at most `channels`, never more than the source
+    has, at `bitrate` (given for `channels`) shared out by channel.
+
+    A mono source upmixed to stereo at the stereo bitrate costs the AAC
+    encoder twice the work for the same sound: ffmpeg's CPU time per job grew
+    by about a tenth of a lone 10 s 720p job's encode (bench/results.md).
+    """
+    kept = min(info.audio_channels or channels, channels)
+    return kept, f"{int(bitrate.removesuffix('k')) * kept // channels}k"
+
+
 def transcode_command(
     *,
     source: Path,
@@ -148,13 +160,10 @@ def transcode_command(
         options["an"] = None  # ffmpeg-python renders a None value as a bare flag
     else:
         outputs.append(stream[str(info.audio_stream_index)])
-        options.update(
-            {
-                "c:a": profile.audio_codec,
-                "b:a": profile.audio_bitrate,
-                "ac": profile.audio_channels,
-            }
+        channels, bitrate = audio_layout(
+            info=info, channels=profile.audio_channels, bitrate=profile.audio_bitrate
         )
+        options.update({"c:a": profile.audio_codec, "b:a": bitrate, "ac": channels})
     return passes_merged(
         ffmpeg.output(*outputs, str(target), **options),
         *([] if poster is None else [poster_output(pictures[1], poster=poster)]),

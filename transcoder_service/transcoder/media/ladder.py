@@ -20,6 +20,7 @@ import ffmpeg
 from transcoder import contract
 from transcoder.media.commands import (
     PosterFrame,
+    audio_layout,
     duration_cap,
     fit_within,
     input_options,
@@ -143,9 +144,11 @@ def ladder_command(
         # Each variant carries its own copy of the audio: a player then needs
         # no separate audio rendition group (EXT-X-MEDIA) to play any rung.
         outputs += [stream[str(info.audio_stream_index)] for _ in rungs]
-        options.update({"c:a": _AUDIO_CODEC, "ac": _AUDIO_CHANNELS})
         for index, planned in enumerate(rungs):
-            options[f"b:a:{index}"] = planned.rung.audio_bitrate
+            channels, options[f"b:a:{index}"] = audio_layout(
+                info=info, channels=_AUDIO_CHANNELS, bitrate=planned.rung.audio_bitrate
+            )
+        options.update({"c:a": _AUDIO_CODEC, "ac": channels})
     else:
         options["an"] = None
     return passes_merged(

@@ -77,6 +77,8 @@ class SourceInfo:
     # here (and never the cover art picture).
     video_stream_index: int
     audio_stream_index: int | None
+    # None when there is no audio, or ffprobe cannot tell.
+    audio_channels: int | None = None
 
 
 def probe_source(
@@ -126,6 +128,7 @@ def probe_source(
         pix_fmt=video.get("pix_fmt"),
         video_stream_index=int(video["index"]),
         audio_stream_index=int(audio["index"]) if audio else None,
+        audio_channels=int(audio["channels"]) if audio and audio.get("channels") else None,
     )
 
 

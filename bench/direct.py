@@ -82,9 +82,16 @@ def plain_poster(source: Path, out_dir: Path, *, duration: float) -> list[str]:
 
 
 def without_threads(argv: list[str]) -> list[str]:
-    """`argv` minus its `-threads N`: ffmpeg then sizes itself, as a user's command would."""
-    at = argv.index("-threads")
-    return argv[:at] + argv[at + 2 :]
+    """`argv` minus every `-threads N` (decoder's and encoder's): ffmpeg then sizes itself,
+    as a user's command would."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip or arg == "-threads":
+            skip = not skip
+            continue
+        kept.append(arg)
+    return kept
 
 
 def worker_argv(source: Path, out_dir: Path, *, env: dict[str, str], profile: str) -> HandJob:

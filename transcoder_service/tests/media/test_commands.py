@@ -102,8 +102,17 @@ def test_transcode_input_is_locked_to_local_files_in_accepted_formats() -> None:
         "-protocol_whitelist": "file",
         "-format_whitelist": ACCEPTED_FORMATS,
         "-max_pixels": str(MAX_PIXELS),
+        "-threads": "0",
     }
     assert option(args, "-i") == str(SOURCE)
+
+
+@pytest.mark.parametrize("threads", [0, 1, 2])
+def test_the_decoder_gets_the_encoders_threads(threads: int) -> None:
+    args = transcode_args(threads=threads)
+    decoder, encoder = (i for i, arg in enumerate(args) if arg == "-threads")
+    assert decoder < args.index("-i") < encoder
+    assert args[decoder + 1] == args[encoder + 1] == str(threads)
 
 
 def test_transcode_stops_a_little_after_the_probed_duration() -> None:

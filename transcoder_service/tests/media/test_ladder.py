@@ -76,10 +76,11 @@ HLS_TAIL = [
 
 def test_four_rungs_one_pass() -> None:
     args = command()
-    assert args[:8] == [
+    assert args[:10] == [
         *("-format_whitelist", ACCEPTED_FORMATS),
         *("-max_pixels", str(MAX_PIXELS)),
         *("-protocol_whitelist", "file"),
+        *("-threads", "2"),  # the decoder's share too
         *("-i", str(SOURCE)),
     ]
     assert value(args, "-filter_complex") == (

@@ -89,7 +89,7 @@ def ladder_command(
 ) -> ffmpeg.nodes.OutputStream:
     """ffmpeg command writing every rung of the ladder, and the master playlist, into `folder`;
     also the poster and the storyboard's sprite, when given."""
-    stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels))
+    stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels, threads=threads))
     # Split after deinterlacing and the frame-rate cap, so every rung gets the
     # very same frames: with the same forced keyframes, segments line up.
     upright = picture_upright(stream, info=info, max_frame_rate=_MAX_FRAME_RATE)

@@ -4,7 +4,7 @@ outputs made by hand on a local file (bench/direct.py), side by side.
 The system side runs from the first byte of `POST /api/videos/` to the moment
 the collector stores `ready` (the job's `finished_at`, written in the
 transaction that makes every later GET say `ready`). How soon a poll then sees
-it depends on the poller (the page polls every 250 ms), so it is its own row.
+it depends on the poller: the page's own figure is in section 8 (bench/browser.py).
 Each round runs the system and every baseline once, taking turns to go first.
 
 - A lone 10 s 720p clip, MP4 only, against what a user would type
@@ -25,14 +25,12 @@ from typing import Any
 
 from bench.direct import HandJob, direct_job, plain_job, plain_poster, without_threads
 from bench.harness import Bench, rounds_rotated
-from bench.params import Params
 from bench.table import Row, compared, fmt
 from tests.support.api import FINAL
 
 # The result's timings, in pipeline order; only the middle three have a by-hand twin.
 STAGES = ("download", "probe", "transcode", "poster", "verify", "upload")
-SLOW_POLL = 0.5
-NEAR_PERCENT = 75
+POLL_SECONDS = 0.5
 TARGET = 1.10
 LADDER_ONLY = "hls"  # the web's TRANSCODE_PROFILES for the ladder rows
 PLAIN = (
@@ -50,12 +48,9 @@ def system_once(bench: Bench, clip: Path) -> dict[str, Any]:
         body = bench.api.video(video_id)
         if body["status"] in FINAL:
             break
-        # Poll like the page does (about once a second) while the end is far
-        # off, then every poll_interval: fast polling of a 2-core machine
-        # would steal CPU from the very ffmpeg being timed.
-        near = body["status"] != "processing" or body["progress"] >= NEAR_PERCENT
-        time.sleep(bench.params.poll_interval if near else SLOW_POLL)
-    t_ready = time.time()
+        # Slowly: the end is read from the job row, and fast polling of a
+        # 2-core machine would steal CPU from the very ffmpeg being timed.
+        time.sleep(POLL_SECONDS)
     if body["status"] != "ready":
         raise RuntimeError(f"e2e job ended {body['status']}: {body.get('error')}")
     (job,) = bench.jobs([video_id])
@@ -63,7 +58,6 @@ def system_once(bench: Bench, clip: Path) -> dict[str, Any]:
     return {
         "t0": t0,
         **{name: job[f"{name}_at"].timestamp() for name in stamps},
-        "ready_seen": t_ready,
         "elapsed": job["result"]["elapsed_seconds"],
         "timings": job["result"]["timings"],
         "total": job["finished_at"].timestamp() - t0,
@@ -119,7 +113,7 @@ def run(bench: Bench) -> list[Row]:
             baseline="plain",
             what=PLAIN,
         ),
-        *breakdown_rows(lone, p=p, worker=worker, source_bytes=clip.stat().st_size),
+        *breakdown_rows(lone, worker=worker, source_bytes=clip.stat().st_size),
     ]
 
     long_clip = bench.clip(seconds=p.long_clip_seconds, width=w, height=h)
@@ -146,7 +140,7 @@ def run(bench: Bench) -> list[Row]:
     return rows
 
 
-def breakdown_rows(rounds: Rounds, *, p: Params, worker: HandJob, source_bytes: int) -> list[Row]:
+def breakdown_rows(rounds: Rounds, *, worker: HandJob, source_bytes: int) -> list[Row]:
     """Where the lone job's time goes, in pipeline order, against the worker's
     own commands run by hand where there is a by-hand twin."""
     system = [r["system"] for r in rounds]
@@ -191,11 +185,6 @@ def breakdown_rows(rounds: Rounds, *, p: Params, worker: HandJob, source_bytes: 
         ms_row(
             "· STARTED → SUCCESS stored, minus pipeline (task wrapper, reply, collector)",
             [a - b for a, b in zip(span("started", "finished"), pipeline, strict=True)],
-        ),
-        ms_row(
-            f"· SUCCESS stored → GET says ready (poll every {p.poll_interval * 1000:.0f} ms "
-            f"from {NEAR_PERCENT} %)",
-            span("finished", "ready_seen"),
         ),
     ]
 

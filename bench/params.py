@@ -15,7 +15,6 @@ class Params:
     # The long source alone (bench/e2e.py).
     long_clip_seconds: float
     long_repeats: int
-    poll_interval: float
     ping_runs: int
     pings_per_run: int
     upload_bytes: int
@@ -39,7 +38,6 @@ FULL = Params(
     lone_repeats=5,
     long_clip_seconds=120,
     long_repeats=2,  # one with each side first
-    poll_interval=0.05,
     ping_runs=5,
     pings_per_run=60,
     upload_bytes=1024**3,

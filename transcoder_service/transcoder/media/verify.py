@@ -9,6 +9,7 @@ the ones reported in the SUCCESS result.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,17 +161,26 @@ def verify_ladder(
             problems.append(f"the master says {variant.width}x{variant.height}")
         if problems:
             raise TranscodeFailed(f"The {label} rung came out wrong: {'; '.join(problems)}.")
-        verify_rendition(
-            folder / variant.uri,
-            label=label,
-            width=planned.width,
-            height=planned.height,
-            pix_fmt="yuv420p",
-            source=source,
-            limits=limits,
-            formats=_PLAYLIST_FORMATS,
-        )
         timelines.append([duration for duration, _ in playlist.segments])
+    # One ffprobe per rung, side by side: each is mostly start-up time, and
+    # one after the other they were most of a ladder job's verify stage.
+    with ThreadPoolExecutor(max_workers=len(rungs)) as pool:
+        probes = [
+            pool.submit(
+                verify_rendition,
+                folder / variant.uri,
+                label=f"HLS {planned.name}",
+                width=planned.width,
+                height=planned.height,
+                pix_fmt="yuv420p",
+                source=source,
+                limits=limits,
+                formats=_PLAYLIST_FORMATS,
+            )
+            for planned, variant in zip(rungs, variants, strict=True)
+        ]
+        for probe in probes:  # in rung order, so the first problem reported is always the same
+            probe.result()
     first = timelines[0]
     for planned, timeline in zip(rungs, timelines, strict=True):
         aligned = len(timeline) == len(first) and all(

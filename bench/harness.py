@@ -223,7 +223,10 @@ class Bench:
             return jobs if done else None
 
         what = f"the jobs of {len(video_ids)} video(s) final"
-        return wait_until(final, timeout=timeout, what=what, interval=0.25)
+        # Each look is a new database connection (a Postgres backend forked):
+        # looking often would take CPU from the jobs, and their end is read
+        # from finished_at, not from when this loop noticed.
+        return wait_until(final, timeout=timeout, what=what, interval=1.0)
 
     def _spy(self, name: str) -> None:
         proc = self.stack.processes[name]

@@ -75,7 +75,7 @@ def media_verify(*, made: Made, settings: Settings, timings: dict[str, float]) -
             )
             for name, path, (width, height) in made.mp4s
         ]
-        poster_check = pool.submit(verify_poster, made.poster, limits=limits)
+        poster_check = pool.submit(verify_poster, made.poster)
         ladder_check = (
             pool.submit(
                 verify_ladder, ladder.folder, rungs=ladder.rungs, source=info, limits=limits
@@ -88,7 +88,6 @@ def media_verify(*, made: Made, settings: Settings, timings: dict[str, float]) -
                 verify_storyboard,
                 ladder.storyboard.sprite,
                 plan=ladder.storyboard.plan,
-                limits=limits,
             )
             if ladder is not None
             else None

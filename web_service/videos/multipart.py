@@ -1,7 +1,9 @@
 """Streaming bytes into one S3 multipart upload, as they arrive.
 
 The request thread appends chunks; every PART_BYTES they become a part that
-a small thread pool uploads while the request thread goes on receiving. At
+a small thread pool uploads while the request thread goes on receiving. The
+first part is S3's smallest (FIRST_PART_BYTES), so that the store starts
+receiving early even for a small file. At
 most MAX_PARTS_IN_FLIGHT parts are uploading at once; the next one waits for
 the oldest, which slows the reader down to the store's pace (back-pressure)
 instead of buffering. Memory per upload is therefore bounded by about
@@ -22,6 +24,10 @@ logger = logging.getLogger(__name__)
 # least 5 MiB (except the last) and at most 10,000 of them: 78 GiB at 8 MiB.
 PART_BYTES = 8 * 1024 * 1024
 MAX_PARTS_IN_FLIGHT = 2
+# A 10 s 720p clip (7.8 MiB) was one part, sent only once its last byte had
+# arrived: the store's write then came after the whole receive instead of
+# beside it (bench/results.md, section 1).
+FIRST_PART_BYTES = 5 * 1024 * 1024
 
 
 class MultipartWriter:
@@ -48,7 +54,8 @@ class MultipartWriter:
         """Buffer `data`; send a part once PART_BYTES are buffered. Raises ObjectStoreError."""
         self._part += data
         self.size += len(data)
-        if len(self._part) >= PART_BYTES:
+        first = not (self._etags or self._in_flight)
+        if len(self._part) >= (FIRST_PART_BYTES if first else PART_BYTES):
             self._part_send()
 
     def _part_send(self) -> None:

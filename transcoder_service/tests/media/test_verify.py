@@ -1,15 +1,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from transcoder.errors import InvalidMedia, TranscodeFailed
 from transcoder.media.probe import SourceInfo, probe_source
-from transcoder.media.verify import RenditionInfo, poster_written, verify_rendition
+from transcoder.media.storyboard import storyboard_plan
+from transcoder.media.verify import (
+    RenditionInfo,
+    poster_written,
+    verify_poster,
+    verify_rendition,
+    verify_storyboard,
+)
 
-from ..clips import Clips
+from ..clips import Clips, ffmpeg, video
 from ..support import PROCESS_LIMITS
 
 
@@ -68,3 +76,46 @@ def test_poster_written(tmp_path: Path) -> None:
     assert not poster_written(tmp_path / "empty.jpg")
     (tmp_path / "poster.jpg").write_bytes(b"\xff\xd8\xff")
     assert poster_written(tmp_path / "poster.jpg")
+
+
+def picture(path: Path, *, size: str = "320x240", codec: str = "mjpeg") -> Path:
+    ffmpeg(*video(size=size), "-frames:v", "1", "-c:v", codec, "-f", "image2", str(path))
+    return path
+
+
+def test_a_poster_is_a_whole_jpeg(tmp_path: Path) -> None:
+    verify_poster(picture(tmp_path / "poster.jpg"))
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.write_bytes(b""), "ffmpeg wrote no picture"),
+        (lambda path: path.write_text("not a picture"), "the picture is not a readable JPEG"),
+        (lambda path: picture(path, codec="png"), "the picture is not a readable JPEG"),
+        # Cut off half-way: the header is fine, the picture is not.
+        (
+            lambda path: path.write_bytes(picture(path).read_bytes()[: path.stat().st_size // 2]),
+            "the picture is not a readable JPEG",
+        ),
+    ],
+    ids=["empty", "text", "png", "cut-off"],
+)
+def test_a_bad_poster_fails_the_job(
+    tmp_path: Path, make: Callable[[Path], object], reason: str
+) -> None:
+    path = tmp_path / "poster.jpg"
+    make(path)
+    with pytest.raises(TranscodeFailed) as caught:
+        verify_poster(path)
+    assert caught.value.message == f"The poster could not be made: {reason}."
+
+
+def test_a_storyboard_is_a_jpeg_of_the_planned_size(tmp_path: Path) -> None:
+    plan = storyboard_plan(duration=3.0, width=320, height=240)  # 3 tiles of 160x120
+    verify_storyboard(picture(tmp_path / "sprite.jpg", size="480x120"), plan=plan)
+    with pytest.raises(TranscodeFailed) as caught:
+        verify_storyboard(picture(tmp_path / "small.jpg", size="320x120"), plan=plan)
+    assert caught.value.message == (
+        "The storyboard came out wrong: (320, 120) instead of a (480, 120) JPEG."
+    )

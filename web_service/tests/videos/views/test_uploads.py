@@ -9,7 +9,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from videos import objectstore
 from videos.models import Video
-from videos.multipart import PART_BYTES
+from videos.multipart import FIRST_PART_BYTES, PART_BYTES
 
 from ...conftest import multipart_keys, source_keys, transcode_queue_drain
 
@@ -63,6 +63,22 @@ def test_a_small_upload_is_one_part(memory_broker, object_store, transcoder_s3, 
     key = Video.objects.get().source_key
     body = transcoder_s3.get_object(Bucket=object_store.bucket, Key=key)["Body"].read()
     assert body == b"tiny"
+
+
+def test_the_first_part_is_the_smallest_s3_allows(
+    memory_broker, object_store, transcoder_s3, session
+):
+    # A 10 s 720p clip (7.8 MiB) was one 8 MiB part, sent only once the whole
+    # body had arrived; with a 5 MiB first part the store starts on it early.
+    client, token = session
+    content = b"\x03" * (FIRST_PART_BYTES + 2 * 1024 * 1024)
+    response = _post(client, token, SimpleUploadedFile("a.mp4", content, content_type="video/mp4"))
+    assert response.status_code == 201
+    key = Video.objects.get().source_key
+    first = transcoder_s3.head_object(Bucket=object_store.bucket, Key=key, PartNumber=1)
+    # Sent with the chunk that took it past 5 MiB (Django reads 1 MiB at a time).
+    assert FIRST_PART_BYTES <= first["ContentLength"] < PART_BYTES
+    assert first["PartsCount"] == 2
 
 
 def test_over_the_declared_limit_is_a_413_before_any_byte_is_stored(

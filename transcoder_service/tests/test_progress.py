@@ -37,6 +37,18 @@ def test_updates_within_the_interval_are_dropped() -> None:
     assert sent == [("transcoding", 1), ("transcoding", 3)]
 
 
+def test_a_new_stage_is_sent_at_once() -> None:
+    # The last encode's report and the first upload's come a millisecond
+    # apart; dropping the second left the page on "poster" for the whole upload.
+    reporter, sent, clock = make(1.0)
+    reporter.report(stage="transcoding", percent=90)
+    clock.now += 0.001
+    reporter.report(stage="uploading", percent=92)
+    clock.now += 0.001
+    reporter.report(stage="uploading", percent=93)
+    assert sent == [("transcoding", 90), ("uploading", 92)]
+
+
 def test_at_most_four_a_second() -> None:
     reporter, sent, clock = make(0.25)
     for percent in range(100):

@@ -1,9 +1,11 @@
 """Rate-limited, never-backwards progress reporting.
 
 Every PROGRESS state is a message on the caller's reply queue and, on the
-web side, most likely a database write. The contract promises at most four
-a second (PROGRESS_INTERVAL), so all progress goes through one
-`ProgressReporter` per job, which drops updates that come too soon.
+web side, most likely a database write. The contract promises at most one
+per PROGRESS_INTERVAL within a stage, so all progress goes through one
+`ProgressReporter` per job, which drops updates that come too soon. A new
+stage is sent at once: there are five, and one dropped could leave the page
+(and an operator) on the old stage until the next update, seconds later.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class ProgressReporter:
         self._last_at = float("-inf")
 
     def report(self, *, stage: str, percent: int) -> None:
-        """Forward the update unless it repeats the last one or comes too soon.
+        """Forward the update unless it repeats the last one or comes too soon in its stage.
 
         A dropped update is simply lost: the next one (or the final SUCCESS)
         supersedes it, so there is nothing to catch up on.
@@ -47,7 +49,8 @@ class ProgressReporter:
         if (stage, percent) == self._last:
             return
         now = self._clock()
-        if now - self._last_at < self._interval:
+        same_stage = self._last is not None and self._last[0] == stage
+        if same_stage and now - self._last_at < self._interval:
             return
         self._last, self._last_at = (stage, percent), now
         self._emit(stage=stage, percent=percent)

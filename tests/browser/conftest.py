@@ -21,7 +21,7 @@ SCREENSHOTS = REPO / "artifacts" / "screenshots"
 @pytest.fixture(scope="session")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does).")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make setup` (it installs chromium).")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),

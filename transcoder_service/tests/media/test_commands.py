@@ -78,7 +78,7 @@ def transcode_args(**kwargs: object) -> list[str]:
     stream = transcode_command(
         source=SOURCE,
         target=TARGET,
-        profile=PROFILES["720p"],
+        profile=PROFILES[str(kwargs.pop("profile", "720p"))],
         info=kwargs.pop("source_info", info()),
         threads=kwargs.pop("threads", 0),
         max_pixels=MAX_PIXELS,
@@ -224,15 +224,7 @@ def test_transcode_output_and_global_options() -> None:
 
 
 def test_480p_audio_bitrate() -> None:
-    stream = transcode_command(
-        source=SOURCE,
-        target=TARGET,
-        profile=PROFILES["480p"],
-        info=info(),
-        threads=0,
-        max_pixels=MAX_PIXELS,
-    )
-    args = stream.get_args()
+    args = transcode_args(profile="480p")
     assert option(args, "-b:a") == "96k"
     assert option(args, "-filter_complex") == "[0:0]scale=854:480[s0]"
 

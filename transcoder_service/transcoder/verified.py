@@ -53,10 +53,11 @@ def media_verify(*, made: Made, settings: Settings, timings: dict[str, float]) -
     """Check every file of `made`; `TranscodeFailed` (or `InvalidMedia`) for the first bad one."""
     limits = process_limits(settings)
     info, ladder = made.info, made.ladder
-    # The checks are independent ffprobe processes, each mostly start-up
-    # time, so they run side by side: the stage then costs about one probe
-    # instead of one per output (bench/results.md, section 1). Results are
-    # read in a fixed order, so the first problem reported is always the same.
+    # The checks are independent (ffprobe processes, each mostly start-up
+    # time, and the JPEGs' decodes), so they run side by side: the stage then
+    # costs about one probe instead of one per output (bench/results.md,
+    # section 1). Results are read in a fixed order, so the first problem
+    # reported is always the same.
     with timed(timings, "verify"), ThreadPoolExecutor(max_workers=len(made.mp4s) + 3) as pool:
         checks = [
             (

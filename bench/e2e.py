@@ -1,10 +1,11 @@
 """1. End to end: upload → ready through the whole system, against the same
 outputs made by hand on a local file (bench/direct.py), side by side.
 
-The system side runs from the first byte of `POST /api/videos/` to the moment
-the collector stores `ready` (the job's `finished_at`, written in the
-transaction that makes every later GET say `ready`). How soon a poll then sees
-it depends on the poller: the page's own figure is in section 8 (bench/browser.py).
+The system side runs from the start of `POST /api/videos/` (sent by curl,
+which streams the file as a browser does) to the moment the collector stores
+`ready` (the job's `finished_at`, written in the transaction that makes every
+later GET say `ready`). How soon a poll then sees it depends on the poller:
+the page's own figure is in section 8 (bench/browser.py).
 Each round runs the system and every baseline once, taking turns to go first.
 
 - A lone 10 s 720p clip, MP4 only, against what a user would type

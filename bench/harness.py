@@ -6,6 +6,7 @@ and profiling."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -44,6 +45,32 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return "unknown CPU"
+
+
+def curl_upload(
+    url: str,
+    path: Path,
+    *,
+    headers: dict[str, str],
+    title: str,
+    content_type: str = "application/octet-stream",
+) -> tuple[int, float, str]:
+    """(http code, seconds, body) for one multipart upload of `path` with curl.
+
+    curl streams the file as it reads it, as a browser does. `requests`
+    (files=) first builds the whole body in memory: for a 98 MB source that
+    was 0.15-0.2 s before the first byte left, counted against the system.
+    """
+    argv = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code} %{time_total}", "-H", "Expect:"]
+    argv += ["-F", f"file=@{path};filename={path.name};type={content_type}"]
+    argv += ["-F", f"title={title}"]
+    for key, value in headers.items():
+        argv += ["-H", f"{key}: {value}"]
+    argv.append(url)
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=900).stdout
+    body, _, stats = out.rpartition("\n")
+    code, seconds = stats.split()
+    return int(code), float(seconds), body
 
 
 def tree(pid: int) -> list[int]:
@@ -204,10 +231,14 @@ class Bench:
         raise RuntimeError(f"the system did not go idle within {timeout} s")
 
     def upload(self, path: Path, *, title: str = "bench") -> str:
-        response = self.api.upload(path, title=title, filename=path.name)
-        if response.status_code != 201:
-            raise RuntimeError(f"upload refused: {response.status_code} {response.text[:300]}")
-        return response.json()["id"]
+        url = f"{self.stack.base_url}/api/videos/"
+        code, _, body = curl_upload(
+            url, path, headers=self.api.headers(), title=title, content_type="video/mp4"
+        )
+        if code != 201:
+            raise RuntimeError(f"upload refused: {code} {body[:300]}")
+        video_id: str = json.loads(body)["id"]
+        return video_id
 
     def jobs(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The current job of each video, in their order, read from the database:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from bench.harness import Bench, rounds_rotated, rss_growth, tree
+from bench.harness import Bench, curl_upload, rounds_rotated, rss_growth, tree
 from bench.table import Row, compared, fmt, verdict
 
 MIB = 1024 * 1024
@@ -62,20 +61,6 @@ def boto3_seconds(bench: Bench, path: Path) -> float:
     return seconds
 
 
-def curl_upload(url: str, path: Path, headers: dict[str, str]) -> tuple[int, float, str]:
-    """(http code, seconds, body) for one multipart upload with curl."""
-    argv = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code} %{time_total}", "-H", "Expect:"]
-    argv += ["-F", f"file=@{path};filename=big.bin;type=application/octet-stream"]
-    argv += ["-F", "title=bench upload"]
-    for key, value in headers.items():
-        argv += ["-H", f"{key}: {value}"]
-    argv.append(url)
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=900).stdout
-    body, _, stats = out.rpartition("\n")
-    code, seconds = stats.split()
-    return int(code), float(seconds), body
-
-
 def run(bench: Bench) -> list[Row]:
     p = bench.params
     bench.worker()
@@ -88,7 +73,9 @@ def run(bench: Bench) -> list[Row]:
 
     def api_once() -> None:
         with rss_growth(tree(web_pid)) as peak:
-            code, seconds, body = curl_upload(f"{bench.stack.base_url}/api/videos/", big, headers)
+            code, seconds, body = curl_upload(
+                f"{bench.stack.base_url}/api/videos/", big, headers=headers, title="bench upload"
+            )
         if code != 201:
             raise RuntimeError(f"API upload answered {code}: {body[:300]}")
         api_rate.append(p.upload_bytes / seconds / MIB)

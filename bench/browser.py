@@ -25,13 +25,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from bench.harness import Bench, rounds_rotated
 from bench.table import Row, compared, fmt, percentile, verdict
 from bench.uploads import MIB, boto3_seconds, make_file
 from tests.support.api import ApiClient
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import chromium_context, page_sign_in
 from tests.support.stack import REPO
 
 STATIC = REPO / "web_service" / "videos" / "static" / "videos"
@@ -64,26 +64,13 @@ new MutationObserver((mutations) => {
 @contextlib.contextmanager
 def signed_in_page(bench: Bench, api: ApiClient) -> Iterator[Page]:
     """A Chromium page logged in through the login page as `api`'s person."""
-    with sync_playwright() as playwright:
-        # A profile on disk, as a person's: GoldenRetriever keeps the file in
-        # IndexedDB, which an incognito context would hold in memory.
-        context = playwright.chromium.launch_persistent_context(
-            str(bench.scratch("chromium")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
+    with chromium_context(profile=bench.scratch("chromium")) as context:
+        context.add_init_script(STAMPS)
+        page = context.new_page()
+        page_sign_in(
+            page, base_url=bench.stack.base_url, username=api.username, password=api.password
         )
-        try:
-            context.add_init_script(STAMPS)
-            page = context.new_page()
-            page.goto(f"{bench.stack.base_url}/", wait_until="domcontentloaded")
-            page.fill("input[name=username]", api.username)
-            page.fill("input[name=password]", api.password)
-            with page.expect_navigation(wait_until="domcontentloaded"):
-                page.click("form [type=submit]")
-            yield page
-        finally:
-            context.close()
+        yield page
 
 
 def submit(page: Page, path: Path) -> tuple[float, str]:

@@ -108,6 +108,9 @@ def weed_command(weed: str, *, data: Path, config: Path, bucket: str, ports: dic
         "-master.telemetry=false",
         "-admin.ui=false",
         "-webdav=false",
+        # 2 MB chunks instead of 4: weed stores an S3 body's chunks side by
+        # side, so smaller ones kept its CPUs busier (docs/storage.md).
+        "-filer.maxMB=2",
         f"-s3.config={config}",
         f"-bucket={bucket}",
         *(f"-{name}.port={port}" for name, port in ports.items()),

@@ -71,7 +71,7 @@ rm -f "$ready"
 "$weed" -logtostderr=true server \
   -dir="$data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
   -master.telemetry=false -master.volumeSizeLimitMB=1024 -volume.max=0 \
-  -webdav=false \
+  -webdav=false -filer.maxMB=2 \
   -s3 -s3.ip.bind=0.0.0.0 -s3.port=8333 -s3.config="$config" \
   -s3.port.iceberg=0 -s3.port.lance=0 -s3.allowedOrigins="${S3_ALLOWED_ORIGINS:-*}" &
 weed_pid=$!

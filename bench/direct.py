@@ -9,7 +9,9 @@ Two kinds of commands:
   writes the poster too), for the breakdowns and for the ladder.
 
 They run one after the other, at normal priority, with no download or upload:
-the file is already on the local disk.
+the file is already on the local disk. `store_job` runs them as a person
+would on another host, through the system's own store: the remote worker's
+by-hand twin.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import boto3
+from botocore.config import Config
 
 from tests.support.stack import REPO
 
@@ -45,6 +51,8 @@ class HandJob:
     nice: int = 0
     # The worker's -threads (bench/worker_argv.py), or None for a user's commands.
     threads: int | None = None
+    # The files it writes (plain_job's): what store_job uploads.
+    outputs: tuple[Path, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +75,7 @@ def plain_job(
         ],
         poster=plain_poster(source, out_dir, duration=duration),
         threads=threads,
+        outputs=(out_dir / "720p.mp4", out_dir / "poster.jpg"),
     )
 
 
@@ -137,3 +146,49 @@ def direct_batch(jobs: Sequence[HandJob], *, lanes: int) -> float:
         # Each lane takes the next job when its last one ends, as xargs does.
         list(pool.map(direct_job, jobs))
     return time.perf_counter() - start
+
+
+def user_s3(env: Mapping[str, str], *, role: str) -> Any:
+    """A boto3 client as a person would make one for the stack's store: the same
+    endpoint, the keys of one service (`role`: WEB or TRANSCODER), every other
+    setting boto3's default."""
+    endpoint = env.get("S3_ENDPOINT_URL") or None
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=env.get("S3_REGION") or "us-east-1",
+        aws_access_key_id=env[f"{role}_S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=env[f"{role}_S3_SECRET_ACCESS_KEY"],
+        # Addressed as the services do: a local store by IP, so no bucket.host names.
+        config=Config(s3={"addressing_style": "path" if endpoint else "virtual"}),
+    )
+
+
+def store_job(
+    cmds: HandJob, *, source: Path, copy: Path, env: Mapping[str, str]
+) -> dict[str, float]:
+    """`cmds` (reading `copy`) as a person would run them on a remote host, timed per stage:
+    `upload_file` of `source` into the store (the web's keys, under sources/),
+    `download_file` of it to `copy` (the transcoder's keys), the commands, then
+    `upload_file` of each of `cmds.outputs` (under outputs/). The objects are
+    deleted afterwards, untimed."""
+    sender, worker = user_s3(env, role="WEB"), user_s3(env, role="TRANSCODER")
+    bucket, name = env["S3_BUCKET"], f"bench-hand-{uuid.uuid4().hex}"
+    source_key = f"sources/{name}"
+    output_keys = [f"outputs/{name}/{path.name}" for path in cmds.outputs]
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    sender.upload_file(str(source), bucket, source_key)
+    stages["upload_source"] = time.perf_counter() - start
+    mark = time.perf_counter()
+    worker.download_file(bucket, source_key, str(copy))
+    stages["download"] = time.perf_counter() - mark
+    stages.update({k: v for k, v in direct_job(cmds).items() if k != "total"})
+    mark = time.perf_counter()
+    for path, key in zip(cmds.outputs, output_keys, strict=True):
+        worker.upload_file(str(path), bucket, key)
+    stages["upload_outputs"] = time.perf_counter() - mark
+    stages["total"] = time.perf_counter() - start
+    sender.delete_object(Bucket=bucket, Key=source_key)
+    worker.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in output_keys]})
+    return stages

@@ -9,9 +9,10 @@ the page's own figure is in section 8 (bench/browser.py).
 Each round runs the system and every baseline once, taking turns to go first.
 
 - A lone 10 s 720p clip, MP4 only, against what a user would type
-  (`plain_job`: ffmpeg picks its own threads). The same rounds run the
-  worker's own argv by hand too: that, the job row's timestamps and the
-  result's timings are the breakdown.
+  (`plain_job`: ffmpeg picks its own threads). The same rounds run the same
+  commands through the store by hand (`store_job`: what a remote worker
+  adds, done with boto3's defaults) and the worker's own argv by hand: those,
+  the job row's timestamps and the result's timings are the breakdown.
 - A long source alone (2 minutes in full mode), against the same plain ffmpeg.
 - The HLS ladder alone, against the worker's own ladder argv by hand (`ladder_run`).
 """
@@ -19,12 +20,20 @@ Each round runs the system and every baseline once, taking turns to go first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.direct import HandJob, direct_job, plain_job, plain_poster, without_threads
+from bench.direct import (
+    HandJob,
+    direct_job,
+    plain_job,
+    plain_poster,
+    store_job,
+    without_threads,
+)
 from bench.harness import Bench, rounds_rotated
 from bench.table import Row, compared, fmt
 from tests.support.api import FINAL
@@ -40,6 +49,7 @@ PLAIN = (
 )
 
 Rounds = list[dict[str, dict[str, Any]]]
+Side = Callable[[], dict[str, Any]]
 
 
 def system_once(bench: Bench, clip: Path) -> dict[str, Any]:
@@ -65,12 +75,15 @@ def system_once(bench: Bench, clip: Path) -> dict[str, Any]:
     }
 
 
+def by_hand(job: HandJob) -> Side:
+    return functools.partial(direct_job, job)
+
+
 def side_by_side(
-    bench: Bench, clip: Path, baselines: dict[str, HandJob], *, repeats: int, warm_up: bool = True
+    bench: Bench, clip: Path, baselines: dict[str, Side], *, repeats: int, warm_up: bool = True
 ) -> Rounds:
     """`repeats` rounds of the system and each baseline, taking turns to go first."""
-    sides: dict[str, Callable[[], dict[str, Any]]] = {"system": lambda: system_once(bench, clip)}
-    sides |= {name: (lambda job=job: direct_job(job)) for name, job in baselines.items()}
+    sides: dict[str, Side] = {"system": lambda: system_once(bench, clip), **baselines}
     if warm_up:  # not counted: first imports, first connections, cold caches
         for side in sides.values():
             side()
@@ -105,7 +118,15 @@ def run(bench: Bench) -> list[Row]:
     clip = bench.main_clip()
     worker = bench.argv_for(clip, bench.scratch("e2e-worker-argv"))
     plain = plain_job(clip, bench.scratch("e2e-plain"), duration=p.clip_seconds)
-    lone = side_by_side(bench, clip, {"plain": plain, "worker": worker}, repeats=p.lone_repeats)
+    copy = bench.scratch("e2e-store") / "source.mp4"
+    remote = plain_job(copy, copy.parent, duration=p.clip_seconds)
+    env = {**bench.stack.processes["web"].env, **bench.stack.processes["worker"].env}
+    baselines = {
+        "plain": by_hand(plain),
+        "store": functools.partial(store_job, remote, source=clip, copy=copy, env=env),
+        "worker": by_hand(worker),
+    }
+    lone = side_by_side(bench, clip, baselines, repeats=p.lone_repeats)
     rows = [
         target_row(
             f"upload → `ready` stored, lone job, MP4 only "
@@ -121,7 +142,7 @@ def run(bench: Bench) -> list[Row]:
     long_plain = plain_job(long_clip, bench.scratch("e2e-long"), duration=p.long_clip_seconds)
     # No warm-up: the lone rounds warmed everything, and a round here is minutes long.
     long = side_by_side(
-        bench, long_clip, {"plain": long_plain}, repeats=p.long_repeats, warm_up=False
+        bench, long_clip, {"plain": by_hand(long_plain)}, repeats=p.long_repeats, warm_up=False
     )
     short = "" if p.long_clip_seconds >= 120 else f", {p.mode}: shorter than the 2 min target"
     rows.append(
@@ -157,7 +178,25 @@ def breakdown_rows(rounds: Rounds, *, worker: HandJob, source_bytes: int) -> lis
 
     pipeline = [s["elapsed"] * 1000 for s in system]
     mb = source_bytes / 1e6
+    store = [r["store"] for r in rounds]
     return [
+        compared(
+            "1",
+            "· same system vs the plain commands through the store by hand (boto3 defaults: "
+            "`upload_file` the source, `download_file` it, the commands, `upload_file` the "
+            "MP4 and the poster)",
+            totals(rounds, "system"),
+            totals(rounds, "store"),
+            unit="s",
+        ),
+        Row(
+            "1",
+            "· by hand through the store: source in / source out / outputs in",
+            " / ".join(
+                fmt([s[k] * 1000 for s in store], "ms", digits=0)
+                for k in ("upload_source", "download", "upload_outputs")
+            ),
+        ),
         compared(
             "1",
             f"· same system vs the worker's own argv by hand (-threads {worker.threads})",
@@ -198,17 +237,17 @@ def ladder_run(bench: Bench) -> list[Row]:
     bench.worker()
     clip = bench.main_clip()
     worker = bench.argv_for(clip, bench.scratch("ladder"), profile="hls")
-    by_hand = dataclasses.replace(
+    hand = dataclasses.replace(
         worker,
         transcode=without_threads(worker.transcode),
         poster=plain_poster(clip, bench.scratch("ladder-poster"), duration=p.clip_seconds),
     )
     bench.web(LADDER_ONLY)
     try:
-        rounds = side_by_side(bench, clip, {"hand": by_hand}, repeats=p.lone_repeats)
+        rounds = side_by_side(bench, clip, {"hand": by_hand(hand)}, repeats=p.lone_repeats)
     finally:
         bench.web()
-    bench.raw["ladder"] = {"argv": by_hand.transcode, "rounds": rounds}
+    bench.raw["ladder"] = {"argv": hand.transcode, "rounds": rounds}
 
     system = [r["system"] for r in rounds]
     ladder_ms = [s["timings"]["transcode"] * 1000 for s in system]

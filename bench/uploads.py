@@ -21,9 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
+from bench.direct import user_s3
 from bench.harness import Bench, curl_upload, rounds_rotated, rss_growth, tree
 from bench.table import Row, compared, fmt, verdict
 
@@ -42,16 +40,7 @@ def boto3_seconds(bench: Bench, path: Path) -> float:
     """One boto3 `upload_file` of `path` as a user would run it against the web's
     store: the same endpoint, the web's own keys, everything else boto3's default."""
     env = bench.stack.processes["web"].env
-    endpoint = env.get("S3_ENDPOINT_URL") or None
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=env.get("S3_REGION") or "us-east-1",
-        aws_access_key_id=env["WEB_S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["WEB_S3_SECRET_ACCESS_KEY"],
-        # Addressed as the web does: a local store by IP, so no bucket.host names.
-        config=Config(s3={"addressing_style": "path" if endpoint else "virtual"}),
-    )
+    s3 = user_s3(env, role="WEB")
     # Under sources/, the one prefix the web's credentials may write (and delete).
     bucket, key = env["S3_BUCKET"], f"sources/bench-boto3-{uuid.uuid4().hex}"
     start = time.perf_counter()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -13,6 +14,20 @@ from videos.messaging import contract
 
 from .factories import user_make
 from .seaweedfs import SeaweedFS, seaweedfs_start
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Each run gets its own test database: test_<name>_<pid>.
+
+    pytest-django's fixed test_<name> made two checkouts that ran these tests
+    at once on one machine collide ("is being accessed by other users").
+    """
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session", autouse=True)

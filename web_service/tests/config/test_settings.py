@@ -187,3 +187,10 @@ def test_each_api_class_the_settings_name_imports_first_in_a_fresh_process(setti
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()
     assert set(result.stdout.split()) == {"videos.views.rest"}
+
+
+def test_each_run_has_its_own_test_database(db) -> None:
+    """Two checkouts testing at once on one machine must not share a database."""
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].endswith(f"_{os.getpid()}")

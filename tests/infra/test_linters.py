@@ -174,3 +174,18 @@ def test_one_ruff_rule_set_for_the_three_codebases():
     assert rules["transcoder_service"] == rules["."], rules
     assert "E501" not in rules["."]["ignore"]  # line length is checked everywhere
     assert {config["line-length"] for config in configs.values()} == {100}
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    ["pyproject.toml", "web_service/pyproject.toml", "transcoder_service/pyproject.toml"],
+)
+def test_every_suite_stops_a_hung_test(pyproject: str) -> None:
+    """A test that hangs fails at pytest-timeout's limit, instead of stalling
+    the suite for as long as whatever it waits on (once, ten minutes)."""
+    import tomllib
+
+    options = tomllib.loads((REPO_ROOT / pyproject).read_text())["tool"]["pytest"]["ini_options"]
+    assert 0 < int(options.get("timeout", 0)) <= 600
+    requirements = (REPO_ROOT / pyproject).parent / "requirements-dev.txt"
+    assert re.search(r"^pytest-timeout==", requirements.read_text(), re.MULTILINE)

@@ -166,9 +166,11 @@ def scratch_entries(scratch_dir: Path) -> list[str]:
 
 # A pool process mid-job: its attempt folder, a half-downloaded source and, if
 # argv[3] says so, an encoding slot. SIGTERM raises SystemExit, as billiard
-# makes it do in a pool process, so its own cleanup runs.
+# makes it do in a pool process, so its own cleanup runs. It waits on its
+# stdin pipe, not in a long sleep: it also ends (cleanly) when the test closes
+# that pipe or dies, so no holder can outlive its test by ten minutes.
 _ATTEMPT_HOLDER = """
-import contextlib, signal, sys, time
+import contextlib, signal, sys
 from pathlib import Path
 from transcoder.scratch import attempt_folder
 from transcoder.slots import encoding_slot
@@ -178,7 +180,7 @@ with attempt_folder(scratch_dir=Path(sys.argv[1]), name=sys.argv[2]) as folder:
     encoding = sys.argv[3] == "encoding"
     with encoding_slot(folder=folder) if encoding else contextlib.nullcontext():
         print("ready", flush=True)
-        time.sleep(600)
+        sys.stdin.read()
 """
 
 
@@ -193,12 +195,35 @@ def attempt_start(*, scratch_dir: Path, name: str, encoding: bool = False) -> su
     process = subprocess.Popen(
         [sys.executable, "-c", _ATTEMPT_HOLDER, str(scratch_dir), name, stage],
         cwd=SERVICE_DIR,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "ready\n"
     return process
+
+
+def attempt_stop(process: subprocess.Popen[str], *, timeout: float = 30) -> None:
+    """SIGTERM a holder, as billiard stops a pool process, and wait a bounded time.
+
+    A holder that ignores its SIGTERM fails the test here, with its pid,
+    instead of hanging the suite.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        process.kill()
+        process.wait(timeout=timeout)
+        message = f"attempt holder {process.pid} ignored SIGTERM for {timeout} s"
+        raise AssertionError(message) from expired
+
+
+def attempt_kill(process: subprocess.Popen[str], *, timeout: float = 30) -> None:
+    """SIGKILL a holder (no finally, no cleanup: like the OOM killer) and reap it."""
+    process.kill()
+    process.wait(timeout=timeout)
 
 
 class AttemptHolders:
@@ -215,6 +240,8 @@ class AttemptHolders:
 
     def close(self) -> None:
         for process in self._started:
+            if process.stdin is not None:
+                process.stdin.close()  # a holder still waiting ends cleanly
             if process.poll() is None:
                 process.kill()
-            process.wait()
+            process.wait(timeout=30)

@@ -8,14 +8,13 @@ holder dies, however it dies.
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import pytest
 
 from transcoder.scratch import LOCK_FILENAME, attempt_folder, scratch_sweep
 
-from .support import AttemptHolders
+from .support import AttemptHolders, attempt_kill, attempt_stop
 
 
 def test_the_folder_is_locked_while_in_use_and_removed_after(scratch_dir: Path) -> None:
@@ -45,16 +44,14 @@ def test_a_killed_attempt_is_swept_and_a_live_one_is_kept(
 ) -> None:
     dead = attempt_holders.start(name="job-a.00000000000000aa")
     live = attempt_holders.start(name="job-b.00000000000000bb")
-    os.kill(dead.pid, signal.SIGKILL)  # no finally, no cleanup: like the OOM killer
-    dead.wait()
+    attempt_kill(dead)  # no finally, no cleanup: like the OOM killer
     assert sorted(os.listdir(scratch_dir)) == ["job-a.00000000000000aa", "job-b.00000000000000bb"]
 
     assert scratch_sweep(scratch_dir=scratch_dir) == ["job-a.00000000000000aa"]
 
     assert os.listdir(scratch_dir) == ["job-b.00000000000000bb"]
     assert (scratch_dir / "job-b.00000000000000bb" / "source.mp4").is_file()
-    live.terminate()  # SIGTERM -> SystemExit: its own `finally` removes the folder
-    live.wait()
+    attempt_stop(live)  # SIGTERM -> SystemExit: its own `finally` removes the folder
     assert os.listdir(scratch_dir) == []
 
 

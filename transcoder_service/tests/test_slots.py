@@ -7,8 +7,6 @@ drops it when the holder dies, however it dies.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from transcoder.slots import (
     threads_now,
 )
 
-from .support import AttemptHolders, scratch_entries
+from .support import AttemptHolders, attempt_kill, attempt_stop, scratch_entries
 
 
 @pytest.mark.parametrize(
@@ -55,16 +53,14 @@ def test_jobs_of_other_processes_count_and_a_killed_one_stops_counting(
         with encoding_slot(folder=folder):
             assert slots_count(scratch_dir=scratch_dir) == 3
 
-            os.kill(dead.pid, signal.SIGKILL)  # no finally, no cleanup: like the OOM killer
-            dead.wait()
+            attempt_kill(dead)  # no finally, no cleanup: like the OOM killer
             # Its folder and slot file are still there, but nobody holds them.
             assert (scratch_dir / "job-a.00000000000000aa" / ENCODING_FILENAME).is_file()
             assert slots_count(scratch_dir=scratch_dir) == 2
 
             assert scratch_sweep(scratch_dir=scratch_dir) == ["job-a.00000000000000aa"]
             assert slots_count(scratch_dir=scratch_dir) == 2
-            live.terminate()  # SIGTERM -> SystemExit: its `finally` ends the slot
-            live.wait()
+            attempt_stop(live)  # SIGTERM -> SystemExit: its `finally` ends the slot
             assert slots_count(scratch_dir=scratch_dir) == 1
         assert slots_count(scratch_dir=scratch_dir) == 0
         assert not (folder / ENCODING_FILENAME).exists()

@@ -7,8 +7,6 @@ tests/broker.py. tests/corpus/ runs its bad-input corpus the same way.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 import uuid
@@ -24,7 +22,9 @@ from .processes import process_alive
 from .seaweed import SeaweedStore
 from .support import (
     TIMINGS,
+    attempt_kill,
     attempt_start,
+    attempt_stop,
     keys_under,
     new_job_id,
     scratch_entries,
@@ -51,13 +51,11 @@ def live_attempt(worker_scratch: Path) -> Iterator[subprocess.Popen[str]]:
     mid-job: a starting worker must not touch it.
     """
     dead = attempt_start(scratch_dir=worker_scratch, name=DEAD_ATTEMPT)
-    os.kill(dead.pid, signal.SIGKILL)
-    dead.wait()
+    attempt_kill(dead)
     live = attempt_start(scratch_dir=worker_scratch, name=LIVE_ATTEMPT)
     yield live
     if live.poll() is None:
-        live.terminate()
-    live.wait()
+        attempt_stop(live)
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +84,7 @@ def test_at_start_the_worker_removes_dead_attempts_and_keeps_live_ones(
         time.sleep(0.1)
     assert scratch_entries(worker_scratch) == [LIVE_ATTEMPT]
     assert (worker_scratch / LIVE_ATTEMPT / "source.mp4").is_file()
-    live_attempt.terminate()  # its own `finally` removes it
-    live_attempt.wait()
+    attempt_stop(live_attempt)  # its own `finally` removes it
     assert scratch_entries(worker_scratch) == []
 
 

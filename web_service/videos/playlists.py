@@ -14,6 +14,13 @@ A URI that is absolute, or resolves outside the playlist's own
 outputs/<job_id>/, is refused with `PlaylistRefused`: our transcoder never
 writes one, so it is a bug or a tampered object, and signing it would hand
 out a URL to another person's video.
+
+Every tag's attribute list is parsed (RFC 8216, 4.2), and a URI attribute is
+found however it is written (`URI="a"`, `URI=a`, `uri='a'`, ` URI = "a"`),
+because players differ in what they accept. Whatever is left after the
+rewrite must not name a URI at all: a leftover `...URI=` (SERVER-URI
+included) or `://` is refused, as is a variable reference `{$name}`, which
+a player would substitute after we checked the URI.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 PLAYLIST_SUFFIX = ".m3u8"
-# A quoted URI attribute: EXT-X-MAP, EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF, ...
-_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
+# What must not remain in a tag once its URI attributes are rewritten.
+_LEFTOVER_URI = re.compile(r"uri\s*=|://", re.IGNORECASE)
+_QUOTES = "\"'"
 _EXTINF = re.compile(r"^#EXTINF:\s*([0-9.]+)")
 _CUE_TIMING = re.compile(r"-->\s*(?:(\d+):)?(\d{2}):(\d{2}(?:\.\d+)?)")
 
@@ -55,10 +63,48 @@ def playlist_uri_resolve(*, uri: str, key: str) -> tuple[str, str]:
     return resolved, f"#{parts.fragment}" if parts.fragment else ""
 
 
+def _attributes_split(text: str) -> list[str]:
+    """A tag's attribute list, split at each comma outside a double-quoted string."""
+    items, start, quoted = [], 0, False
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            items.append(text[start:index])
+            start = index + 1
+    return [*items, text[start:]]
+
+
+def _tag_rewrite(*, line: str, key: str, absolute: Callable[[str], str]) -> str:
+    """A tag (or comment) line with each URI attribute, however written, made absolute."""
+    name, colon, attributes = line.partition(":")
+    items: list[str] = []
+    kept: list[str] = []
+    for item in _attributes_split(attributes) if colon else []:
+        attribute, equals, value = item.partition("=")
+        if equals and attribute.strip().upper() == "URI":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES:
+                value = value[1:-1]
+            if any(quote in value for quote in _QUOTES):
+                raise PlaylistRefused(f"{key}: malformed URI attribute in {line!r}")
+            items.append(f'URI="{absolute(value)}"')
+        else:
+            items.append(item)
+            kept.append(item)
+    # The safety net: a URI in any form this parser did not rewrite.
+    if _LEFTOVER_URI.search(f"{name}{colon}{','.join(kept)}"):
+        raise PlaylistRefused(f"{key}: a URI that is not rewritten in {line!r}")
+    return f"{name}{colon}{','.join(items)}"
+
+
 def playlist_rewrite(
     *, text: str, key: str, sign: Callable[[str], str], proxy: Callable[[str], str]
 ) -> str:
-    """The playlist at `key` with every URI, and every URI="..." attribute, made absolute."""
+    """The playlist at `key` with every URI, in a URI line or a URI attribute, made absolute.
+
+    Raises `PlaylistRefused` for any URI it cannot make absolute inside the job.
+    """
     signed: dict[str, str] = {}  # one signature per object, however often it is listed
 
     def absolute(uri: str) -> str:
@@ -72,8 +118,10 @@ def playlist_rewrite(
     lines = []
     for line in text.splitlines():
         stripped = line.strip()
+        if "{$" in line:
+            raise PlaylistRefused(f"{key}: a variable reference in {line!r}")
         if stripped.startswith("#"):
-            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{absolute(m.group(1))}"', line)
+            line = _tag_rewrite(line=line, key=key, absolute=absolute)
         elif stripped:
             line = absolute(stripped)
         lines.append(line)

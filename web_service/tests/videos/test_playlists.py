@@ -122,6 +122,64 @@ def test_absolute_uris_and_uris_outside_the_job_are_refused(uri):
         )
 
 
+# Every way a URI attribute can be written that some player may still read.
+URI_ATTRIBUTE_FORMS = [
+    pytest.param('URI="{}"', id="double-quoted"),
+    pytest.param("URI={}", id="unquoted"),
+    pytest.param("URI='{}'", id="single-quoted"),
+    pytest.param('uri="{}"', id="lower-case"),
+    pytest.param('Uri="{}"', id="mixed-case"),
+    pytest.param('URI = "{}"', id="spaces-around-equals"),
+    pytest.param('BYTERANGE="720@0", URI="{}"', id="space-after-comma"),
+    pytest.param("BYTERANGE=720@0,\tURI={}", id="tab-unquoted-after-comma"),
+]
+
+
+@pytest.mark.parametrize("form", URI_ATTRIBUTE_FORMS)
+def test_a_uri_attribute_is_rewritten_however_it_is_written(form):
+    text = f"#EXTM3U\n#EXT-X-MAP:{form.format('init.mp4')}\n"
+    out = playlist_rewrite(text=text, key=MEDIA_KEY, sign=sign, proxy=proxy)
+    signed = sign(f"{JOB}/a1/hls/720p/init.mp4")
+    assert f'URI="{signed}"' in out.splitlines()[1]
+    assert "init.mp4" not in out.replace(signed, ""), "the unsigned URI is still there"
+
+
+@pytest.mark.parametrize("form", URI_ATTRIBUTE_FORMS)
+@pytest.mark.parametrize(
+    "uri", ["https://evil.example/seg.m4s", "//evil.example/seg.m4s", "../../../../other/a.m4s"]
+)
+def test_a_foreign_uri_attribute_is_refused_however_it_is_written(form, uri):
+    text = f"#EXTM3U\n#EXT-X-MAP:{form.format(uri)}\n#EXTINF:4,\nseg_1.m4s\n"
+    with pytest.raises(PlaylistRefused):
+        playlist_rewrite(text=text, key=MEDIA_KEY, sign=sign, proxy=proxy)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Content steering: hls.js fetches SERVER-URI itself.
+        '#EXT-X-CONTENT-STEERING:SERVER-URI="https://evil.example/steer.json"',
+        '#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json"',
+        # A URI hidden in a quoted value, for a parser that splits commas first.
+        '#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS="avc1,URI=https://evil.example/x.m3u8"',
+        # An unbalanced quote swallows the rest of the line.
+        '#EXT-X-MAP:BYTERANGE="720@0,URI=https://evil.example/init.mp4',
+        '#EXT-X-MAP:URI=\'init.mp4",BYTERANGE="1@0"',
+        # A URL in any other attribute, a tag without attributes, a comment.
+        '#EXT-X-SESSION-DATA:DATA-ID="x",VALUE="https://evil.example/x"',
+        "#https://evil.example/seg.m4s",
+        "# see uri=https://evil.example/seg.m4s",
+        # A variable is substituted by the player after the URI was checked.
+        '#EXT-X-DEFINE:NAME="host",VALUE="https://evil.example"',
+        "{$host}/seg.m4s",
+    ],
+)
+def test_any_uri_left_after_the_rewrite_is_refused(line):
+    text = f"#EXTM3U\n#EXT-X-VERSION:11\n{line}\n#EXTINF:4,\nseg_1.m4s\n"
+    with pytest.raises(PlaylistRefused):
+        playlist_rewrite(text=text, key=MEDIA_KEY, sign=sign, proxy=proxy)
+
+
 def test_playlist_seconds_sums_the_segments():
     assert playlist_seconds(text=MEDIA) == pytest.approx(11.5)
     assert playlist_seconds(text=MASTER) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from transcoder.media.playlists import master_parse, media_parse, playlist_uris, uri_relative
 from transcoder.media.probe import probe_source, run_ffprobe
 
-from .clips import Clips, SourceKeys, h264_clip, rotated_clip
+from .clips import Clips, SourceKeys, h264_clip, rotated_clip, silent_clip
 from .seaweed import SeaweedStore
 from .support import (
     PROCESS_LIMITS,
@@ -205,3 +206,27 @@ def test_no_hls_no_hls_fields(job: PipelineJob, sources: SourceKeys, clips: Clip
     result = job.convert(sources[clips.clip], profiles=("480p",))
     assert "hls" not in result
     assert "storyboard" not in result
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "audio"),
+    [
+        ("one-frame", lambda path: silent_clip(path, seconds=0.04), False),
+        ("0.3-seconds", lambda path: h264_clip(path, seconds=0.3), True),
+    ],
+)
+def test_a_source_shorter_than_one_storyboard_interval_is_ready(
+    job: PipelineJob,
+    seaweed: SeaweedStore,
+    tmp_path: Path,
+    name: str,
+    make: Callable[[Path], None],
+    audio: bool,
+) -> None:
+    """One tile, not "ffmpeg wrote no picture": the fps filter must keep the
+    frame at 0 s even when the source ends before its first interval does."""
+    source = tmp_path / f"{name}.mp4"
+    make(source)
+    result = job.convert(source_put(seaweed, source), profiles=("hls",))
+    check_job(job, result, tmp_path, rungs=[("240p", 320, 240)], audio=audio)
+    assert CUE.findall(object_bytes(seaweed, result["storyboard"]["vtt_key"]).decode())

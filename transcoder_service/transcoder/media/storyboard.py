@@ -81,7 +81,10 @@ def storyboard_output(
     plan = sprite.plan
     picture = (
         # One frame per interval, the first at 0 s: tile i is cue i's start.
-        upright.filter("fps", fps=f"1/{plan.interval:g}")
+        # eof_action=pass: with the default (round) a source that ends
+        # before its first interval does (one frame, 0.3 s) yields no frame
+        # at all, and so no sprite.
+        upright.filter("fps", fps=f"1/{plan.interval:g}", eof_action="pass")
         # A converting filter before `tile`, so the JPEG's full-range format
         # stays in this branch (commands.poster_output says why).
         .filter("scale", plan.tile_width, plan.tile_height)

@@ -71,7 +71,10 @@ def test_output() -> None:
     ).get_args()
     assert args == [
         *("-i", str(SOURCE)),
-        *("-filter_complex", "[0:0]fps=eof_action=pass:fps=1/1[s0];[s0]scale=160:90[s1];[s1]tile=10x6[s2]"),
+        *(
+            "-filter_complex",
+            "[0:0]fps=eof_action=pass:fps=1/1[s0];[s0]scale=160:90[s1];[s1]tile=10x6[s2]",
+        ),
         *("-map", "[s2]", "-f", "mjpeg", "-frames:v", "1", "-map_metadata", "-1"),
         *("-q:v", "4", "-t", "66.2", str(target)),
     ]

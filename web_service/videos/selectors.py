@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet, Subquery, Sum
 
 from videos.models import JobStatus, TranscodeJob, Video
 
@@ -56,8 +56,15 @@ def user_storage_used(*, owner: AbstractBaseUser) -> int:
 
 
 def job_queue_position(*, job: TranscodeJob) -> int | None:
-    """1-based place among jobs still waiting for a worker, or None if not waiting."""
+    """1-based place among the same person's jobs still waiting, or None if not waiting.
+
+    Only the owner's own jobs count: a place among everyone's would tell each
+    person how busy the site is.
+    """
     if job.status != JobStatus.QUEUED:
         return None
-    ahead = TranscodeJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at)
+    owner = Video.objects.filter(pk=job.video_id).values("owner_id")[:1]
+    ahead = TranscodeJob.objects.filter(
+        status=JobStatus.QUEUED, created_at__lt=job.created_at, video__owner_id=Subquery(owner)
+    )
     return ahead.count() + 1

@@ -79,3 +79,16 @@ def test_rung_names_from_the_worker_are_escaped_in_the_page(user):
     html = logged_in_client(user)[0].get(f"/videos/{video.id}/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_another_persons_queued_jobs_do_not_move_my_queue_position(user, other_user):
+    """The place counts only the person's own waiting jobs: it must not tell the site's load."""
+    for n in range(3):
+        video_with_job(owner=other_user, source_key=f"sources/theirs-{n}")
+    mine_first, _ = video_with_job(owner=user, source_key="sources/mine-1")
+    mine_second, _ = video_with_job(owner=user, source_key="sources/mine-2")
+    video_with_job(owner=user, status=JobStatus.PROCESSING, source_key="sources/mine-3")
+    client = logged_in_client(user)[0]
+    first = client.get(f"/api/videos/{mine_first.id}/").json()
+    second = client.get(f"/api/videos/{mine_second.id}/").json()
+    assert (first["queue_position"], second["queue_position"]) == (1, 2)

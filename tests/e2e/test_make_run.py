@@ -88,6 +88,15 @@ def _stop_and_check_no_orphans(proc: subprocess.Popen) -> None:
     assert not [pid for pid in tree if alive(pid)], "processes left behind by make run"
 
 
+def _check_secrets_are_private(database: Path | None) -> None:
+    """var/ 0700, its secret key 0600, and a SQLite database (password hashes,
+    sessions, tokens) 0600: nobody else on the machine reads them."""
+    assert (REPO / "var").stat().st_mode & 0o777 == 0o700
+    assert (REPO / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+    if database is not None:
+        assert database.stat().st_mode & 0o777 == 0o600
+
+
 def _plays(api: ApiClient, output_url: str) -> None:
     """The page's video URL redirects to the store, which serves a real MP4, seekably."""
     followed = api.session.get(f"{api.base_url}{output_url}", allow_redirects=False, timeout=30)
@@ -150,6 +159,7 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
             _plays(api, final["outputs"][0]["url"])
             _plays_hls(api, final)
             _check_each_process_holds_only_its_own_keys(proc)
+            _check_secrets_are_private(tmp_path / "db.sqlite3" if "sqlite" in mode else None)
             text = log.read_text(errors="replace")
             assert "EMBEDDED SeaweedFS" in text  # said loudly, like the other fallbacks
             _stop_and_check_no_orphans(proc)

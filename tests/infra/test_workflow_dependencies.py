@@ -162,3 +162,69 @@ def test_the_ffmpeg_check_catches_a_job_without_it(path):
     for job in workflow["jobs"].values():
         job["steps"] = [s for s in job["steps"] if not INSTALLS_FFMPEG.search(s.get("run", ""))]
     assert ffmpeg_problems(workflow), path
+
+
+# What each suite's command needs running beside it; tests/broker.py and the
+# web's conftest fail (not skip) without them under CI=true, as GitHub sets.
+SUITE_NEEDS = [
+    (re.compile(r"make -C transcoder_service test\b"), {"rabbitmq"}),
+    (re.compile(r"make -C web_service (test|migrations-check)\b"), {"postgres"}),
+    (
+        re.compile(r"make test-e2e\b|pytest tests/(e2e|multihost|faults|browser)\b"),
+        {"rabbitmq", "postgres"},
+    ),
+    (re.compile(r"\.ci/run\b|make bench\b"), {"rabbitmq", "postgres"}),
+]
+# A service container's image, an apt package installed in a step, or the
+# compose stack started in a step (it runs both).
+COMPOSE_UP = re.compile(r"docker.compose up\b")
+PROVIDERS = {"rabbitmq": ("rabbitmq", "rabbitmq-server"), "postgres": ("postgres", "postgresql")}
+
+
+def service_problems(workflow: dict) -> list[str]:
+    problems = []
+    for name, job in workflow["jobs"].items():
+        images = [service["image"].split(":")[0] for service in job.get("services", {}).values()]
+        installs = " ".join(
+            step.get("run", "")
+            for step in job.get("steps", [])
+            if "apt-get install" in step.get("run", "")
+        ).split()
+        composed = any(COMPOSE_UP.search(step.get("run", "")) for step in job.get("steps", []))
+        provided = {
+            service
+            for service, (image, package) in PROVIDERS.items()
+            if image in images or package in installs or composed
+        }
+        for step in job.get("steps", []):
+            for command, needs in SUITE_NEEDS:
+                if command.search(step.get("run", "")) and not needs <= provided:
+                    problems.append(
+                        f"job {name}: {step['run'].strip()!r} needs {sorted(needs - provided)}"
+                    )
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_jobs_provide_the_services_their_suites_need(path):
+    assert service_problems(yaml.safe_load(path.read_text())) == []
+
+
+def test_the_services_check_catches_a_job_without_its_broker():
+    # transcoder_service.yml as it was: its broker tests with no RabbitMQ.
+    workflow = yaml.safe_load((WORKFLOWS / "transcoder_service.yml").read_text())
+    del workflow["jobs"]["test"]["services"]
+    assert service_problems(workflow) == [
+        "job test: 'make -C transcoder_service test' needs ['rabbitmq']"
+    ]
+
+
+def test_faults_browser_and_bench_run_on_github():
+    runs = "\n".join(
+        step.get("run", "")
+        for path in WORKFLOWS.glob("*.yml")
+        for job in yaml.safe_load(path.read_text())["jobs"].values()
+        for step in job.get("steps", [])
+    )
+    assert re.search(r"\.ci/run\b", runs)  # make test: faults and browser included
+    assert re.search(r"make bench\b", runs)

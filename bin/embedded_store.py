@@ -5,14 +5,21 @@ least-privilege identities of docs/storage.md. Its data lives under
 EMBEDDED_S3_DIR (default var/s3/); the two identities' keys are generated
 once per checkout into a 0600 file there, never written in code.
 
-Every port is bound to loopback: the filer and volume ports serve every
-object without authentication. Only the S3 port checks signatures.
+Every port is bound to loopback, and each one wants a secret of this start
+(docs/storage.md, "Running SeaweedFS locally"), written 0600 into the 0700
+folder by `security_config`:
+- every gRPC port and socket: mutual TLS, with a certificate signed by a CA
+  made at this start whose key is never written;
+- the IAM and lifecycle services on the S3 gRPC port: a JWT as well;
+- the filer's and the volume's HTTP ports: a JWT for each read and write;
+- the S3 port: the identities' signatures.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime
 import json
 import os
 import secrets
@@ -21,7 +28,7 @@ import socket
 import subprocess
 import time
 import urllib.error
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -29,6 +36,12 @@ DEFAULT_S3_PORT = 8333  # SeaweedFS's own default, so `aws --endpoint-url` guess
 DEFAULT_BUCKET = "videos"
 GRPC_OFFSET = 10000  # weed puts each gRPC port at its HTTP port + 10000
 ROLES = ("web", "transcoder")
+# security.toml's JWT keys: volume writes and reads, filer writes and reads.
+# The filer's write key also guards the S3 gRPC port's IAM and lifecycle services.
+JWT_SECTIONS = ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read")
+# The gRPC servers of `weed mini`, and "client" for their calls to each other.
+GRPC_SECTIONS = ("master", "volume", "filer", "s3", "admin", "worker", "client")
+SOCKETS = Path("/tmp")  # where weed puts its unix sockets, named after their ports
 
 
 def pair_free(port: int) -> bool:
@@ -69,6 +82,79 @@ def credentials(folder: Path) -> dict[str, dict[str, str]]:
         with os.fdopen(fd, "w") as handle:
             json.dump(keys, handle, indent=2)
     return json.loads(path.read_text())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """`data` into `path`, 0600 from its first byte, replacing any older file whole."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+def tls_files(folder: Path) -> dict[str, Path]:
+    """A CA and one certificate that every gRPC server and client of weed shares.
+
+    Made anew at each start; the CA's key never leaves this function, so
+    nobody, this user included, can sign another certificate it accepts.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def certificate(name: str, key, ca_key, *, ca: bool):
+        # No key or extended usages: Go and grpcio then accept it for both ends.
+        now = datetime.datetime.now(datetime.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "store CA")]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(  # grpcio checks the name it dialled, weed does not
+                x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("store CA", ca_key, ca_key, ca=True)
+    leaf = certificate("seaweedfs", key, ca_key, ca=False)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    files = {"ca": folder / "ca.pem", "cert": folder / "store.pem", "key": folder / "store.key"}
+    pem = serialization.Encoding.PEM
+    _write_private(files["ca"], ca.public_bytes(pem))
+    _write_private(files["cert"], leaf.public_bytes(pem))
+    _write_private(
+        files["key"],
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+    return files
+
+
+def security_config(folder: Path) -> Path:
+    """weed's security.toml for this start (it reads ./security.toml): new keys each time.
+
+    Nothing outside weed needs them (its JWTs live 10 s), so no key outlives the store.
+    """
+    tls = tls_files(folder / "tls")
+    sections = [f'[{name}]\nkey = "{secrets.token_urlsafe(32)}"\n' for name in JWT_SECTIONS]
+    # No directory listings from the filer's HTTP port (S3 lists over gRPC).
+    sections.append("[filer.expose_directory_metadata]\nenabled = false\n")
+    sections.append(f"[grpc]\nca = {json.dumps(str(tls['ca']))}\n")
+    sections += [
+        f"[grpc.{name}]\ncert = {json.dumps(str(tls['cert']))}\n"
+        f"key = {json.dumps(str(tls['key']))}\n"
+        for name in GRPC_SECTIONS
+    ]
+    path = folder / "security.toml"
+    _write_private(path, "\n".join(sections).encode())
+    return path
 
 
 def identities(bucket: str, keys: dict[str, dict[str, str]]) -> dict:
@@ -119,10 +205,22 @@ def weed_command(weed: str, *, data: Path, config: Path, bucket: str, ports: dic
     ]
 
 
-def _die_with_parent() -> None:
+def _child_setup() -> None:
     # If `make run` itself is SIGKILLed, the store must not outlive it.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # Its files and unix sockets for this user alone: connecting to a socket
+    # needs write permission on it, which weed's default 0755 gives nobody else
+    # either, but 0700 says so for every file it makes.
+    os.umask(0o077)
+
+
+def sockets_of(ports: dict[str, int]) -> list[Path]:
+    """The unix sockets weed made for these ports (HTTP and gRPC), still on disk."""
+    numbers = {*ports.values(), *(port + GRPC_OFFSET for port in ports.values())}
+    return [
+        path for number in sorted(numbers) for path in SOCKETS.glob(f"seaweedfs-*-{number}.sock")
+    ]
 
 
 @dataclass
@@ -133,6 +231,7 @@ class EmbeddedStore:
     keys: dict[str, dict[str, str]]
     lock: IO[str] | None = None  # the data folder's flock, held while we run
     process: subprocess.Popen | None = None
+    ports: dict[str, int] = field(default_factory=dict)  # every HTTP port, by component
 
     @property
     def endpoint_url(self) -> str:
@@ -168,7 +267,9 @@ class EmbeddedStore:
             ports[name] = free_port_pair(exclude=taken)
             taken.add(ports[name])
         ports["s3"] = self.s3_port
+        self.ports = ports
         command = weed_command(weed, data=data, config=config, bucket=self.bucket, ports=ports)
+        security_config(self.folder)
         with open(self.log_path, "ab") as log:
             # Its own session: a Ctrl-C in the terminal reaches honcho's processes
             # first, and the store is stopped only after they have finished.
@@ -178,7 +279,8 @@ class EmbeddedStore:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_child_setup,
+                cwd=self.folder,  # where weed finds security.toml
             )
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -209,12 +311,17 @@ class EmbeddedStore:
             time.sleep(0.2)
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM (it flushes its volumes), then SIGKILL if it lingers."""
-        if self.process is None or self.process.poll() is not None:
+        """SIGTERM (it flushes its volumes), then SIGKILL if it lingers; its sockets go too."""
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        # weed leaves its S3 socket behind even after a clean stop.
+        for path in sockets_of(self.ports):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()

@@ -13,11 +13,15 @@
 #
 # `weed server -s3` rather than `weed mini`: only `server` can bind the S3
 # port (-s3.ip.bind) apart from the rest. The master, volume and filer ports
-# serve and change every object without authentication, so they listen on
-# the container's loopback only; other containers and the host reach the S3
-# port alone, which checks signatures. (S3's gRPC port, 18333, binds with it;
-# docker-compose.yml does not publish it.) `mini` has one bind address for
-# everything, and its -bucket flag is replaced here by `weed shell`.
+# would serve and change every object without authentication, so they listen
+# on the container's loopback only; other containers and the host reach the
+# S3 port alone, which checks signatures. S3's gRPC port, 18333, binds with
+# it (docker-compose.yml does not publish it, but every container on the
+# network reaches it): its IAM and lifecycle services would give an Admin
+# identity or delete any object to one unsigned call, so a security.toml
+# with signing keys made at each start closes them (see below). `mini` has
+# one bind address for everything, and its -bucket flag is replaced here by
+# `weed shell`.
 set -eu
 
 weed=${WEED:-/usr/bin/weed}
@@ -61,6 +65,37 @@ EOF
 # The web's Read on sources/* is beyond docs/storage.md's table: SeaweedFS
 # checks ListMultipartUploads (the collector's sweep of abandoned uploads) as
 # Read on the listed prefix, so without it the sweep gets 403.
+
+# weed's signing keys, new at every start and never in the image or the
+# environment: weed alone uses them, and its tokens live 10 s. The filer's
+# write key makes the S3 gRPC port's IAM and lifecycle services refuse an
+# unsigned call ("missing authorization metadata"); the others make the
+# filer and the volume refuse unsigned reads and writes, should anything
+# reach their loopback ports. weed reads ./security.toml: this private
+# folder becomes the working directory. (Mutual TLS on gRPC would need
+# certificates, which this image has no tool to make; with the master's,
+# volume's and filer's gRPC on loopback, the keys close what the network
+# reaches.)
+key() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+mkdir -p "$data"
+data=$(cd "$data" && pwd) # absolute: the working directory changes below
+private=$(mktemp -d)
+cat >"$private/security.toml" <<EOF
+[jwt.signing]
+key = "$(key)"
+[jwt.signing.read]
+key = "$(key)"
+[jwt.filer_signing]
+key = "$(key)"
+[jwt.filer_signing.read]
+key = "$(key)"
+[filer.expose_directory_metadata]
+enabled = false
+EOF
+case $(cat "$private/security.toml") in
+  *'key = ""'*) fail "no random bytes from /dev/urandom for the signing keys" ;;
+esac
+cd "$private"
 
 # Browsers PUT upload parts to this port from the web's page (docs/storage.md,
 # "Uploads"): weed answers their CORS preflights and exposes ETag by itself.

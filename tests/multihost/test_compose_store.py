@@ -17,6 +17,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from tests.support import weed_grpc
 from tests.support.hosts import Host, host_running
 from tests.support.object_store import WEED, s3_client
 from tests.support.observe import wait_until
@@ -134,3 +135,24 @@ def test_each_identity_has_exactly_its_rights(store_host: Host):
     # An unknown key pair gets nothing.
     stranger = s3_client(f"http://{store_host.address}:8333", "nobody", "nothing")
     assert _error(lambda: stranger.list_objects_v2(Bucket=BUCKET)) == "InvalidAccessKeyId"
+
+
+def test_the_s3_grpc_port_refuses_unsigned_calls_from_another_host(store_host: Host):
+    """Issue 23, hole 1: no Admin identity and no deletion for an unsigned call."""
+    web = _client(store_host, "web")
+    web.put_object(Bucket=BUCKET, Key="sources/a", Body=b"source")
+
+    answers = weed_grpc.attack(
+        f"{store_host.address}:18333",
+        access_key="intruder",
+        secret_key="intruder-secret",
+        bucket=BUCKET,
+        key="sources/a",
+    )
+
+    assert {name: (a.code, a.details) for name, a in answers.items()} == dict.fromkeys(
+        answers, ("UNAUTHENTICATED", "missing authorization metadata")
+    )
+    stranger = s3_client(f"http://{store_host.address}:8333", "intruder", "intruder-secret")
+    assert _error(lambda: stranger.list_objects_v2(Bucket=BUCKET)) == "InvalidAccessKeyId"
+    assert web.get_object(Bucket=BUCKET, Key="sources/a")["Body"].read() == b"source"

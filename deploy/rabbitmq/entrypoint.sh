@@ -53,23 +53,33 @@ uuid='[0-9a-f-]{36}'
 # on the celeryev exchange.
 control="celery\\.pidbox|reply\\.celery\\.pidbox|[^@]+@.+\\.celery\\.pidbox|$uuid\\.reply\\.celery\\.pidbox|celeryev|celeryev\\.$uuid"
 
+# The cancel of a job (docs/messages.md, "Cancelling a job"): the web
+# publishes to the fanout exchange transcode_cancel, and each worker reads its
+# own <name>@<host>.transcode_cancel queue bound to it (binding needs WRITE on
+# the queue and READ on the exchange).
+cancel_queue="[^@]+@.+\\.transcode_cancel"
+
 # web: publishes to the transcode_queue exchange and nothing more of it (the
 # broker declares that queue below, and compose tells the web not to:
 # TRANSCODE_QUEUE_DECLARE=0; declaring or binding it would need CONFIGURE and
 # READ, and READ on that name is also the right to consume the jobs);
 # declares and consumes its reply queue and dead-letter queue (declaring a
 # queue with a dead-letter exchange needs WRITE on that exchange: "",
-# amq.default); broadcasts revoke through celery.pidbox.
-web_configure="^($results|$results\\.dead|celery\\.pidbox)\$"
-web_write="^(transcode_queue|celery\\.pidbox|amq\\.default)\$"
+# amq.default); publishes cancels to transcode_cancel (declared below too).
+# No right at all on Celery's remote control (celery.pidbox): a fanout
+# exchange, where RabbitMQ cannot tell `revoke` from `shutdown` or
+# `cancel_consumer transcode_queue`, which stopped every transcoder.
+web_configure="^($results|$results\\.dead)\$"
+web_write="^(transcode_queue|transcode_cancel|amq\\.default)\$"
 web_read="^($results|$results\\.dead)\$"
 # transcoder: declares and consumes transcode_queue, republishes its own
 # retries to it, sends results through the default exchange (rpc://: routing
-# key = the caller's reply queue), and Celery's control and events. Nothing of
-# the web's: it cannot read, declare or delete the results queues.
-transcoder_configure="^(transcode_queue|$control)\$"
-transcoder_write="^(transcode_queue|amq\\.default|$control)\$"
-transcoder_read="^(transcode_queue|$control)\$"
+# key = the caller's reply queue), Celery's control and events, and hears
+# cancels (it cannot send one). Nothing of the web's: it cannot read, declare
+# or delete the results queues.
+transcoder_configure="^(transcode_queue|transcode_cancel|$cancel_queue|$control)\$"
+transcoder_write="^(transcode_queue|amq\\.default|$cancel_queue|$control)\$"
+transcoder_read="^(transcode_queue|transcode_cancel|$cancel_queue|$control)\$"
 
 user_apply() { # user password configure write read
   # The password on stdin, not in the process list.
@@ -93,12 +103,16 @@ node_up() {
 
 # transcode_queue, declared exactly as both services declare it (docs/messages.md:
 # a durable direct exchange and a durable queue of that name, no arguments), so
-# a job the web sends before any transcoder ran is kept. Only topology here, no
-# user: import_definitions leaves everything else as it is.
+# a job the web sends before any transcoder ran is kept; and the cancels'
+# durable fanout exchange, so the web, which may not declare it, can publish
+# to it before any transcoder ran. Only topology here, no user:
+# import_definitions leaves everything else as it is.
 jobs_queue_declare() {
   definitions=$(mktemp)
   cat >"$definitions" <<'JSON'
 {"exchanges": [{"name": "transcode_queue", "vhost": "/", "type": "direct", "durable": true,
+                "auto_delete": false, "internal": false, "arguments": {}},
+               {"name": "transcode_cancel", "vhost": "/", "type": "fanout", "durable": true,
                 "auto_delete": false, "internal": false, "arguments": {}}],
  "queues": [{"name": "transcode_queue", "vhost": "/", "durable": true, "auto_delete": false,
              "arguments": {}}],

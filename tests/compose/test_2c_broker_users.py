@@ -10,9 +10,13 @@ Runs before test_3_down.py, on the package's one stack.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.support.docker import docker
+from tests.compose.conftest import TRANSCODERS
+from tests.compose.helpers import consumers_ready, post, upload, wait_for
+from tests.support.docker import docker, queue_consumers, run
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -94,3 +98,101 @@ def test_the_web_cannot_take_a_transcoders_control_queue(compose_project):
 def test_the_web_cannot_declare_queues_of_its_own_choosing(compose_project):
     out = _probe(compose_project, credentials_of="web", op="declare", queue="anything.else")
     assert out.startswith("ACCESS_REFUSED"), out
+
+
+# Celery's remote control commands that stop a worker's work, sent two ways
+# with the web's credentials: as Celery sends them (`app.control.broadcast`,
+# which declares celery.pidbox first), and as a bare publish that declares
+# nothing, with publisher confirms so that a refusal is seen. Prints one line
+# per command and way: ACCESS_REFUSED, or SENT when the broker took it.
+REMOTE_CONTROL_PROBE = """
+import json, os, urllib.parse, amqp
+from celery import Celery
+commands = [("cancel_consumer", {"queue": "transcode_queue"}), ("pool_shrink", {"n": 1}),
+            ("shutdown", {})]
+url = os.environ["PROBE_URL"]
+app = Celery(broker=url)
+for command, arguments in commands:
+    try:
+        app.control.broadcast(command, arguments=arguments)
+        print("celery", command, "SENT")
+    except amqp.exceptions.AccessRefused:
+        print("celery", command, "ACCESS_REFUSED")
+parts = urllib.parse.urlsplit(url)
+connection = amqp.Connection(
+    f"{parts.hostname}:{parts.port}", userid=urllib.parse.unquote(parts.username),
+    password=urllib.parse.unquote(parts.password),
+    virtual_host=urllib.parse.unquote(parts.path[1:]) or "/", confirm_publish=True,
+)
+connection.connect()
+for command, arguments in commands:
+    body = {"method": command, "arguments": arguments, "destination": None,
+            "pattern": None, "matcher": None}
+    channel = connection.channel()
+    try:
+        channel.basic_publish(
+            amqp.Message(json.dumps(body), content_type="application/json",
+                         content_encoding="utf-8"),
+            exchange="celery.pidbox", routing_key="",
+        )
+        print("amqp", command, "SENT")
+    except amqp.exceptions.AccessRefused:
+        print("amqp", command, "ACCESS_REFUSED")
+"""
+
+
+def test_the_web_cannot_stop_the_transcoders_through_celerys_remote_control(
+    compose_project, api, short_clip
+):
+    consumers_ready(compose_project, TRANSCODERS)
+    out = docker(
+        "exec", "-e", f"PROBE_URL={_broker_url(compose_project.containers('web')[0])}",
+        compose_project.container("web"), "python", "-c", REMOTE_CONTROL_PROBE,
+    )  # fmt: skip
+    refused = [
+        f"{way} {command} ACCESS_REFUSED"
+        for way in ("celery", "amqp")
+        for command in ("cancel_consumer", "pool_shrink", "shutdown")
+    ]
+    assert out.splitlines() == refused, out
+    time.sleep(3)  # long enough for a worker to act on a command it received
+    assert queue_consumers(compose_project.container("rabbitmq"), "transcode_queue") == (
+        TRANSCODERS
+    )
+    video_id = upload(api, short_clip, "after the broadcast")
+    final, _ = api.wait_final(video_id, timeout=180)
+    assert final["status"] == "ready", final
+
+
+def _log_of(container: str) -> str:
+    """A container's recent output; Celery logs to stderr."""
+    done = run(["docker", "logs", "--since", "10m", container], check=False)
+    return done.stdout + done.stderr
+
+
+def _job_of(compose_project, video_id: str) -> str:
+    return docker(
+        "exec", compose_project.container("postgres"), "psql", "-U", "video_pipeline",
+        "-d", "video_pipeline", "-tAc",
+        f"SELECT current_job_id FROM videos_video WHERE id = '{video_id}'",
+    ).strip()  # fmt: skip
+
+
+def test_the_web_cancels_through_its_own_exchange_and_every_transcoder_hears_it(
+    compose_project, api, long_clip
+):
+    # docs/messages.md, "Cancelling a job": each worker, busy or not, keeps the
+    # job id, so a queued job is dropped wherever it is delivered.
+    consumers_ready(compose_project, TRANSCODERS)
+    video_id = upload(api, long_clip, "cancelled at once")
+    job_id = _job_of(compose_project, video_id)
+    response = post(api, f"/api/videos/{video_id}/cancel/")
+    assert response.status_code == 200, response.text
+    for transcoder in compose_project.containers("transcoder"):
+        wait_for(
+            lambda container=transcoder: f"Cancel of job {job_id}" in _log_of(container),
+            f"the cancel of job {job_id} in transcoder {transcoder[:12]}",
+            timeout=30,
+        )
+    final, _ = api.wait_final(video_id, timeout=60)
+    assert (final["status"], final["outputs"]) == ("cancelled", []), final

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from kombu import Connection, Consumer, Exchange, Queue
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from .worker_process import WorkerProcess
 
@@ -34,6 +34,8 @@ TRANSCODE_QUEUE = Queue(
     routing_key="transcode_queue",
     durable=True,
 )
+# docs/messages.md, "Cancelling a job": what the web publishes to cancel.
+CANCEL_EXCHANGE = Exchange("transcode_cancel", type="fanout", durable=True)
 
 
 def unavailable(reason: str) -> None:
@@ -127,10 +129,11 @@ class Caller:
         *,
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any],
+        task_id: str | None = None,
         **options: Any,
     ) -> str:
         """Send with Celery options (countdown, time limits, ...) as any caller could."""
-        task_id = uuid.uuid4().hex
+        task_id = task_id or uuid.uuid4().hex
         self.client.send_task(
             name,
             args=args,
@@ -140,6 +143,20 @@ class Caller:
             **options,
         )
         return task_id
+
+    def cancel(self, job_id: str) -> None:
+        """The web's cancel: the contract's JSON body on the fanout exchange."""
+        self.cancel_publish({"job_id": job_id, "contract_version": 2})
+
+    def cancel_publish(self, body: Any, **options: Any) -> None:
+        """Anything on the cancel exchange, as any publisher there could send it."""
+        Producer(self.connection.default_channel).publish(
+            body,
+            exchange=CANCEL_EXCHANGE,
+            routing_key="",
+            declare=[CANCEL_EXCHANGE],
+            **{"serializer": "json", **options},
+        )
 
     def wait(
         self,

@@ -15,9 +15,10 @@ import sys
 
 from kombu import Queue
 
-from transcoder import contract, errors, guards
+from transcoder import cancel, contract, errors, guards
+from transcoder.cancel import CancelConsumer, cancel_queue
 from transcoder.media.profiles import PROFILE_NAMES, PROFILES, RUNGS
-from transcoder.payload import parse_convert_request, parse_delete_request
+from transcoder.payload import parse_cancel_request, parse_convert_request, parse_delete_request
 from transcoder.tasks import convert_video, delete_outputs, ping
 from transcoder.worker import app
 
@@ -112,6 +113,32 @@ def test_kwargs() -> None:
     assert (request.job_id, request.source_key) == (example["job_id"], example["source_key"])
     delete = parse_delete_request(args=(), kwargs={"job_id": "j", "contract_version": 2})
     assert delete.job_id == "j"
+
+
+def test_the_cancel_message_and_its_exchange() -> None:
+    # docs/messages.md, "Cancelling a job": not Celery's remote control.
+    assert (contract.CANCEL_EXCHANGE, contract.CANCEL_EXCHANGE_TYPE) == (
+        "transcode_cancel",
+        "fanout",
+    )
+    queue = cancel_queue(hostname="celery@host")
+    assert queue.name == "celery@host.transcode_cancel"
+    assert (queue.durable, queue.auto_delete) == (False, True)
+    exchange = queue.exchange
+    assert (exchange.name, exchange.type, exchange.durable, exchange.auto_delete) == (
+        "transcode_cancel",
+        "fanout",
+        True,
+        False,
+    )
+    assert contract.CANCEL_FIELDS == {"job_id", "contract_version"}
+    # The example of docs/messages.md, as written there.
+    request = parse_cancel_request(
+        body={"job_id": "0b6c2f0e-1c1e-4b7a-9a53-2f1f6c7d9e10", "contract_version": 2}
+    )
+    assert request.job_id == "0b6c2f0e-1c1e-4b7a-9a53-2f1f6c7d9e10"
+    assert cancel.CANCEL_SIGNAL == "SIGTERM"
+    assert CancelConsumer in app.steps["consumer"]
 
 
 def test_output_keys() -> None:

@@ -28,7 +28,6 @@ from .support import (
     keys_under,
     new_job_id,
     scratch_entries,
-    source_put,
 )
 from .worker_process import WorkerProcess
 
@@ -200,40 +199,6 @@ def test_pickle_message_is_refused_and_never_run(
     assert keys_under(seaweed, f"outputs/{job_id}/") == {}
     _, waiting, _ = TRANSCODE_QUEUE(caller.connection.default_channel).queue_declare(passive=True)
     assert waiting == 0
-
-
-def test_revoke_with_terminate_kills_ffmpeg_and_removes_the_scratch(
-    caller: Caller,
-    worker: WorkerProcess,
-    seaweed: SeaweedStore,
-    worker_scratch: Path,
-    long_clip: Path,
-) -> None:
-    job_id = new_job_id("long")
-    source = source_put(seaweed, long_clip)
-    task_id = caller.send(
-        "transcode.convert_video", job_id=job_id, source_key=source, contract_version=2
-    )
-    # Well into the transcode: ffmpeg runs and the attempt's scratch exists.
-    caller.wait(task_id, until={"PROGRESS"}, percent_above=10)
-    ffmpeg_pid = worker.wait_for_ffmpeg_pid(job_id)
-    assert process_alive(ffmpeg_pid)
-    assert [name.split(".")[0] for name in scratch_entries(worker_scratch)] == [job_id]
-
-    # What the web's "cancel" does: SIGTERM to the pool process running it.
-    caller.client.control.revoke(task_id, terminate=True, signal="SIGTERM")
-    assert caller.wait(task_id, until=FINAL_STATES)[-1]["status"] == "REVOKED"
-    deadline = time.monotonic() + 10
-    while (process_alive(ffmpeg_pid) or scratch_entries(worker_scratch)) and (
-        time.monotonic() < deadline
-    ):
-        time.sleep(0.1)
-    assert not process_alive(ffmpeg_pid)
-    assert scratch_entries(worker_scratch) == []
-    assert keys_under(seaweed, f"outputs/{job_id}/") == {}
-    # The pool replaced the process and the worker keeps serving.
-    states = caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)
-    assert states[-1]["status"] == "SUCCESS"
 
 
 # Last in this module: it stops the worker the tests above share.

@@ -35,6 +35,13 @@ REQUIRED_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_SOURCE_KEY, KWARG_CONTRA
 OPTIONAL_KWARGS: Final = frozenset({KWARG_PROFILES})
 # kwargs of transcode.delete_outputs: all required, nothing optional.
 DELETE_KWARGS: Final = frozenset({KWARG_JOB_ID, KWARG_CONTRACT_VERSION})
+# Cancelling a job (docs/messages.md, "Cancelling a job"): the JSON body
+# {"job_id": ..., "contract_version": 2} on a durable fanout exchange that
+# each worker binds its own queue to. Not Celery's remote control: the right
+# to publish there would also be the right to stop every worker.
+CANCEL_EXCHANGE: Final = "transcode_cancel"
+CANCEL_EXCHANGE_TYPE: Final = "fanout"
+CANCEL_FIELDS: Final = frozenset({KWARG_JOB_ID, KWARG_CONTRACT_VERSION})
 # The v1 field that marks a shared-disk message, refused with its own sentence.
 KWARG_V1_SOURCE_PATH: Final = "source_path"
 DEFAULT_PROFILES: Final = ("720p",)
@@ -110,3 +117,12 @@ def attempts_prefix(job_id: str) -> str:
 
 def attempt_marker_key(*, job_id: str, attempt: str) -> str:
     return f"{attempts_prefix(job_id)}{attempt}.json"
+
+
+def cancel_queue_name(hostname: str) -> str:
+    """<nodename>.transcode_cancel: one queue per worker, like Celery's <nodename>.celery.pidbox.
+
+    Stable across restarts, so kombu's filesystem transport (`make run`),
+    which never forgets a binding, does not collect queues of dead workers.
+    """
+    return f"{hostname}.{CANCEL_EXCHANGE}"

@@ -1,4 +1,4 @@
-"""Validation of the task messages into a `ConvertRequest` or a `DeleteRequest`.
+"""Validation of the messages into a `ConvertRequest`, a `DeleteRequest` or a `CancelRequest`.
 
 The message comes from another codebase, so nothing in it is trusted: every
 field is checked for presence, exact type and range, and each refusal says
@@ -76,6 +76,23 @@ def parse_delete_request(*, args: Sequence[object], kwargs: Mapping[str, object]
     return DeleteRequest(
         job_id=_job_id(kwargs[contract.KWARG_JOB_ID]),
         contract_version=_contract_version(kwargs[contract.KWARG_CONTRACT_VERSION]),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelRequest:
+    job_id: str
+    contract_version: int
+
+
+def parse_cancel_request(*, body: object) -> CancelRequest:
+    """Return the validated cancel message (transcoder/cancel.py), or raise `InvalidPayload`."""
+    if not isinstance(body, dict):
+        raise InvalidPayload(f"A cancel message must be a JSON object, not {_type_name(body)}.")
+    _check_keys(body, required=contract.CANCEL_FIELDS, optional=frozenset())
+    return CancelRequest(
+        job_id=_job_id(body[contract.KWARG_JOB_ID]),
+        contract_version=_contract_version(body[contract.KWARG_CONTRACT_VERSION]),
     )
 
 

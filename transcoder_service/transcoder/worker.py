@@ -15,6 +15,7 @@ from celery.signals import worker_process_init
 from kombu import Exchange, Queue
 
 from transcoder import contract
+from transcoder.cancel import CancelConsumer
 from transcoder.guards import compression_refuse
 from transcoder.scratch import scratch_sweep
 from transcoder.settings import get_settings
@@ -110,6 +111,11 @@ app.conf.update(
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-hijack-root-logger
     worker_hijack_root_logger=True,
 )
+
+# The caller cancels a job with a message of the contract on the
+# `transcode_cancel` exchange, not with Celery's remote control, which the
+# web's broker user may not use (transcoder/cancel.py says why).
+app.steps["consumer"].add(CancelConsumer)
 
 if settings.broker_filesystem_dir is not None:
     # kombu's filesystem transport (`make run` with no RabbitMQ): both

@@ -255,10 +255,11 @@ BROKER_CONFIRM_TIMEOUT = _env_int("BROKER_CONFIRM_TIMEOUT", 5)
 if BROKER_CONFIRMS:
     BROKER_TRANSPORT_OPTIONS = {**BROKER_TRANSPORT_OPTIONS, "confirm_publish": True}
 RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
-# Whether the web declares transcode_queue before it publishes, so that a job
-# sent before any transcoder ran waits in it. 0 where the broker's own
-# definitions create the queue (docker-compose.yml): the web's broker user then
-# needs no right to configure or read it, so it cannot consume the jobs.
+# Whether the web declares transcode_queue (and the transcode_cancel exchange)
+# before it publishes, so that a job sent before any transcoder ran waits in
+# it. 0 where the broker's own definitions create them (docker-compose.yml):
+# the web's broker user then needs no right to configure or read them, so it
+# cannot consume the jobs.
 TRANSCODE_QUEUE_DECLARE = _env("TRANSCODE_QUEUE_DECLARE", "1") == "1"
 # What a new upload asks the transcoder for (docs/messages.md, `profiles`).
 # Checked against the contract's list when the app starts (videos/apps.py),

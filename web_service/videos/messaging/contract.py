@@ -22,6 +22,12 @@ EXCHANGE = "transcode_queue"
 EXCHANGE_TYPE = "direct"
 ROUTING_KEY = "transcode_queue"
 
+# Cancelling a job: {"job_id": ..., "contract_version": 2} on this durable
+# fanout exchange, which every worker binds its own queue to. Not Celery's
+# remote control: publishing there could also stop every worker.
+CANCEL_EXCHANGE = "transcode_cancel"
+CANCEL_EXCHANGE_TYPE = "fanout"
+
 # "hls" is the adaptive ladder (fMP4 segments, a master playlist) and the
 # scrub-preview storyboard; the MP4 profiles stay for download and old browsers.
 PROFILES = ("720p", "480p", "hls")
@@ -74,6 +80,11 @@ def transcode_queue() -> Queue:
     )
 
 
+def cancel_exchange() -> Exchange:
+    """The exchange the web cancels through, declared exactly as the worker declares it."""
+    return Exchange(CANCEL_EXCHANGE, type=CANCEL_EXCHANGE_TYPE, durable=True)
+
+
 def results_queue() -> Queue:
     """The fixed, durable reply queue the collector consumes.
 
@@ -107,6 +118,10 @@ def convert_video_kwargs(*, job_id: str, source_key: str, profiles: list[str]) -
 
 
 def delete_outputs_kwargs(*, job_id: str) -> dict:
+    return {"job_id": job_id, "contract_version": CONTRACT_VERSION}
+
+
+def cancel_body(*, job_id: str) -> dict:
     return {"job_id": job_id, "contract_version": CONTRACT_VERSION}
 
 

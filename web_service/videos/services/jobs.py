@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from videos.messaging import contract
-from videos.messaging.control import transcode_revoke
+from videos.messaging.control import transcode_cancel_publish
 from videos.models import JobStatus, TranscodeJob, Video
 from videos.services.dispatch import PUBLISH_ERRORS, job_create
 
@@ -22,13 +22,13 @@ class JobActionError(Exception):
     """The job is not in a state that allows the action; the message says why."""
 
 
-def _revoke_after_commit(job_id: str) -> None:
+def _cancel_after_commit(job_id: str) -> None:
     try:
-        transcode_revoke(job_id=job_id)
+        transcode_cancel_publish(job_id=job_id)
     except PUBLISH_ERRORS as exc:
         # The job is cancelled in the database either way; a result that
         # still arrives is ignored because the job is final.
-        logger.warning("could not broadcast revoke for job %s: %s", job_id, exc)
+        logger.warning("could not send the cancel of job %s: %s", job_id, exc)
 
 
 @transaction.atomic
@@ -45,7 +45,7 @@ def job_cancel(*, video: Video) -> TranscodeJob:
     job.error_code = "Cancelled"
     job.finished_at = timezone.now()
     job.save()
-    transaction.on_commit(lambda: _revoke_after_commit(job.job_id))
+    transaction.on_commit(lambda: _cancel_after_commit(job.job_id))
     return job
 
 

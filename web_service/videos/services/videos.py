@@ -14,7 +14,7 @@ from django.db import transaction
 
 from videos import objectstore
 from videos.messaging import contract
-from videos.messaging.control import transcode_revoke
+from videos.messaging.control import transcode_cancel_publish
 from videos.messaging.publisher import outputs_delete_publish
 from videos.models import FINAL_STATUSES, Video
 from videos.selectors import user_storage_used
@@ -92,9 +92,9 @@ def _video_objects_delete(*, source_key: str, job_ids: list[str], running: list[
     for job_id in running:
         try:
             # Otherwise a running transcode would write outputs after their deletion.
-            transcode_revoke(job_id=job_id)
+            transcode_cancel_publish(job_id=job_id)
         except PUBLISH_ERRORS as exc:
-            logger.warning("could not revoke job %s of a deleted video: %s", job_id, exc)
+            logger.warning("could not cancel job %s of a deleted video: %s", job_id, exc)
     try:
         objectstore.source_delete(key=source_key)
     except objectstore.ObjectStoreError as exc:

@@ -22,6 +22,18 @@ HOST = "127.0.0.1:5672"
 WEB_SERVICE = Path(__file__).resolve().parents[3]
 
 
+# The web's broker user in docker-compose.yml (deploy/rabbitmq/entrypoint.sh):
+# it publishes jobs and cancels, declares and reads its reply queues, and has
+# no right on transcode_queue beyond publishing, nor any on Celery's remote
+# control (celery.pidbox). tests/compose/test_2c_broker_users.py checks the
+# real one.
+COMPOSE_WEB_USER = {
+    "configure": r"^(web\.transcode_results|web\.transcode_results\.dead)$",
+    "write": r"^(transcode_queue|transcode_cancel|amq\.default)$",
+    "read": r"^(web\.transcode_results|web\.transcode_results\.dead)$",
+}
+
+
 def _ctl(*args: str, check: bool = True) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)
 

@@ -88,6 +88,18 @@ def test_delete_outputs_kwargs():
     assert contract.delete_outputs_kwargs(job_id="j1") == {"job_id": "j1", "contract_version": 2}
 
 
+def test_the_cancel_message_and_its_exchange():
+    # docs/messages.md, "Cancelling a job": not Celery's remote control.
+    exchange = contract.cancel_exchange()
+    assert (exchange.name, exchange.type, exchange.durable, exchange.auto_delete) == (
+        "transcode_cancel",
+        "fanout",
+        True,
+        False,
+    )
+    assert contract.cancel_body(job_id="j1") == {"job_id": "j1", "contract_version": 2}
+
+
 def test_keys_the_web_writes_and_reads():
     # sources/<id> is written by the web; only outputs/ keys are ever played.
     assert objectstore.SOURCES_PREFIX == "sources/"

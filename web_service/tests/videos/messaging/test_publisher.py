@@ -11,7 +11,13 @@ from kombu import Connection, Consumer
 from videos.messaging import contract
 from videos.messaging.publisher import outputs_delete_publish, transcode_request_publish
 
-from .rabbitmq import celery_app_using, guest_url, rabbitmq_vhost, settings_transport_options
+from .rabbitmq import (
+    COMPOSE_WEB_USER,
+    celery_app_using,
+    guest_url,
+    rabbitmq_vhost,
+    settings_transport_options,
+)
 
 
 def _received_one(connection):
@@ -57,15 +63,6 @@ def test_delete_outputs_is_sent_by_name_without_a_reply_queue(memory_broker, set
     args, kwargs, _embed = json.loads(message.body)
     assert (args, kwargs) == ([], {"job_id": "job-1", "contract_version": 2})
     message.ack()
-
-
-# The web's broker user in docker-compose.yml (deploy/rabbitmq/entrypoint.sh):
-# it may publish to the jobs' exchange, never configure or read transcode_queue.
-COMPOSE_WEB_USER = {
-    "configure": r"^(web\.transcode_results|web\.transcode_results\.dead|celery\.pidbox)$",
-    "write": r"^(transcode_queue|celery\.pidbox|amq\.default)$",
-    "read": r"^(web\.transcode_results|web\.transcode_results\.dead)$",
-}
 
 
 @pytest.mark.parametrize("declare", [False, True])

@@ -18,7 +18,7 @@ def test_cancel_a_queued_or_running_job(memory_broker, status, django_capture_on
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert job.finished_at is not None
-    assert len(callbacks) == 1  # the revoke broadcast, after the commit
+    assert len(callbacks) == 1  # the cancel message, after the commit
 
 
 @pytest.mark.parametrize("status", [JobStatus.READY, JobStatus.FAILED, JobStatus.CANCELLED])

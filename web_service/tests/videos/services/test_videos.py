@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from django.db import DataError
-from kombu import Consumer, Exchange, Queue
+from kombu import Consumer, Queue
 
 from videos import objectstore
+from videos.messaging import contract
 from videos.models import DispatchState, JobStatus, TranscodeJob, Video
 from videos.selectors import user_storage_used
 from videos.services.videos import UploadQuotaExceeded, video_create, video_delete
@@ -66,10 +67,8 @@ def test_a_video_deleted_while_transcoding_is_revoked_first(
     memory_broker, object_store, web_s3, django_capture_on_commit_callbacks
 ):
     video, job = stored_video(object_store, web_s3, status=JobStatus.PROCESSING)
-    # Celery broadcasts `revoke` on its pidbox fanout exchange; listen like a worker.
-    control = Queue(
-        "test.pidbox", Exchange("celery.pidbox", type="fanout", durable=False), auto_delete=True
-    )
+    # The cancel goes to a fanout exchange; listen like a worker.
+    control = Queue("test.transcode_cancel", contract.cancel_exchange(), auto_delete=True)
     control(memory_broker.default_channel).declare()
     with django_capture_on_commit_callbacks(execute=True):
         video_delete(video=video)
@@ -81,9 +80,7 @@ def test_a_video_deleted_while_transcoding_is_revoked_first(
         callbacks=[lambda body, message: broadcasts.append(body)],
     ):
         memory_broker.drain_events(timeout=2)
-    assert [(b["method"], b["arguments"]["task_id"]) for b in broadcasts] == [
-        ("revoke", str(job.id))
-    ]
+    assert broadcasts == [{"job_id": str(job.id), "contract_version": 2}]
     assert sent_tasks(memory_broker) == [
         ("transcode.delete_outputs", {"job_id": str(job.id), "contract_version": 2})
     ]
@@ -132,6 +129,7 @@ def test_rows_that_fail_to_commit_take_the_stored_object_with_them(
     object_store, web_s3, transcoder_s3, user, settings
 ):
     settings.USER_QUOTA_BYTES = 2**80  # so that the database, not the quota, refuses it
+    settings.SITE_QUOTA_BYTES = 2**80
     key = _stored_source(web_s3, object_store.bucket)
     with pytest.raises(DataError):  # a size over PostgreSQL's bigint
         video_create(

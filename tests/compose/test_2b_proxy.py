@@ -114,3 +114,32 @@ def test_only_nginx_publishes_a_port(compose_project):
         if bindings
     }
     assert published == {"nginx", "seaweedfs"}, published
+
+
+LOGIN_FAILURE_LIMIT = 10  # the default (.env.example); the test's .env leaves it
+
+
+def test_a_client_written_forwarded_for_does_not_reset_a_limit(compose_project, web_url):
+    # nginx writes X-Forwarded-For itself and the web believes exactly that
+    # one hop (WEB_TRUSTED_PROXIES=1), so a header the client writes, new
+    # each time, with a new username each time, is still one address. Issue
+    # 23: a new header was a new address, and reset the limits.
+    def wrong_login(n: int) -> requests.Response:
+        return requests.post(
+            f"{web_url}/api/auth/token/",
+            data={"username": f"nobody-{n}", "password": "wrong"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            timeout=30,
+        )
+
+    try:
+        answers = [wrong_login(n).status_code for n in range(LOGIN_FAILURE_LIMIT)]
+        # The last failure allowed locks the address out.
+        assert answers == [400] * (LOGIN_FAILURE_LIMIT - 1) + [429], answers
+        refused = wrong_login(200)
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["Retry-After"]) <= 900
+        assert refused.json()["error"].startswith("Too many failed logins. Try again in ")
+    finally:
+        # The tests after this one log in from the same address.
+        compose_project.compose("exec", "-T", "web", "python", "manage.py", "axes_reset")

@@ -139,6 +139,9 @@ def stack_env(*, broker_url: str, database_url: str, port: int) -> dict[str, str
         # would; the throttle itself is pinned by the web's own tests.
         API_THROTTLE_UPLOADS="10000/hour",
         API_THROTTLE_REQUESTS="100000/minute",
+        # Every account is signed up from 127.0.0.1; the limit is pinned by
+        # web_service/tests/accounts/test_login_limits.py.
+        SIGNUP_RATE="10000/hour",
         TRANSCODER_CONCURRENCY="2",
         PYTHONUNBUFFERED="1",
     )

@@ -9,6 +9,7 @@ request. See .env.example at the repository root for the full list.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,7 +62,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # The docs page's Swagger UI files, served by us: no CDN is needed.
     "drf_spectacular_sidecar",
+    # Counts failed logins and locks out an address or a username (below).
+    "axes",
     "accounts",
+    "ratelimits",
     "videos",
 ]
 
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     "videos.middleware.UploadQuotaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login refused for too many failures into its 429 page.
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees database errors raised by any view or middleware above.
     "videos.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -169,8 +175,42 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
-# Throttle counts live in the database, so every gunicorn worker (and host)
-# shares them; a per-process cache would multiply each rate by the workers.
+# How many proxies we run in front of gunicorn, each setting or appending
+# X-Forwarded-For: 0 under `make run` (the socket's peer is the client), 1 in
+# compose (its nginx). Every limit per address trusts exactly these hops
+# (ratelimits/clients.py); one more would let a client choose its address.
+TRUSTED_PROXIES = _env_int("WEB_TRUSTED_PROXIES", 0)
+# Password guessing (django-axes, https://django-axes.readthedocs.io/): after
+# LOGIN_FAILURE_LIMIT failures from one address, or for one username, every
+# login from that address or to that account is refused, the right password
+# too, until LOGIN_LOCKOUT_SECONDS after the last failure. Covers the login
+# page, the admin's and the API's token endpoint (AxesStandaloneBackend sees
+# every authenticate() call that is given the request).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=_env_int("LOGIN_LOCKOUT_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# A lockout ends LOGIN_LOCKOUT_SECONDS after it began, so Retry-After is true;
+# more tries during it are refused without being counted.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Not reset by a success: logging in to one's own account would otherwise
+# clear the address's count between guesses at another.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "ratelimits.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "ratelimits.lockout.login_lockout"
+# Only failures are kept (and deleted once older than the cool-off): no log
+# of every successful login with its address.
+AXES_DISABLE_ACCESS_LOG = True
+# Sign-ups per address (every attempt counts, a refused one too), which also
+# bounds how fast anyone can probe which usernames are taken.
+SIGNUP_RATE = _env("SIGNUP_RATE", "10/hour")
+# Throttles do not count here: the database cache reads and writes back
+# without a lock, so parallel requests overshot every rate. They count in
+# ratelimits' table, one atomic statement a hit (ratelimits/services.py).
+# The cache stays shared by every worker for anything that may use it.
 # The table comes from `manage.py createcachetable` (the Procfile's release).
 CACHES = {
     "default": {
@@ -188,6 +228,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["videos.views.rest.RequestRateThrottle"],
+    # Our throttles key on ratelimits.clients.client_address; this keeps any
+    # other DRF throttle to the same trusted proxies.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "requests": _env("API_THROTTLE_REQUESTS", "600/minute"),
         "uploads": _env("API_THROTTLE_UPLOADS", "60/hour"),

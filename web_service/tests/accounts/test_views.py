@@ -69,7 +69,7 @@ def test_signup_escapes_what_it_shows_back():
         },
     )
     html = response.content.decode()
-    assert "A user with that username already exists." in html
+    assert "This username cannot be used. Choose another one." in html
     assert "<b>taken</b>" not in html
 
 

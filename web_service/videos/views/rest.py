@@ -8,15 +8,21 @@ every error is `{"error": "<sentence>"}`, and a list is
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.paginator import Paginator
+from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from ratelimits.clients import client_address
+from ratelimits.services import rate_hit, rate_parse, wait_sentence
 
 ONE_FILE_MESSAGE = "Send one file per upload."
 FIELDS_TOO_LARGE_MESSAGE = "The form fields sent with the file are too large."
@@ -71,7 +77,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.NotAuthenticated):
         message = NOT_AUTHENTICATED_MESSAGE
     elif isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        message = f"Too many requests. Try again in {math.ceil(exc.wait)} seconds."
+        message = f"Too many requests. {wait_sentence(exc.wait)}"
     else:
         message = _first_message(response.data)
     response.data = {"error": message}
@@ -127,24 +133,89 @@ class PagePagination(BasePagination):
         ]
 
 
-class _LiveRateThrottle(UserRateThrottle):
-    """Per user (per address when anonymous). Reads its rate from the settings at
-    each request: DRF's class attribute keeps the rates of import time."""
+class _AtomicRateThrottle(BaseThrottle):
+    """Per user (per address when anonymous), counted atomically in the database.
 
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    DRF's SimpleRateThrottle reads its history from the cache, appends and
+    writes it back: parallel requests overshot the rate (issue 23). This
+    counts with ratelimits.services.rate_hit instead, one statement a hit,
+    shared by every worker. The rate is read from the settings at each
+    request (DRF's class attribute keeps the rates of import time), and the
+    address is the one behind exactly the proxies we run (ratelimits/clients.py).
+    """
+
+    scope = ""
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
+
+    def allow_request(self, request, view) -> bool:
+        return self.hit(request=request, user=getattr(request, "user", None))
+
+    def hit(self, *, request: HttpRequest, user: AbstractBaseUser | None) -> bool:
+        """Count one request by `user` (by its address when anonymous); False over the rate."""
+        text = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        if not text:
+            return True
+        if user is not None and user.is_authenticated:
+            key = f"{self.scope}:user:{user.pk}"
+        else:
+            key = f"{self.scope}:address:{self.get_ident(request)}"
+        verdict = rate_hit(key=key, rate=rate_parse(text))
+        self._wait = verdict.wait_seconds
+        return verdict.allowed
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
-class RequestRateThrottle(_LiveRateThrottle):
+class RequestRateThrottle(_AtomicRateThrottle):
     """Every API call (API_THROTTLE_REQUESTS)."""
 
     scope = "requests"
 
 
-class UploadRateThrottle(_LiveRateThrottle):
-    """Uploads only (API_THROTTLE_UPLOADS), on top of the general rate."""
+class UploadRateThrottle(_AtomicRateThrottle):
+    """Uploads (API_THROTTLE_UPLOADS), on top of the general rate.
+
+    One count per person for the API's uploads, its upload starts and the
+    page's form: the page's POST / is checked by upload_rate_refusal, before
+    its body is read, which marks the request so that it is not counted twice.
+    """
 
     scope = "uploads"
 
     def allow_request(self, request, view) -> bool:
-        return request.method != "POST" or super().allow_request(request, view)
+        if request.method != "POST" or getattr(request, UPLOAD_RATE_COUNTED, False):
+            return True
+        return super().allow_request(request, view)
+
+
+# Set on Django's request once its upload was counted (DRF's Request reads
+# through to it), so the view's throttle does not count it again.
+UPLOAD_RATE_COUNTED = "upload_rate_counted"
+
+
+@dataclass(frozen=True)
+class UploadRateRefusal:
+    message: str
+    retry_after: int  # seconds, for the Retry-After header
+
+
+def upload_rate_refusal(
+    *, request: HttpRequest, uploader: AbstractBaseUser
+) -> UploadRateRefusal | None:
+    """Count one upload by `uploader`: None, or why it is one too many (a 429).
+
+    For the upload gate (videos/middleware.py), before anything reads the body.
+    """
+    throttle = UploadRateThrottle()
+    allowed = throttle.hit(request=request, user=uploader)
+    setattr(request, UPLOAD_RATE_COUNTED, True)
+    if allowed:
+        return None
+    wait = math.ceil(throttle.wait() or 0)
+    return UploadRateRefusal(message=f"Too many uploads. {wait_sentence(wait)}", retry_after=wait)

@@ -58,7 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_results",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens hashed at rest, expiring, revocable; README, "API" (see REST_KNOX).
+    "knox",
     "drf_spectacular",
     # The docs page's Swagger UI files, served by us: no CDN is needed.
     "drf_spectacular_sidecar",
@@ -83,11 +84,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Who uploads (session, token, or nobody: refused) and their quota, decided
+    # in its process_view, which runs before CsrfViewMiddleware's, the first
+    # thing that reads the body, and after every request phase below, so
+    # request.user is known.
+    "videos.middleware.UploadGateMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Needs the session's user; still runs before CsrfViewMiddleware's
-    # process_view, the first thing that reads the body.
-    "videos.middleware.UploadQuotaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused for too many failures into its 429 page.
@@ -222,7 +225,7 @@ CACHES = {
 REST_FRAMEWORK = {
     # Token first: its 401 (with WWW-Authenticate) answers an anonymous call.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -239,6 +242,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "videos.views.rest.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# django-rest-knox, not DRF's authtoken: knox keeps only a SHA-512 digest of
+# each token, gives each an expiry, one token per login (so each can be
+# revoked alone, DELETE /api/auth/token/), and deletes them in bulk cheaply
+# (accounts/services.py does on a password change); DRF's authtoken keeps one
+# clear, eternal key per user. https://jazzband.github.io/django-rest-knox/
+REST_KNOX = {
+    # A hard lifetime: no auto-refresh, so a leaked token dies on schedule.
+    "TOKEN_TTL": timedelta(seconds=_env_int("API_LOGIN_TTL", 24 * 3600)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Video pipeline API",

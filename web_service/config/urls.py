@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
+
+from accounts.api import TokenView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    # username + password (form or JSON) -> {"token": "..."}; README, "API".
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    # POST username + password (form or JSON) -> {"token", "expiry"}; DELETE
+    # revokes the token sent with it. README, "API".
+    path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script as a file, not inline: it works under
     # a strict Content-Security-Policy, and its assets come from the sidecar.

@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 
 import pytest
 from django.test import Client, override_settings
+from knox.models import AuthToken
 from kombu import Connection, Consumer
-from rest_framework.authtoken.models import Token
 
 from videos.messaging import contract
 
@@ -173,5 +173,5 @@ def session(user) -> tuple[Client, str]:
 @pytest.fixture
 def token_client(user) -> Client:
     """A script's client: `Authorization: Token <key>`, no cookie, no CSRF token."""
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=user)
+    return Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {token}")

@@ -1,17 +1,25 @@
-"""Request-wide safety nets: upload checks and cleanup, and a 503 while the database is away."""
+"""Request-wide safety nets: upload checks before the body and cleanup after, and a 503
+while the database is away."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from videos.services.videos import upload_quota_refusal
 from videos.upload_handlers import (
+    upload_clear,
     upload_declared_file_bytes,
     upload_declared_length,
     upload_declared_too_large,
@@ -86,30 +94,110 @@ class UploadPrecheckMiddleware:
         return self.get_response(request)
 
 
-class UploadQuotaMiddleware:
-    """Refuses, from Content-Length, an upload that cannot fit the logged-in person's quota.
+class _SessionUserOnly(SessionAuthentication):
+    """SessionAuthentication less its CSRF check, which reads the body (request.POST).
 
-    After AuthenticationMiddleware, for the session's user, and still before
-    any body is read. An API call with a token is checked in the view, which
-    it reaches before its body is read. The real size is checked again when
-    the upload is recorded (videos/services/videos.py).
+    Only for the gate: the view runs the real SessionAuthentication, with its
+    CSRF check, on the same request afterwards.
+    """
+
+    def enforce_csrf(self, request: Request) -> None:
+        return None
+
+
+def _api_uploader(
+    *, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+) -> AbstractBaseUser | HttpResponse:
+    """Who the API view will see, found by its own authenticators and permissions.
+
+    The view's DRF machinery is set up as dispatch() sets it up, so the
+    answer (401 and its sentence, WWW-Authenticate) is the one the view gives.
+    """
+    view = view_func.cls(**view_func.initkwargs)
+    view.setup(request, *view_args, **view_kwargs)
+    view.headers = view.default_response_headers
+    view.format_kwarg = None
+    drf_request = view.initialize_request(request, *view_args, **view_kwargs)
+    drf_request.authenticators = tuple(
+        _SessionUserOnly() if isinstance(authenticator, SessionAuthentication) else authenticator
+        for authenticator in drf_request.authenticators
+    )
+    view.request = drf_request
+    try:
+        view.perform_authentication(drf_request)
+        view.check_permissions(drf_request)
+    except APIException as exc:
+        return view.finalize_response(drf_request, view.handle_exception(exc)).render()
+    return drf_request.user
+
+
+def _upload_gate(
+    *, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+) -> HttpResponse | None:
+    view_class = getattr(view_func, "cls", None)
+    if view_class is not None and issubclass(view_class, APIView):
+        uploader = _api_uploader(
+            request=request, view_func=view_func, view_args=view_args, view_kwargs=view_kwargs
+        )
+        if isinstance(uploader, HttpResponse):
+            return uploader
+    else:  # the page's form: its session, as login_required sees it
+        uploader = request.user
+        if not uploader.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+    refusal = upload_quota_refusal(owner=uploader, size_bytes=upload_declared_file_bytes(request))
+    if refusal:
+        return upload_refusal(request=request, message=refusal, status=413)
+    upload_clear(request=request, owner=uploader)
+    return None
+
+
+class UploadGateMiddleware:
+    """Decides who is uploading, and whether it fits their quota, before any byte of the body.
+
+    The one place for both, for the page's form and the API, whatever the
+    Authorization header says. An anonymous upload gets the login redirect
+    (the page) or a 401 (the API); a token, Basic or unknown scheme is judged
+    by the API view's own authenticators, so a wrong token is its 401 and a
+    session or token user over quota a 413. Nothing is read or stored first.
+
+    A process_view, listed just before CsrfViewMiddleware: CsrfViewMiddleware's
+    process_view (and DRF's session CSRF check) read the body, and every
+    middleware's request phase (so AuthenticationMiddleware's request.user)
+    has run before the first process_view. upload_receive refuses to read a
+    body this gate did not clear.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _is_upload(request) and "HTTP_AUTHORIZATION" not in request.META:
-            try:
-                user = request.user
-                refusal = user.is_authenticated and upload_quota_refusal(
-                    owner=user, size_bytes=upload_declared_file_bytes(request)
-                )
-            except (OperationalError, InterfaceError):
-                refusal = None  # the view answers 503 for the database
-            if refusal:
-                return upload_refusal(request=request, message=refusal, status=413)
         return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> HttpResponse | None:
+        if not _is_upload(request):
+            return None
+        try:
+            return _upload_gate(
+                request=request, view_func=view_func, view_args=view_args, view_kwargs=view_kwargs
+            )
+        except (OperationalError, InterfaceError) as exc:
+            # Who is asking cannot be known: refuse before the body, as the view would.
+            return database_unavailable(request=request, exception=exc)
+
+
+def database_unavailable(*, request: HttpRequest, exception: Exception) -> HttpResponse:
+    """503 with a sentence and Retry-After: JSON for the API and /healthz, a page otherwise."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        response: HttpResponse = JsonResponse({"error": UNAVAILABLE_MESSAGE}, status=503)
+    else:
+        body = render_to_string("videos/unavailable.html", {"message": UNAVAILABLE_MESSAGE})
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = "5"
+    return response
 
 
 class DatabaseUnavailableMiddleware:
@@ -122,13 +210,4 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.warning(
-            "database unavailable for %s %s: %s", request.method, request.path, exception
-        )
-        if request.path.startswith("/api/") or request.path == "/healthz":
-            response: HttpResponse = JsonResponse({"error": UNAVAILABLE_MESSAGE}, status=503)
-        else:
-            body = render_to_string("videos/unavailable.html", {"message": UNAVAILABLE_MESSAGE})
-            response = HttpResponse(body, status=503)
-        response["Retry-After"] = "5"
-        return response
+        return database_unavailable(request=request, exception=exception)

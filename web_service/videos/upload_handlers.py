@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
@@ -78,6 +79,16 @@ def upload_declared_length(request: HttpRequest) -> int | None:
 def upload_declared_file_bytes(request: HttpRequest) -> int:
     """The least the file can be, from Content-Length: the body less the framing allowance."""
     return max(0, (upload_declared_length(request) or 0) - MULTIPART_OVERHEAD)
+
+
+def upload_clear(*, request: HttpRequest, owner: AbstractBaseUser) -> None:
+    """Mark the request as cleared for `owner` by the gate (UploadGateMiddleware)."""
+    request._upload_cleared_for = owner.pk
+
+
+def upload_cleared(*, request: HttpRequest, owner: AbstractBaseUser) -> bool:
+    """True when the gate decided, before the body, that `owner` may send this upload."""
+    return owner.pk is not None and getattr(request, "_upload_cleared_for", None) == owner.pk
 
 
 def upload_was_cut(request: HttpRequest) -> bool:

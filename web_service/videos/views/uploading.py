@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from videos import objectstore
 from videos.forms import VideoUploadForm
 from videos.models import Video
-from videos.services.videos import UploadQuotaExceeded, upload_quota_refusal, video_create
+from videos.services.videos import UploadQuotaExceeded, video_create
 from videos.upload_handlers import (
-    upload_declared_file_bytes,
-    upload_declared_too_large,
+    upload_cleared,
     upload_keep,
     upload_store_failed,
     upload_too_large_message,
@@ -34,14 +34,15 @@ def upload_receive(*, request: HttpRequest, owner: AbstractBaseUser) -> UploadOu
     `request` is Django's own request (a DRF view passes `request._request`),
     because the upload handlers and the cleanup mark that object.
     """
-    # Refuse on the declared size before reading a byte of the body. The
-    # middleware did so already for uploads it could see; this keeps the
-    # view safe on its own, and covers API calls authenticated by token.
-    if upload_declared_too_large(request):
-        return UploadOutcome(error=upload_too_large_message(), status=413)
-    refusal = upload_quota_refusal(owner=owner, size_bytes=upload_declared_file_bytes(request))
-    if refusal:
-        return UploadOutcome(error=refusal, status=413)
+    # Who uploads, and whether the declared size fits their quota, was decided
+    # before the body by UploadGateMiddleware (and the size limit by
+    # UploadPrecheckMiddleware). Without that decision no body is read: an
+    # upload path the gate does not see is a configuration error, not an
+    # anonymous upload to stream.
+    if not upload_cleared(request=request, owner=owner):
+        raise ImproperlyConfigured(
+            "Uploads must pass videos.middleware.UploadGateMiddleware (settings.MIDDLEWARE)."
+        )
     form = VideoUploadForm(request.POST, request.FILES)  # streams the body into the store
     if upload_was_cut(request):
         return UploadOutcome(error=upload_too_large_message(), status=413)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from videos.models import JobStatus, Video
 
@@ -54,7 +55,9 @@ def test_the_token_endpoint_trades_a_password_for_a_token(user, as_json):
         else client.post("/api/auth/token/", credentials)
     )
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    body = response.json()
+    assert set(body) == {"token", "expiry"}
+    assert AuthToken.objects.get(user=user).digest == hash_token(body["token"])
 
 
 def test_a_wrong_password_gets_no_token(user):
@@ -174,6 +177,7 @@ def test_the_schema_lists_our_paths():
         "/api/videos/{video_id}/retry/",
         "/api/auth/token/",
     } <= set(schema["paths"])
+    assert set(schema["paths"]["/api/auth/token/"]) == {"post", "delete"}
     assert set(schema["paths"]["/api/videos/{video_id}/"]) >= {"get", "delete"}
 
 

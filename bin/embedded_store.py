@@ -255,6 +255,7 @@ class EmbeddedStore:
         }
 
     def start(self, weed: str) -> None:
+        self.folder = self.folder.resolve()  # weed runs in it: no path may be relative
         data = self.folder / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.folder / "identities.json"

@@ -122,6 +122,11 @@ def seaweed_running(directory: Path) -> Iterator[SeaweedStore]:
                 return
         finally:
             _stop(process)
+            # weed names its unix sockets after our ports, in /tmp whatever
+            # TMPDIR says, and leaves them there after a clean stop.
+            for number in {*ports, *(port + GRPC_OFFSET for port in ports)}:
+                for path in Path("/tmp").glob(f"seaweedfs-*-{number}.sock"):
+                    path.unlink(missing_ok=True)
     tail = log.read_text(errors="replace")[-3000:]
     raise RuntimeError(f"weed mini did not start in {START_ATTEMPTS} attempts:\n{tail}")
 

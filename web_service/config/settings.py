@@ -275,6 +275,13 @@ SPECTACULAR_SETTINGS = {
 UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 # What one person may keep: their sources plus the outputs made from them.
 USER_QUOTA_BYTES = _env_int("USER_QUOTA_BYTES", 10 * 1024**3)
+# What everyone together may keep, open uploads' declared sizes included, so
+# many accounts cannot fill the store's disk between them.
+SITE_QUOTA_BYTES = _env_int("SITE_QUOTA_BYTES", 200 * 1024**3)
+# Direct uploads in progress (started, not completed or aborted), per person
+# and for the whole site: each holds its declared size until it ends.
+USER_OPEN_UPLOADS_MAX = _env_int("USER_OPEN_UPLOADS_MAX", 4)
+SITE_OPEN_UPLOADS_MAX = _env_int("SITE_OPEN_UPLOADS_MAX", 200)
 # One file per upload: a second file part is refused (TooManyFilesSent, a
 # 400) before any of its bytes are handled. The whole body, every part, is
 # capped by the Content-Length check (UploadPrecheckMiddleware), and the

@@ -26,6 +26,7 @@ from videos.upload_handlers import (
     upload_too_large_message,
     uploads_discard,
 )
+from videos.views.rest import upload_rate_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,12 @@ def _upload_gate(
         uploader = request.user
         if not uploader.is_authenticated:
             return redirect_to_login(request.get_full_path())
+    # One count per person for the form and the API (videos/views/rest.py).
+    limited = upload_rate_refusal(request=request, uploader=uploader)
+    if limited:
+        response = upload_refusal(request=request, message=limited.message, status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     refusal = upload_quota_refusal(owner=uploader, size_bytes=upload_declared_file_bytes(request))
     if refusal:
         return upload_refusal(request=request, message=refusal, status=413)

@@ -154,7 +154,7 @@ def test_uploads_have_their_own_rate(settings, memory_broker, token_client, user
     refused = upload()
     assert refused.status_code == 429
     assert refused["Retry-After"] == "3600"
-    assert refused.json()["error"].startswith("Too many requests.")
+    assert refused.json()["error"] == "Too many uploads. Try again in 60 minutes."
     assert token_client.get("/api/videos/").status_code == 200  # reads are not uploads
     # Another person has their own count.
     other = logged_in_client(user_make(username="zed"))

@@ -10,7 +10,12 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.support.api import ApiClient
-from tests.support.browser import ChromiumMissing, chromium_context, page_sign_in
+from tests.support.browser import (
+    ChromiumMissing,
+    chromium_context,
+    csp_violations_watch,
+    page_sign_in,
+)
 from tests.support.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,11 +45,21 @@ def signed_in(browser_context: BrowserContext, api: ApiClient, stack: Stack) -> 
     return browser_context
 
 
+@pytest.fixture(scope="session")
+def csp_violations(signed_in: BrowserContext) -> list[str]:
+    """Every Content-Security-Policy violation in the signed-in browser's pages."""
+    return csp_violations_watch(signed_in)
+
+
 @pytest.fixture
-def page(signed_in: BrowserContext) -> Iterator[Page]:
+def page(signed_in: BrowserContext, csp_violations: list[str]) -> Iterator[Page]:
+    """A page of the signed-in browser. Whatever the test does in it (upload,
+    watch, play), no Content-Security-Policy violation may happen."""
+    csp_violations.clear()
     page = signed_in.new_page()
     yield page
     page.close()
+    assert csp_violations == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture(scope="session")

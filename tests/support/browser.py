@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,10 +47,31 @@ def chromium_context(*, profile: Path, **options: Any) -> Iterator[BrowserContex
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **options
         )
+        for page in context.pages:
+            _waits_without_eval(page)
+        context.on("page", _waits_without_eval)
         try:
             yield context
         finally:
             context.close()
+
+
+# The site's Content-Security-Policy refuses eval(). Playwright's
+# wait_for_function evaluates an *expression* with eval at every poll (which
+# only its first call may do, from DevTools), and a *function* once. So the
+# pages of these contexts send every expression as an arrow function.
+_FUNCTION = re.compile(r"\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
+
+
+def _waits_without_eval(page: Page) -> None:
+    wait = page.wait_for_function
+
+    def wait_for_function(expression: str, *args: Any, **kwargs: Any) -> Any:
+        if not _FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return wait(expression, *args, **kwargs)
+
+    page.wait_for_function = wait_for_function  # type: ignore[method-assign]
 
 
 def page_sign_in(page: Page, *, base_url: str, username: str, password: str) -> None:
@@ -63,3 +85,28 @@ def page_sign_in(page: Page, *, base_url: str, username: str, password: str) -> 
         page.click("form [type=submit]")
     if page.url.rstrip("/") != base_url:
         raise AssertionError(f"signing in led to {page.url}, not {base_url}")
+
+
+# Chromium logs a violation to the console itself ("Refused to ... because it
+# violates the following Content Security Policy directive"); the event adds
+# the directive and the blocked URL, for violations it does not log.
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (event) => console.error(
+  "CSP violation: " + event.effectiveDirective + " blocked " + (event.blockedURI || "inline")
+  + " at " + event.sourceFile + ":" + event.lineNumber));
+"""
+
+
+def csp_violations_watch(context: BrowserContext) -> list[str]:
+    """A list that collects every Content-Security-Policy violation of the
+    context's pages opened from now on (each console report of one)."""
+    seen: list[str] = []
+    context.add_init_script(_CSP_REPORTER)
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        if text.startswith("CSP violation:") or "Content Security Policy" in text:
+            seen.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    context.on("console", on_console)
+    return seen

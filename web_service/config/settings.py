@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # The docs page's Swagger UI files, served by us: no CDN is needed.
     "drf_spectacular_sidecar",
+    # The Content-Security-Policy's middleware and its checks (see Security).
+    "csp",
     # Counts failed logins and locks out an address or a username (below).
     "axes",
     "accounts",
@@ -71,7 +75,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it runs after everything else, however the request ended:
+    # Adds the Content-Security-Policy (below) to every response, the refusals
+    # of the two middlewares under it included; it reads nothing.
+    "csp.middleware.CSPMiddleware",
+    # Early, so it runs after everything else, however the request ended:
     # it aborts or deletes what this request streamed into the store and
     # did not keep (a refused, cut or invalid upload).
     "videos.middleware.UploadCleanupMiddleware",
@@ -268,6 +275,13 @@ SPECTACULAR_SETTINGS = {
 UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 # What one person may keep: their sources plus the outputs made from them.
 USER_QUOTA_BYTES = _env_int("USER_QUOTA_BYTES", 10 * 1024**3)
+# What everyone together may keep, open uploads' declared sizes included, so
+# many accounts cannot fill the store's disk between them.
+SITE_QUOTA_BYTES = _env_int("SITE_QUOTA_BYTES", 200 * 1024**3)
+# Direct uploads in progress (started, not completed or aborted), per person
+# and for the whole site: each holds its declared size until it ends.
+USER_OPEN_UPLOADS_MAX = _env_int("USER_OPEN_UPLOADS_MAX", 4)
+SITE_OPEN_UPLOADS_MAX = _env_int("SITE_OPEN_UPLOADS_MAX", 200)
 # One file per upload: a second file part is refused (TooManyFilesSent, a
 # 400) before any of its bytes are handled. The whole body, every part, is
 # capped by the Content-Length check (UploadPrecheckMiddleware), and the
@@ -402,6 +416,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # the page's JavaScript reads the token from the form, not the cookie
 X_FRAME_OPTIONS = "DENY"
+
+
+# Content-Security-Policy on every response (django-csp; Django's own comes in
+# 6.0). Scripts and styles only from our own files, none inline, so injected
+# markup cannot run. The store's public origin serves what the page plays
+# (MP4s, posters, preview sprites, hls.js's segments by fetch) and takes
+# Uppy's part PUTs; blob: is hls.js's (MediaSource URLs and its worker);
+# data: images are Uppy's and Swagger UI's icons in their CSS. Checked in a
+# real browser: tests/browser asserts no `securitypolicyviolation` event.
+def _origin(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+STORE_ORIGINS = _origin(S3_PUBLIC_ENDPOINT_URL) or (
+    []  # a relative S3_PUBLIC_ENDPOINT_URL is our own origin
+    if S3_PUBLIC_ENDPOINT_URL
+    # AWS itself: objectstore.py signs virtual-hosted URLs of the bucket.
+    else [
+        f"https://{S3_BUCKET}.s3.amazonaws.com",
+        f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com",
+    ]
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *STORE_ORIGINS],
+        "media-src": [SELF, "blob:", *STORE_ORIGINS],
+        "connect-src": [SELF, *STORE_ORIGINS],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -11,9 +11,16 @@ urlpatterns = [
     # revokes the token sent with it. README, "API".
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves its script as a file, not inline: it works under
-    # a strict Content-Security-Policy, and its assets come from the sidecar.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its script as a file, not inline, and our template
+    # its style: it works under the strict Content-Security-Policy, and its
+    # assets come from the sidecar.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="videos/api_docs.html"
+        ),
+        name="api-docs",
+    ),
     path("", include("videos.urls")),
 ]
 

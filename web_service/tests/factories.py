@@ -26,14 +26,15 @@ def video_with_job(
     owner: AbstractBaseUser | None = None,
     status: str = JobStatus.QUEUED,
     dispatch_state: str = DispatchState.SENT,
-    source_key: str = "sources/x",
+    source_key: str | None = None,
     **job_fields: Any,
 ) -> tuple[Video, TranscodeJob]:
     video = Video.objects.create(
         owner=owner or user_make(),
         title="Clip",
         original_filename="clip.mp4",
-        source_key=source_key,
+        # Fresh, as the web's keys: Video.source_key is unique.
+        source_key=source_key or f"sources/clip-{next(_serial)}",
         size_bytes=10,
     )
     job = TranscodeJob.objects.create(

@@ -63,7 +63,8 @@ class ObjectStoreUnavailable(ObjectStoreError):
 
 
 @contextmanager
-def _translated_errors(operation: str) -> Iterator[None]:
+def translated_errors(operation: str) -> Iterator[None]:
+    """botocore's errors as ours (see above); videos/direct_store.py uses it too."""
     try:
         yield
     except ClientError as exc:
@@ -108,9 +109,12 @@ def client() -> Any:
     )
 
 
-def _public_client() -> Any:
-    # Signing is local (no request), but the signature covers the host, so
-    # playback URLs are signed for the address browsers use.
+def public_client() -> Any:
+    """The web's key, for the address browsers use: to sign URLs only.
+
+    Signing is local (no request), but the signature covers the host, so
+    URLs are signed for the address browsers use.
+    """
     return _client_for(
         settings.S3_PUBLIC_ENDPOINT_URL,
         settings.S3_REGION,
@@ -126,7 +130,7 @@ def source_key_new() -> str:
 
 def multipart_create(*, key: str) -> str:
     """Start a multipart upload of `key`; returns its upload id."""
-    with _translated_errors("CreateMultipartUpload"):
+    with translated_errors("CreateMultipartUpload"):
         return client().create_multipart_upload(Bucket=settings.S3_BUCKET, Key=key)["UploadId"]
 
 
@@ -136,7 +140,7 @@ def multipart_part_upload(*, key: str, upload_id: str, number: int, body: bytear
     A bytearray, because botocore sends it without copying it; it copies a
     `bytes` body onto the request head (awsrequest.AWSConnection._send_output).
     """
-    with _translated_errors(f"UploadPart {number}"):
+    with translated_errors(f"UploadPart {number}"):
         response = client().upload_part(
             Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body
         )
@@ -146,7 +150,7 @@ def multipart_part_upload(*, key: str, upload_id: str, number: int, body: bytear
 def multipart_complete(*, key: str, upload_id: str, etags: list[str]) -> None:
     """Make the object visible, whole; a reader never sees part of it."""
     parts = [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]
-    with _translated_errors("CompleteMultipartUpload"):
+    with translated_errors("CompleteMultipartUpload"):
         client().complete_multipart_upload(
             Bucket=settings.S3_BUCKET,
             Key=key,
@@ -162,7 +166,7 @@ def multipart_abort(*, key: str, upload_id: str) -> bool:
     that could not be aborted is aborted later by the collector's sweep.
     """
     try:
-        with _translated_errors("AbortMultipartUpload"):
+        with translated_errors("AbortMultipartUpload"):
             client().abort_multipart_upload(Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id)
     except ObjectStoreError as exc:
         logger.warning("multipart upload of %s not aborted, the sweep will: %s", key, exc)
@@ -174,7 +178,7 @@ def source_delete(*, key: str) -> None:
     """Delete an uploaded source. Deleting a missing key succeeds (S3 semantics)."""
     if not key.startswith(SOURCES_PREFIX):
         raise ValueError(f"not a source key: {key!r}")
-    with _translated_errors("DeleteObject"):
+    with translated_errors("DeleteObject"):
         client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
 
 
@@ -189,15 +193,15 @@ def object_url_presign(
     params: dict[str, str] = {"Bucket": settings.S3_BUCKET, "Key": key}
     if download_name:
         params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
-    with _translated_errors("presign GetObject"):
-        return _public_client().generate_presigned_url(
+    with translated_errors("presign GetObject"):
+        return public_client().generate_presigned_url(
             "get_object", Params=params, ExpiresIn=expires_seconds or settings.S3_PRESIGN_SECONDS
         )
 
 
 def object_text_read(*, key: str, max_bytes: int) -> str:
     """A small text object (a playlist), read with the web's key; refused above `max_bytes`."""
-    with _translated_errors("GetObject"):
+    with translated_errors("GetObject"):
         response = client().get_object(Bucket=settings.S3_BUCKET, Key=key)
         with response["Body"] as body:
             data = body.read(max_bytes + 1)
@@ -217,7 +221,7 @@ def multipart_uploads_abort_abandoned(*, older_than: timedelta) -> list[str]:
     aborted: list[str] = []
     markers: dict[str, str] = {}
     while True:
-        with _translated_errors("ListMultipartUploads"):
+        with translated_errors("ListMultipartUploads"):
             page = client().list_multipart_uploads(
                 Bucket=settings.S3_BUCKET, Prefix=SOURCES_PREFIX, **markers
             )
@@ -242,7 +246,7 @@ def sources_list(*, older_than: timedelta) -> list[str]:
     cutoff = datetime.now(UTC) - older_than
     keys: list[str] = []
     pages = client().get_paginator("list_objects_v2")
-    with _translated_errors("ListObjectsV2 sources/"):
+    with translated_errors("ListObjectsV2 sources/"):
         for page in pages.paginate(Bucket=settings.S3_BUCKET, Prefix=SOURCES_PREFIX):
             keys += [o["Key"] for o in page.get("Contents", []) if o["LastModified"] <= cutoff]
     return keys
@@ -256,57 +260,17 @@ def outputs_job_ids() -> set[str]:
     """
     job_ids: set[str] = set()
     pages = client().get_paginator("list_objects_v2")
-    with _translated_errors("ListObjectsV2 outputs/"):
+    with translated_errors("ListObjectsV2 outputs/"):
         for page in pages.paginate(Bucket=settings.S3_BUCKET, Prefix=OUTPUTS_PREFIX):
             for item in page.get("Contents", []):
                 job_ids.add(item["Key"][len(OUTPUTS_PREFIX) :].split("/", 1)[0])
     return job_ids
 
 
-# Direct uploads (videos/services/direct_uploads.py): the browser PUTs each
-# part to the store itself; the web starts, lists, completes and checks.
-
-
-def multipart_part_url_presign(*, key: str, upload_id: str, number: int) -> str:
-    """A PUT URL for part `number`, valid S3_PRESIGN_SECONDS, signed for browsers' address."""
-    params = {"Bucket": settings.S3_BUCKET, "Key": key, "UploadId": upload_id, "PartNumber": number}
-    with _translated_errors("presign UploadPart"):
-        return _public_client().generate_presigned_url(
-            "upload_part", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS
-        )
-
-
-def multipart_parts_list(*, key: str, upload_id: str) -> list[dict[str, Any]]:
-    """The parts the store holds: [{"PartNumber", "ETag", "Size"}], in order."""
-    parts: list[dict[str, Any]] = []
-    marker: dict[str, int] = {}
-    while True:
-        with _translated_errors("ListParts"):
-            page = client().list_parts(
-                Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id, **marker
-            )
-        parts += [{k: p[k] for k in ("PartNumber", "ETag", "Size")} for p in page.get("Parts", [])]
-        if not page.get("IsTruncated"):
-            return parts
-        marker = {"PartNumberMarker": page["NextPartNumberMarker"]}
-
-
-def multipart_complete_parts(*, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
-    """Complete with the client's (number, ETag) list; the store checks each against its parts."""
-    listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
-    with _translated_errors("CompleteMultipartUpload"):
-        client().complete_multipart_upload(
-            Bucket=settings.S3_BUCKET,
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": listed},
-        )
-
-
 def object_size(*, key: str) -> int | None:
     """The stored size of `key` (HEAD), or None if there is no such object."""
     try:
-        with _translated_errors("HeadObject"):
+        with translated_errors("HeadObject"):
             return client().head_object(Bucket=settings.S3_BUCKET, Key=key)["ContentLength"]
     except ObjectStoreError as exc:
         if exc.status == 404:

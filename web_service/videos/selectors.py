@@ -11,7 +11,7 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, Subquery, Sum
 
-from videos.models import JobStatus, TranscodeJob, Video
+from videos.models import JobStatus, TranscodeJob, Upload, Video
 
 
 def video_list(*, owner: AbstractBaseUser) -> QuerySet[Video]:
@@ -52,6 +52,28 @@ def user_storage_used(*, owner: AbstractBaseUser) -> int:
     results = TranscodeJob.objects.filter(
         video__owner_id=owner.pk, result__isnull=False
     ).values_list("result", flat=True)
+    return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
+
+
+def uploads_open(*, owner: AbstractBaseUser | None = None) -> QuerySet[Upload]:
+    """Direct uploads in progress, the owner's or (None) everyone's; each holds its size."""
+    uploads = Upload.objects.all()
+    return uploads if owner is None else uploads.filter(owner_id=owner.pk)
+
+
+def uploads_open_bytes(*, owner: AbstractBaseUser | None = None) -> int:
+    """The declared sizes of the uploads in progress, the owner's or (None) everyone's."""
+    return uploads_open(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+
+
+def site_storage_used() -> int:
+    """Bytes everyone keeps in the store: every source and every output a job reported.
+
+    Outputs are summed here, in Python, because their sizes sit in each job's
+    result JSON: one pass over the jobs that have one, a column at a time.
+    """
+    sources = Video.objects.aggregate(total=Sum("size_bytes"))["total"]
+    results = TranscodeJob.objects.filter(result__isnull=False).values_list("result", flat=True)
     return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
 
 

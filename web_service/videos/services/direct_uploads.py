@@ -10,6 +10,13 @@ quota, then recorded through `video_create`, exactly like a streamed upload
 Why through the store and not the web: a dropped connection costs one part,
 not the whole file, and no gunicorn thread is held for the length of an
 upload. The refusals are the streamed upload's own sentences.
+
+What one person, and everyone, may hold (issue 23): each part URL is signed
+for the part's exact length and only for the parts the declared size needs,
+so the store cannot be sent more than was declared; an upload in progress
+holds its declared size against the quotas; and the uploads in progress
+are capped per person and for the site. Completing claims the upload with
+a conditional UPDATE, so two `complete` calls at once make one video.
 """
 
 from __future__ import annotations
@@ -17,17 +24,19 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from videos import objectstore
+from videos import direct_store, objectstore
 from videos.content_types import content_type_is_video, not_a_video_message
-from videos.models import Upload, Video
+from videos.models import Upload, UploadState, Video
+from videos.selectors import uploads_open
 from videos.services.videos import (
     UploadQuotaExceeded,
     display_filename,
@@ -48,20 +57,36 @@ MIN_PART_BYTES = 8 * MiB  # S3's floor is 5 MiB (except the last part)
 PREFERRED_MAX_PART_BYTES = 64 * MiB
 MAX_PARTS = 10_000  # S3's ceiling
 
+# The collector drops abandoned uploads once a minute (consumers/collector.py).
+SWEEP_SECONDS = 60
+
 EMPTY_MESSAGE = "The file is empty."
-PART_RANGE_MESSAGE = f"Part numbers run from 1 to {MAX_PARTS}."
 PARTS_MISMATCH_MESSAGE = (
     "The store does not hold the parts listed. List the uploaded parts, send the"
     " missing ones, and complete again."
 )
+COMPLETING_MESSAGE = (
+    "This upload is already being completed by another request; its video appears"
+    " in your list once that is done."
+)
+CANCEL_COMPLETING_MESSAGE = (
+    "This upload is being completed, so it can no longer be cancelled; delete its video instead."
+)
+SITE_BUSY_MESSAGE = (
+    "Too many uploads are in progress on the site right now. Please try again in a minute."
+)
 
 
 class DirectUploadRefused(Exception):
-    """A request the person can correct; `status` is the HTTP status to answer with."""
+    """A request the person can correct; `status` is the HTTP status to answer with.
 
-    def __init__(self, message: str, *, status: int = 400) -> None:
+    `retry_after` (seconds) when waiting is enough: it becomes `Retry-After`.
+    """
+
+    def __init__(self, message: str, *, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 def direct_upload_part_size(*, size_bytes: int) -> int:
@@ -75,6 +100,10 @@ def direct_upload_part_size(*, size_bytes: int) -> int:
         min(PREFERRED_MAX_PART_BYTES, eighth),
         math.ceil(size_bytes / MAX_PARTS),
     )
+
+
+def direct_upload_part_count(*, size_bytes: int) -> int:
+    return math.ceil(size_bytes / direct_upload_part_size(size_bytes=size_bytes))
 
 
 def direct_upload_get(*, owner: AbstractBaseUser, upload_id: uuid.UUID) -> Upload | None:
@@ -97,42 +126,94 @@ def direct_upload_create(
         raise DirectUploadRefused(upload_too_large_message(), status=413)
     if not content_type_is_video(content_type):
         raise DirectUploadRefused(not_a_video_message(content_type))
+    # First without a lock, so a refusal costs the store nothing; then again
+    # under the owner's row lock, so starts at once cannot share one room.
+    _upload_start_check(owner=owner, size_bytes=size_bytes)
+    key = objectstore.source_key_new()
+    store_upload_id = objectstore.multipart_create(key=key)
+    try:
+        with transaction.atomic():
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+            _upload_start_check(owner=owner, size_bytes=size_bytes)
+            return Upload.objects.create(
+                owner=owner,
+                key=key,
+                upload_id=store_upload_id,
+                filename=display_filename(name=filename),
+                content_type=content_type[:255],
+                size_bytes=size_bytes,
+                title=title.strip()[:200],
+            )
+    except BaseException:
+        objectstore.multipart_abort(key=key, upload_id=store_upload_id)
+        raise
+
+
+def _upload_start_check(*, owner: AbstractBaseUser, size_bytes: int) -> None:
+    """Refuse a start over the caps on uploads in progress, or over a quota.
+
+    The site's caps are read without a lock: starts at the same moment can
+    pass them together, by at most the web's threads (WEB_CONCURRENCY x
+    WEB_THREADS), which a bound on the whole site can afford.
+    """
+    mine = uploads_open(owner=owner)
+    if mine.count() >= settings.USER_OPEN_UPLOADS_MAX:
+        oldest = mine.order_by("created_at").values_list("created_at", flat=True).first()
+        wait = _seconds_until_dropped(started=oldest)
+        minutes = math.ceil(wait / 60)
+        raise DirectUploadRefused(
+            f"You already have {settings.USER_OPEN_UPLOADS_MAX} uploads in progress, the most"
+            f" at once. Finish or cancel one, or try again in {minutes}"
+            f" minute{'' if minutes == 1 else 's'}, when the oldest is dropped.",
+            status=429,
+            retry_after=wait,
+        )
+    if uploads_open().count() >= settings.SITE_OPEN_UPLOADS_MAX:
+        raise DirectUploadRefused(SITE_BUSY_MESSAGE, status=429, retry_after=SWEEP_SECONDS)
     refusal = upload_quota_refusal(owner=owner, size_bytes=size_bytes)
     if refusal:
         raise DirectUploadRefused(refusal, status=413)
-    key = objectstore.source_key_new()
-    store_upload_id = objectstore.multipart_create(key=key)
-    return Upload.objects.create(
-        owner=owner,
-        key=key,
-        upload_id=store_upload_id,
-        filename=display_filename(name=filename),
-        content_type=content_type[:255],
-        size_bytes=size_bytes,
-        title=title.strip()[:200],
-    )
 
 
-def _part_number_check(number: int) -> None:
-    if not 1 <= number <= MAX_PARTS:
-        raise DirectUploadRefused(PART_RANGE_MESSAGE)
+def _seconds_until_dropped(*, started: datetime | None) -> int:
+    """Until the collector's sweep drops an upload started then (UPLOAD_ABANDONED_AFTER)."""
+    if started is None:  # gone meanwhile: a retry may already pass
+        return 1
+    ends = started + timedelta(seconds=settings.UPLOAD_ABANDONED_AFTER + SWEEP_SECONDS)
+    return max(1, math.ceil((ends - timezone.now()).total_seconds()))
+
+
+def _part_length(*, upload: Upload, number: int) -> int:
+    """The exact length of part `number`; only the parts the declared size needs exist."""
+    count = direct_upload_part_count(size_bytes=upload.size_bytes)
+    if not 1 <= number <= count:
+        parts = "1 part" if count == 1 else f"{count} parts"
+        raise DirectUploadRefused(f"This upload has {parts}: part numbers run from 1 to {count}.")
+    part_size = direct_upload_part_size(size_bytes=upload.size_bytes)
+    return part_size if number < count else upload.size_bytes - part_size * (count - 1)
 
 
 def direct_upload_part_url(*, upload: Upload, number: int) -> str:
-    """A short-lived PUT URL for part `number` of this upload."""
-    _part_number_check(number)
-    return objectstore.multipart_part_url_presign(
-        key=upload.key, upload_id=upload.upload_id, number=number
+    """A short-lived PUT URL for part `number`, which the store accepts only at its exact length."""
+    return direct_store.multipart_part_url_presign(
+        key=upload.key,
+        upload_id=upload.upload_id,
+        number=number,
+        length=_part_length(upload=upload, number=number),
     )
 
 
 def direct_upload_parts_list(*, upload: Upload) -> list[dict]:
     """What the store holds of this upload, for a client resuming it."""
-    return objectstore.multipart_parts_list(key=upload.key, upload_id=upload.upload_id)
+    return direct_store.multipart_parts_list(key=upload.key, upload_id=upload.upload_id)
 
 
 def direct_upload_complete(*, upload: Upload, parts: list[tuple[int, str]]) -> Video:
     """Assemble the parts, check the object, and record the video (its job is sent after commit).
+
+    Only one call completes an upload: it claims the row (open ->
+    completing, a conditional UPDATE); a call at the same moment finds it
+    claimed and is refused with a 409, so one upload makes one video.
 
     A wrong parts list leaves the upload as it was, so the client can list
     and try again. An object whose size is not the declared one, or that no
@@ -141,17 +222,18 @@ def direct_upload_complete(*, upload: Upload, parts: list[tuple[int, str]]) -> V
     if not parts:
         raise DirectUploadRefused(PARTS_MISMATCH_MESSAGE)
     for number, _etag in parts:
-        _part_number_check(number)
+        _part_length(upload=upload, number=number)
+    claimed = Upload.objects.filter(pk=upload.pk, state=UploadState.OPEN).update(
+        state=UploadState.COMPLETING
+    )
+    if not claimed:
+        raise DirectUploadRefused(COMPLETING_MESSAGE, status=409)
     try:
-        objectstore.multipart_complete_parts(
-            key=upload.key, upload_id=upload.upload_id, parts=sorted(parts)
-        )
-    except objectstore.ObjectStoreUnavailable:
+        stored = _parts_assemble(upload=upload, parts=parts)
+    except BaseException:
+        # Open again, as it was: the client may list the parts and complete again.
+        Upload.objects.filter(pk=upload.pk).update(state=UploadState.OPEN)
         raise
-    except objectstore.ObjectStoreError as exc:
-        logger.info("upload %s not completed: %s", upload.pk, exc)
-        raise DirectUploadRefused(PARTS_MISMATCH_MESSAGE) from exc
-    stored = objectstore.object_size(key=upload.key)
     if stored != upload.size_bytes:
         _discard(upload=upload)
         raise DirectUploadRefused(
@@ -160,6 +242,9 @@ def direct_upload_complete(*, upload: Upload, parts: list[tuple[int, str]]) -> V
         )
     try:
         with transaction.atomic():
+            # Gone first, in the same transaction: its declared size stops
+            # holding quota just as the video starts to.
+            Upload.objects.filter(pk=upload.pk).delete()
             video = video_create(
                 owner=upload.owner,
                 source_key=upload.key,
@@ -167,17 +252,35 @@ def direct_upload_complete(*, upload: Upload, parts: list[tuple[int, str]]) -> V
                 size_bytes=stored,
                 title=upload.title,
             )
-            upload.delete()
-    except UploadQuotaExceeded as exc:  # video_create deleted the object
-        upload.delete()
-        raise DirectUploadRefused(str(exc), status=413) from exc
+    except BaseException as exc:
+        # video_create deleted the object, so the upload cannot be completed again.
+        Upload.objects.filter(pk=upload.pk).delete()
+        if isinstance(exc, UploadQuotaExceeded):
+            raise DirectUploadRefused(str(exc), status=413) from exc
+        raise
     return video
 
 
+def _parts_assemble(*, upload: Upload, parts: list[tuple[int, str]]) -> int | None:
+    """Complete the multipart upload; the size of the object it made."""
+    try:
+        direct_store.multipart_complete_parts(
+            key=upload.key, upload_id=upload.upload_id, parts=sorted(parts)
+        )
+    except objectstore.ObjectStoreUnavailable:
+        raise
+    except objectstore.ObjectStoreError as exc:
+        logger.info("upload %s not completed: %s", upload.pk, exc)
+        raise DirectUploadRefused(PARTS_MISMATCH_MESSAGE) from exc
+    return objectstore.object_size(key=upload.key)
+
+
 def direct_upload_abort(*, upload: Upload) -> None:
-    """Drop the upload and whatever parts the store holds of it."""
+    """Drop the upload and whatever parts the store holds of it; not one being completed."""
+    deleted, _ = Upload.objects.filter(pk=upload.pk, state=UploadState.OPEN).delete()
+    if not deleted:
+        raise DirectUploadRefused(CANCEL_COMPLETING_MESSAGE, status=409)
     objectstore.multipart_abort(key=upload.key, upload_id=upload.upload_id)
-    upload.delete()
 
 
 def _discard(*, upload: Upload) -> None:

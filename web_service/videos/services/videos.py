@@ -10,14 +10,14 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.control import transcode_cancel_publish
 from videos.messaging.publisher import outputs_delete_publish
 from videos.models import FINAL_STATUSES, Video
-from videos.selectors import user_storage_used
+from videos.selectors import site_storage_used, uploads_open_bytes, user_storage_used
 from videos.services.dispatch import PUBLISH_ERRORS, job_create
 from videos.upload_handlers import human_size
 
@@ -36,14 +36,35 @@ class UploadQuotaExceeded(Exception):
 
 
 def upload_quota_refusal(*, owner: AbstractBaseUser, size_bytes: int) -> str | None:
-    """The sentence refusing `size_bytes` more for this owner, or None if it fits."""
-    left = max(0, settings.USER_QUOTA_BYTES - user_storage_used(owner=owner))
-    if size_bytes <= left:
-        return None
-    return (
-        f"This upload needs {human_size(size_bytes)} but only {human_size(left)} of your "
-        f"{human_size(settings.USER_QUOTA_BYTES)} quota is left. Delete videos to make room."
-    )
+    """The sentence refusing `size_bytes` more for this owner, or None if it fits.
+
+    Uploads in progress hold their declared size (a direct upload's parts
+    are in the store before it completes), against the owner's quota and
+    against the site's.
+    """
+    held = uploads_open_bytes(owner=owner)
+    left = max(0, settings.USER_QUOTA_BYTES - user_storage_used(owner=owner) - held)
+    if size_bytes > left:
+        in_progress = f" ({human_size(held)} is held by uploads in progress)" if held else ""
+        return (
+            f"This upload needs {human_size(size_bytes)} but only {human_size(left)} of your "
+            f"{human_size(settings.USER_QUOTA_BYTES)} quota is left{in_progress}."
+            f" Delete videos{' or cancel uploads' if held else ''} to make room."
+        )
+    site_left = settings.SITE_QUOTA_BYTES - site_storage_used() - uploads_open_bytes()
+    if size_bytes > site_left:
+        return (
+            f"The site's video storage is full: this upload needs {human_size(size_bytes)} but"
+            f" only {human_size(max(0, site_left))} is left for everyone. Please try again later."
+        )
+    return None
+
+
+def _source_unrecorded(*, key: str) -> bool:
+    try:
+        return not Video.objects.filter(source_key=key).exists()
+    except DatabaseError:  # unknown, so kept: the orphan sweep deletes it if no video has it
+        return False
 
 
 def video_create(
@@ -79,11 +100,14 @@ def video_create(
             )
             job_create(video=video, profiles=list(profiles or contract.DEFAULT_PROFILES))
     except Exception:
-        # The rows did not commit, so the stored object must not stay behind.
-        try:
-            objectstore.source_delete(key=source_key)
-        except objectstore.ObjectStoreError as exc:
-            logger.error("source %s of an uncommitted video not deleted: %s", source_key, exc)
+        # The rows did not commit, so the stored object must not stay behind,
+        # unless a committed video records it (source_key is unique): then
+        # this was a second video of one source, and the first plays it.
+        if _source_unrecorded(key=source_key):
+            try:
+                objectstore.source_delete(key=source_key)
+            except objectstore.ObjectStoreError as exc:
+                logger.error("source %s of an uncommitted video not deleted: %s", source_key, exc)
         raise
     return video
 

@@ -87,14 +87,16 @@ UPLOAD_STARTED = inline_serializer(
 
 
 def _refusals_answered(view: Callable[..., Response]) -> Callable[..., Response]:
-    """A refusal is the person's `{"error"}` with its status; an unreachable store a 503."""
+    """A refusal is the person's `{"error"}` with its status (and `Retry-After` when waiting
+    heals it); an unreachable store a 503."""
 
     @wraps(view)
     def wrapper(*args, **kwargs) -> Response:
         try:
             return view(*args, **kwargs)
         except DirectUploadRefused as exc:
-            return Response({"error": str(exc)}, status=exc.status)
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            return Response({"error": str(exc)}, status=exc.status, headers=headers)
         except objectstore.ObjectStoreUnavailable:
             return Response({"error": objectstore.STORE_UNAVAILABLE_MESSAGE}, status=503)
 

@@ -5,8 +5,10 @@ Three kinds of outage, from the most to the least contained:
 - `TcpLine`: a TCP proxy between one test's processes and a server
   (RabbitMQ, the S3 store). Cutting it looks to those processes exactly like
   a server that died (connections reset, new ones refused), while the server
-  itself, and everyone else using it, carries on. It can also be made slow.
-  `BrokerLine` is its old name.
+  itself, and everyone else using it, carries on. It can also be made slow,
+  made to hang (connections accepted, nothing ever answered), or made to
+  answer every HTTP request with an S3 error (500 InternalError, 503
+  SlowDown). `BrokerLine` is its old name.
 - `database_closed`: one test's PostgreSQL database refuses connections,
   and the ones it had are terminated. The server keeps running.
 - `rabbitmq_app_stopped`: the real thing, `rabbitmqctl stop_app`. It stops
@@ -16,6 +18,7 @@ Three kinds of outage, from the most to the least contained:
 from __future__ import annotations
 
 import contextlib
+import http
 import selectors
 import shutil
 import socket
@@ -33,6 +36,9 @@ from psycopg2 import sql
 # ---- a server, behind a line we can cut or slow down ------------------------------
 
 DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671, "http": 80, "https": 443}
+# What the line does with bytes: carry them, hold them forever, or (HTTP
+# only) answer each request itself with an error.
+FORWARD, HANG, HTTP_ERROR = "forward", "hang", "http_error"
 
 
 class TcpLine:
@@ -51,6 +57,11 @@ class TcpLine:
         # each direction the moment its bytes so far have "left the wire".
         self._rate: int | None = None
         self._free_at = {True: 0.0, False: 0.0}
+        self._mode = FORWARD
+        self._error = b""  # the whole HTTP answer, in HTTP_ERROR mode
+        # Bytes carried so far toward the server and toward the clients: the
+        # proof that a transfer really runs when a fault is brought on.
+        self.carried = {"to_server": 0, "to_client": 0}
 
     @classmethod
     def to(cls, url: str, listen_host: str = "127.0.0.1") -> TcpLine:
@@ -79,6 +90,44 @@ class TcpLine:
             now = time.monotonic()
             self._free_at = {True: now, False: now}
 
+    def hang(self) -> None:
+        """From now on, accept connections and never answer; open ones stall too.
+
+        A store (or its load balancer) that is alive enough for TCP and
+        nothing more: only the client's own timeouts can end its requests.
+        """
+        self._mode = HANG
+
+    def http_error(self, status: int, code: str) -> None:
+        """From now on, answer every HTTP request with this S3 error, e.g. 503 SlowDown.
+
+        Open connections are reset first, so no request slips through a
+        connection a client kept alive from before.
+        """
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{code} (the test's line)</Message>"
+            "<RequestId>tcpline</RequestId></Error>"
+        ).encode()
+        self._error = (
+            f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
+            "Content-Type: application/xml\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode() + body
+        self._mode = HTTP_ERROR
+        self._links_reset()
+
+    def forward(self) -> None:
+        """Carry bytes again after `hang` or `http_error`.
+
+        Connections held while it hung are reset: a store that never answered
+        them does not answer them late either (a SIGSTOPped one would; see
+        the fault suite).
+        """
+        self._mode = FORWARD
+        self._links_reset()
+
     def open(self) -> None:
         """Accept connections again (on the same port)."""
         listener = socket.socket()
@@ -99,6 +148,9 @@ class TcpLine:
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
+        self._links_reset()
+
+    def _links_reset(self) -> None:
         with self._lock:
             links, self._links = self._links, set()
         for sock in links:
@@ -116,6 +168,13 @@ class TcpLine:
                 continue
             except OSError:  # closed by cut()
                 return
+            if self._mode == HANG:
+                with self._lock:  # held, unanswered, until `forward` or `cut` resets it
+                    self._links.add(client)
+                continue
+            if self._mode == HTTP_ERROR:
+                threading.Thread(target=self._answer_error, args=(client,), daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
             except OSError:
@@ -150,6 +209,11 @@ class TcpLine:
                 selector.register(sock, selectors.EVENT_READ)
             try:
                 while open_ends:
+                    if self._mode == HANG:  # hold the bytes, answer nothing
+                        time.sleep(0.1)
+                        if a not in self._links:  # reset by forward() or cut()
+                            return
+                        continue
                     for key, _ in selector.select(timeout=0.5):
                         rate = self._rate
                         # Throttled, read chunks of ~1/20 s, so the pace is smooth
@@ -164,6 +228,9 @@ class TcpLine:
                             continue
                         self._pace(key.fileobj is a, len(data))
                         peer[key.fileobj].sendall(data)
+                        direction = "to_server" if key.fileobj is a else "to_client"
+                        with self._lock:
+                            self.carried[direction] += len(data)
                     if a not in self._links:  # cut
                         return
             except (OSError, ValueError):
@@ -174,6 +241,32 @@ class TcpLine:
                 for sock in peer:
                     with contextlib.suppress(OSError):
                         sock.close()
+
+    def _answer_error(self, client: socket.socket) -> None:
+        """Read one request's head, answer it with the error, and drain what follows.
+
+        The body is read and dropped after the answer, never left unread: a
+        close with unread bytes would reset the connection, and the client
+        would see a reset instead of the error.
+        """
+        with client:
+            client.settimeout(10)
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    head += data
+                answer = self._error
+                if head.startswith(b"HEAD "):  # an answer to HEAD has no body
+                    answer = answer[: answer.index(b"\r\n\r\n") + 4]
+                client.sendall(answer)
+                client.shutdown(socket.SHUT_WR)
+                while client.recv(65536):
+                    pass
+            except OSError:
+                return
 
 
 BrokerLine = TcpLine  # the name the fault suite and stack.py have always used

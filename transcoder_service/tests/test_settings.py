@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from transcoder.objectstore import store_connect
 from transcoder.settings import (
     DEFAULT_BROKER_FILESYSTEM_DIR,
     SERVICE_DIR,
@@ -40,6 +41,7 @@ def test_defaults() -> None:
     assert settings.scratch_dir == Path(tempfile.gettempdir()) / "transcoder-scratch"
     assert settings.broker_heartbeat == 60.0
     assert settings.storage_retry_delay == 10.0
+    assert (settings.s3_connect_timeout, settings.s3_read_timeout) == (3, 60)
     assert settings.concurrency == usable_cores()
     assert settings.ffmpeg_threads is None  # sized as each ffmpeg starts
     assert settings.ffmpeg_nice == 10
@@ -115,6 +117,8 @@ def test_values_are_read() -> None:
             "SCRATCH_DIR": "/srv/scratch",
             "BROKER_HEARTBEAT": "5",
             "STORAGE_RETRY_DELAY": "0.5",
+            "S3_CONNECT_TIMEOUT": "1",
+            "S3_READ_TIMEOUT": "2",
             "TRANSCODE_SOFT_TIME_LIMIT": "100",
             "PROGRESS_INTERVAL": "0",
         }
@@ -125,6 +129,7 @@ def test_values_are_read() -> None:
     assert settings.scratch_dir == Path("/srv/scratch")
     assert settings.broker_heartbeat == 5.0
     assert settings.storage_retry_delay == 0.5
+    assert (settings.s3_connect_timeout, settings.s3_read_timeout) == (1, 2)
     assert settings.time_limit == 160  # follows the soft limit
     assert settings.progress_interval == 0.0
 
@@ -140,6 +145,9 @@ def test_values_are_read() -> None:
         ({"PROGRESS_INTERVAL": "nan"}, "must be a finite number"),
         ({"BROKER_HEARTBEAT": "-1"}, "BROKER_HEARTBEAT must be a finite number of at least 0"),
         ({"STORAGE_RETRY_DELAY": "soon"}, "STORAGE_RETRY_DELAY must be a number"),
+        # 0 would mean "no timeout" to botocore: a hung store would hang the job.
+        ({"S3_READ_TIMEOUT": "0"}, "S3_READ_TIMEOUT must be at least 1, got 0"),
+        ({"S3_CONNECT_TIMEOUT": "1.5"}, "S3_CONNECT_TIMEOUT must be a whole number"),
         (
             {"TRANSCODE_SOFT_TIME_LIMIT": "100", "TRANSCODE_TIME_LIMIT": "100"},
             r"TRANSCODE_TIME_LIMIT \(100\) must be greater than TRANSCODE_SOFT_TIME_LIMIT \(100\)",
@@ -186,3 +194,10 @@ def test_the_worker_app_takes_its_broker_heartbeat_from_the_settings() -> None:
         check=True,
     ).stdout
     assert output.strip() == "2.5"
+
+
+def test_the_store_client_takes_its_timeouts_from_the_settings() -> None:
+    store = store_connect(settings=load({"S3_CONNECT_TIMEOUT": "4", "S3_READ_TIMEOUT": "7"}))
+    config = store._client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (4, 7)
+

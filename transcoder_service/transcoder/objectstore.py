@@ -210,8 +210,8 @@ def store_connect(*, settings: Settings) -> ObjectStore:
             # botocore retries a dropped connection or a 5xx a few times
             # within one call; past that the task's own retries take over.
             retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=5,
-            read_timeout=60,
+            connect_timeout=settings.s3_connect_timeout,
+            read_timeout=settings.s3_read_timeout,
         ),
     )
     return ObjectStore(client=client, bucket=settings.s3_bucket)

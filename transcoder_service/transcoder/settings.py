@@ -40,6 +40,10 @@ class Settings:
     s3_access_key_id: str
     # repr=False: a Settings object may end up in a log or a traceback.
     s3_secret_access_key: str = field(repr=False)
+    # Seconds to open a connection to the store, and of silence from it
+    # mid-request, before a request gives up (and botocore tries again).
+    s3_connect_timeout: int
+    s3_read_timeout: int
     # Local folder for the source and outputs while a job runs.
     scratch_dir: Path
     # Seconds between AMQP heartbeats: how soon a cut link to the broker is noticed.
@@ -100,6 +104,11 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         s3_secret_access_key=_required(
             environ, "TRANSCODER_S3_SECRET_ACCESS_KEY", meaning="the secret of that access key"
         ),
+        # A store that accepts connections and never answers costs each
+        # request this long, three times (docs/storage.md, "When the store
+        # stalls"): without a read timeout a job would wait on it forever.
+        s3_connect_timeout=_int(environ, "S3_CONNECT_TIMEOUT", default=3, minimum=1),
+        s3_read_timeout=_int(environ, "S3_READ_TIMEOUT", default=60, minimum=1),
         scratch_dir=Path(
             _str(environ, "SCRATCH_DIR", default=str(default_scratch_dir()))
         ).absolute(),

@@ -169,6 +169,11 @@ WEB_S3_SECRET_ACCESS_KEY = _env("WEB_S3_SECRET_ACCESS_KEY")
 S3_PUBLIC_ENDPOINT_URL = _env("S3_PUBLIC_ENDPOINT_URL", S3_ENDPOINT_URL)
 # How long a signed playback URL stays valid; a leaked one is useful for minutes.
 S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
+# Seconds to connect to the store, and of silence from it mid-request, before
+# a request gives up; botocore tries 3 times (docs/storage.md, "When the store
+# stalls"). Without a read timeout a hung store would hold an upload forever.
+S3_CONNECT_TIMEOUT = _env_int("S3_CONNECT_TIMEOUT", 3)
+S3_READ_TIMEOUT = _env_int("S3_READ_TIMEOUT", 60)
 # /media/<key> answers with a redirect to a signed URL of that key.
 MEDIA_URL = "/media/"
 

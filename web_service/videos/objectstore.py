@@ -90,8 +90,9 @@ def _client_for(endpoint_url: str, region: str, access_key: str, secret_key: str
         # S3-compatible stores (SeaweedFS, MinIO) serve path-style URLs.
         s3={"addressing_style": "path" if endpoint_url else "virtual"},
         # Fail fast when the store is down: the person gets a 503 in seconds.
-        connect_timeout=3,
-        read_timeout=60,
+        # Read when the client is made (once per endpoint and key).
+        connect_timeout=settings.S3_CONNECT_TIMEOUT,
+        read_timeout=settings.S3_READ_TIMEOUT,
         retries={"max_attempts": 3, "mode": "standard"},
         # gunicorn threads x parts in flight, plus the collector's calls.
         max_pool_connections=16,

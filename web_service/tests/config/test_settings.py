@@ -86,6 +86,21 @@ def test_the_public_endpoint_defaults_to_the_endpoint():
     assert result.stdout.strip() == "http://store:8333"
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "(3, 60)"), ({"S3_CONNECT_TIMEOUT": "1", "S3_READ_TIMEOUT": "2"}, "(1, 2)")],
+)
+def test_the_store_client_takes_its_timeouts_from_the_environment(env, expected):
+    # The client's own config, so a Config(...) that ignored the settings shows.
+    result = _settings(
+        {**PRODUCTION, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        "__import__('django').setup() or (lambda c: (c.connect_timeout, c.read_timeout))"
+        "(__import__('videos.objectstore').objectstore.client().meta.config)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 def test_there_is_no_shared_media_disk_any_more():
     result = _settings(
         PRODUCTION, "(hasattr(settings, 'MEDIA_ROOT'), settings.FILE_UPLOAD_HANDLERS)"

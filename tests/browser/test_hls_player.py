@@ -82,6 +82,14 @@ def test_the_ladder_plays_with_hls_js_and_the_quality_menu_switches_rungs(
             "r => document.querySelector('[data-player]').dataset.level === r", arg=rung
         )
         assert page.inner_text("#quality-now").startswith(f"Playing {rung}")
+        # Playback goes on in the new rung: time moves, the video is not paused.
+        at = page.evaluate("document.getElementById('player').currentTime")
+        page.wait_for_function(
+            "t => { const v = document.getElementById('player');"
+            " return !v.paused && v.currentTime > t + 0.5; }",
+            arg=at,
+            timeout=30_000,
+        )
 
     page.select_option("#quality", "auto")
     page.wait_for_function("document.getElementById('quality-now').textContent.includes('auto')")

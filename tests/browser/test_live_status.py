@@ -3,6 +3,7 @@ milliseconds, and a tab nobody looks at sends nothing."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,6 +11,13 @@ from playwright.sync_api import Page, Request
 
 from tests.support.media import clip_make
 from tests.support.observe import job_of
+
+REPO = Path(__file__).resolve().parents[2]
+# The bound is the README's own figure (Performance: "SUCCESS stored → the
+# page shows `ready`"), read from there so that the two cannot drift apart.
+READY_SHOWN_TARGET = re.compile(
+    r"SUCCESS stored → the page shows `ready` \|[^|\n]*\|[^|\n]*\| about (\d+) ms"
+)
 
 # Notes when the row first shows each status, by the page's own clock, which is
 # the machine's: the test compares it with the time the collector stored it.
@@ -65,10 +73,10 @@ def test_a_stored_status_reaches_the_page_fast_and_a_hidden_tab_stops_polling(
     page.wait_for_function("'ready' in window.__statusAt", timeout=300_000)
     shown_ms = page.evaluate("window.__statusAt.ready")
     stored_ms = job_of(stack.database_url, video_id)["finished_at"].timestamp() * 1000
-    # About 300 ms is the goal (250 ms polling); the bench reports p50 and p99.
-    # The bound leaves room for a busy CI machine, and a 1 s poll misses it often.
-    assert shown_ms - stored_ms < 800, (
-        f"ready shown {shown_ms - stored_ms:.0f} ms after it was stored"
+    # The page polls every 250 ms while a job runs; the bench reports p50 and p99.
+    (target_ms,) = READY_SHOWN_TARGET.findall((REPO / "README.md").read_text())
+    assert shown_ms - stored_ms <= int(target_ms), (
+        f"ready shown {shown_ms - stored_ms:.0f} ms after it was stored, README says {target_ms}"
     )
 
     settled = time.monotonic()

@@ -99,6 +99,9 @@ def test_upload_watch_progress_and_play(page: Page, stack, screenshot_dir: Path,
     page.wait_for_function("document.querySelector('video#player').readyState >= 1", timeout=30_000)
     duration = page.evaluate("document.querySelector('video#player').duration")
     assert abs(duration - float(ffprobe(clip)["format"]["duration"])) <= 0.25
+    # It really plays: time moves on after play(), not just metadata loaded.
+    page.evaluate("const v = document.querySelector('video#player'); v.muted = true; v.play()")
+    page.wait_for_function("document.querySelector('video#player').currentTime > 1", timeout=30_000)
     expect(page.locator("table.meta")).to_contain_text("1280×720")
     expect(page.locator("a.button[download]")).to_be_visible()
     page.screenshot(path=screenshot_dir / "ready.png", full_page=True)

@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import ApiClient
-from tests.support.docker import REPO, ComposeProject, local_images
+from tests.support.docker import REPO, ComposeProject, docker, local_images
 from tests.support.docker_daemon import docker_daemon
 from tests.support.media import clip_make
+from tests.support.observe import STATES_RECORDER_SQL
 
 TRANSCODERS = 2
 HEALTHY = {"rabbitmq": 1, "postgres": 1, "seaweedfs": 1, "web": 1, "collector": 1, "nginx": 1}
@@ -93,6 +94,17 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compos
                 project.logs_keep()  # artifacts/compose/<project>.log, for a failed run
             project.compose("down", "--volumes", "--remove-orphans", check=False)
             project.remove_leftovers()
+
+
+@pytest.fixture(scope="package")
+def states_recorded(compose_project: ComposeProject) -> ComposeProject:
+    """Every state and status written from now on is kept (observe.STATES_RECORDER_SQL)."""
+    docker(
+        *("exec", compose_project.container("postgres"), "psql", "--username", "video_pipeline"),
+        *("--dbname", "video_pipeline", "--quiet", "--set", "ON_ERROR_STOP=1"),
+        *("--command", STATES_RECORDER_SQL),
+    )
+    return compose_project
 
 
 @pytest.fixture(scope="package")

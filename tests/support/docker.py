@@ -246,8 +246,17 @@ def _image_id(tag: str) -> str:
 def processes_in(container: str) -> list[str]:
     """Command names of a container's processes (`docker top`, no exec needed)."""
     # dockerd needs the PID column to map the host's processes to the container's.
-    out = docker("top", container, "-eo", "pid,comm", check=False)
-    return [line.split(None, 1)[1] for line in out.splitlines()[1:] if " " in line.strip()]
+    result = run(["docker", "top", container, "-eo", "pid,comm"], check=False)
+    if result.returncode != 0:
+        # A stopped container runs nothing; any other failure must not read
+        # as "no ffmpeg left" (a check that passes because it never looked).
+        state = run(["docker", "inspect", "--format", "{{.State.Running}}", container], check=False)
+        if state.stdout.strip() == "false" or "No such" in state.stderr:
+            return []
+        raise AssertionError(f"docker top {container} failed: {result.stderr.strip()}")
+    return [
+        line.split(None, 1)[1] for line in result.stdout.splitlines()[1:] if " " in line.strip()
+    ]
 
 
 def queue_consumers(rabbitmq: str, queue: str) -> int:

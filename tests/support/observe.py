@@ -73,6 +73,36 @@ def job_of(database_url: str, video_id: str) -> dict[str, Any]:
     return row
 
 
+# Every version of two rows, kept by triggers in a test's own database:
+# TaskResult holds only a task's latest state (the collector updates one row
+# per task) and a job's row only its latest status, so polling either would
+# miss a second SUCCESS, which host STARTED a job, or a flip away from ready.
+STATES_RECORDER_SQL = """
+CREATE TABLE recorded_states (n bigserial PRIMARY KEY, task_id text, status text, result text);
+CREATE FUNCTION recorded_state() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO recorded_states (task_id, status, result)
+        VALUES (NEW.task_id, NEW.status, NEW.result);
+        RETURN NEW;
+    END $$;
+CREATE TRIGGER recorded_state AFTER INSERT OR UPDATE ON django_celery_results_taskresult
+    FOR EACH ROW EXECUTE FUNCTION recorded_state();
+CREATE TABLE recorded_job_states (n bigserial PRIMARY KEY, job_id text, status text);
+CREATE FUNCTION recorded_job_state() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO recorded_job_states (job_id, status) VALUES (NEW.id::text, NEW.status);
+        RETURN NEW;
+    END $$;
+CREATE TRIGGER recorded_job_state AFTER INSERT OR UPDATE ON videos_transcodejob
+    FOR EACH ROW EXECUTE FUNCTION recorded_job_state();
+"""
+FINAL_STATES_SQL = (
+    "SELECT status FROM recorded_states WHERE task_id = %s"
+    " AND status IN ('SUCCESS', 'FAILURE', 'REVOKED') ORDER BY n"
+)
+JOB_STATUSES_SQL = "SELECT status FROM recorded_job_states WHERE job_id = %s ORDER BY n"
+
+
 # ---- the broker -------------------------------------------------------------------
 
 

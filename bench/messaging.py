@@ -1,53 +1,42 @@
-"""2. Messaging floor: `transcode.ping` by name, its reply on a fixed queue,
-against a plain Celery call and raw kombu round trips on the same broker,
-interleaved sample by sample.
+"""2. Messaging floor: the web's real path against a plain Celery call, on
+the same broker, interleaved sample by sample.
 
-- system: the contract client (`tests.support.celery_client.bare_client`)
-  configured like the web's producer (no result backend of its own: the web's
-  Celery app has none) sends `transcode.ping` by name with `reply_to=<fixed
-  durable queue>`; the worker replies SUCCESS; the clock stops when it is consumed.
-- baseline (judged, ≤ 1.10): a plain Celery app with a trivial task (`app`
-  below: Celery's defaults throughout, prefork pool, rpc:// backend, nothing of
-  the project's), its worker started here, timed as `task.delay().get()`:
-  what Celery costs anyone.
-- baseline (judged, ≤ 3×): raw kombu request → echo process (`echo_serve`
-  below) → reply to a fixed queue: the same two hops with no Celery on either
-  end, persistent messages on durable queues like the contract's.
-- context: the same ping from a client with bare_client's own `rpc://`
-  backend, which re-declares its reply queue on every send_task.
+- system (judged, ≤ 1.10): a job made by the web's own `job_create` on a
+  real video: the outbox row, then on commit `job_dispatch` publishing it
+  with publisher confirms; the real worker; the real collector storing each
+  state. The clock stops when the job's final state is in PostgreSQL. The
+  job asks for no profile, so the worker refuses it before any download or
+  ffmpeg: what is left is the messaging (STARTED and FAILURE both stored).
+  It runs in the web's venv: `bench/web_publish.py`.
+- baseline: a plain Celery app with a trivial task (`app` below: Celery's
+  defaults throughout, prefork pool, rpc:// backend, nothing of the
+  project's), its worker started here, timed as `task.delay().get()`: what
+  Celery costs anyone.
+- context: `transcode.ping` from the web's Celery app along the same path
+  (confirms, reply queue, collector, PostgreSQL) but without the outbox and
+  the job row: one SUCCESS, like the plain call's.
 
-Both baselines' far ends run from this module, each in a process of its own:
-`python -m celery --app bench.messaging worker` and
-`python -m bench.messaging BROKER_URL REQUEST_QUEUE` (the echo).
+The plain worker runs as `python -m celery --app bench.messaging worker`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import subprocess
 import sys
 import time
-import uuid
 
 from celery import Celery
-from kombu import Connection, Consumer, Producer, Queue
-from kombu.message import Message
 
 from bench.harness import Bench, rounds_rotated
-from bench.table import Row, compared, fmt, percentile, verdict
-from tests.support.celery_client import bare_client
-from tests.support.observe import wait_until
+from bench.table import Row, compared, fmt, percentile
 from tests.support.processes import ManagedProcess
 from tests.support.stack import REPO
 
-PING_REPLIES = "bench.ping_replies"
-ECHO_REQUESTS = "bench.echo_requests"
-ECHO_REPLIES = "bench.echo_replies"
 MODULE = "bench.messaging"
-# Persistent messages, as the contract's, on both ends of the echo.
-PERSISTENT = {"serializer": "json", "delivery_mode": 2}
 TASK = "bench.plain.ping"
+WEB_PYTHON = REPO / "web_service" / ".venv" / "bin" / "python"
 
 
 def app_make(broker_url: str) -> Celery:
@@ -64,60 +53,6 @@ def app_make(broker_url: str) -> Celery:
 app = app_make(os.environ.get("BROKER_URL", "memory://"))
 
 
-def echo_serve(*, broker_url: str, request_queue: str) -> None:
-    with Connection(broker_url) as conn:
-        channel = conn.channel()
-        producer = Producer(channel)
-
-        def on_message(body: object, message: Message) -> None:
-            producer.publish(
-                body,
-                routing_key=message.properties["reply_to"],
-                correlation_id=message.properties["correlation_id"],
-                **PERSISTENT,
-            )
-            message.ack()
-
-        queue = Queue(request_queue, durable=True)
-        consumer = Consumer(channel, queues=[queue], callbacks=[on_message], accept=["json"])
-        consumer.qos(prefetch_count=1)
-        consumer.consume()
-        print("ready", flush=True)
-        while True:
-            conn.drain_events()
-
-
-class Replies:
-    """One consumer connection for every reply queue; arrival time per correlation id."""
-
-    def __init__(self, broker_url: str) -> None:
-        self.conn = Connection(broker_url)
-        self.channel = self.conn.channel()
-        self.arrived: dict[str, float] = {}
-        queues = [Queue(name, durable=True) for name in (PING_REPLIES, ECHO_REPLIES)]
-        for queue in queues:
-            queue(self.channel).declare()
-        self.consumer = Consumer(self.channel, queues=queues, callbacks=[self._on], accept=["json"])
-        self.consumer.consume()
-
-    def _on(self, body, message) -> None:
-        now = time.perf_counter()
-        # Only a final state ends a trip (a task may report STARTED first).
-        status = body.get("status") if isinstance(body, dict) else None
-        if status in (None, "SUCCESS"):
-            self.arrived[message.properties.get("correlation_id")] = now
-        message.ack()
-
-    def wait(self, cid: str, timeout: float = 30) -> float:
-        deadline = time.monotonic() + timeout
-        while cid not in self.arrived:
-            self.conn.drain_events(timeout=max(0.01, deadline - time.monotonic()))
-        return self.arrived.pop(cid)
-
-    def close(self) -> None:
-        self.conn.release()
-
-
 def baseline_start(bench: Bench, *, name: str, argv: list[str]) -> ManagedProcess:
     """A baseline's far end, in its own session: stopping it ends its pool children too."""
     return ManagedProcess(
@@ -129,13 +64,49 @@ def baseline_start(bench: Bench, *, name: str, argv: list[str]) -> ManagedProces
     ).start()
 
 
+class WebSender:
+    """bench/web_publish.py, running: one timed trip of the web's path per call."""
+
+    def __init__(self, bench: Bench) -> None:
+        # A real video for the jobs to belong to: one small upload, transcoded once.
+        bench.web()
+        video_id = bench.upload(bench.clip(seconds=1, width=320, height=240), title="messaging")
+        bench.wait_final([video_id], timeout=120)
+        env = {**bench.stack.service_env("web_service"), "PYTHONPATH": str(REPO / "web_service")}
+        self.log = bench.workdir / "web-publish.log"
+        with self.log.open("w") as log:
+            self.popen = subprocess.Popen(
+                [str(WEB_PYTHON), "-m", "bench.web_publish", video_id],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def trip(self, kind: str) -> tuple[float, float]:
+        """Milliseconds from publish to the final state stored, and to the confirm."""
+        assert self.popen.stdin is not None
+        assert self.popen.stdout is not None
+        self.popen.stdin.write(f"{kind}\n")
+        self.popen.stdin.flush()
+        line = self.popen.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the web's sender ended: {self.log.read_text()[-2000:]}")
+        total, confirmed = line.split()
+        return float(total), float(confirmed)
+
+    def close(self) -> None:
+        self.popen.terminate()
+        self.popen.wait(timeout=30)
+
+
 def samples_take(bench: Bench, stack: contextlib.ExitStack) -> list[dict[str, list[float]]]:
     """Per run, each kind's round trips in ms, the kinds taking turns to go first."""
     p, broker = bench.params, bench.stack.broker_url
-    replies = Replies(broker)
-    stack.callback(replies.close)
-    echo = baseline_start(bench, name="kombu-echo", argv=[MODULE, broker, ECHO_REQUESTS])
-    stack.callback(echo.stop)
+    sender = WebSender(bench)
+    stack.callback(sender.close)
     plain_worker = baseline_start(
         bench,
         name="plain-celery",
@@ -144,49 +115,29 @@ def samples_take(bench: Bench, stack: contextlib.ExitStack) -> list[dict[str, li
     stack.callback(plain_worker.stop)
     plain = app_make(broker).tasks[TASK]
     stack.callback(plain.app.close)
-    client = stack.enter_context(bare_client(broker))
-    # The web's producer app has no result backend; without one, send_task
-    # does no per-send declaration of a private reply queue.
-    client.conf.result_backend = "disabled"
-    rpc_client = stack.enter_context(bare_client(broker))
-    producer = Producer(stack.enter_context(Connection(broker)).channel())
-    wait_until(lambda: "\nready" in echo.log_text(), timeout=30, what="the kombu echo is up")
     plain.delay().get(timeout=60)  # the plain worker is up
-    ping_queue = Queue(PING_REPLIES, durable=True)
-
-    def ping(sender: Celery = client) -> float:
-        cid = str(uuid.uuid4())
-        start = time.perf_counter()
-        sender.send_task("transcode.ping", task_id=cid, reply_to=PING_REPLIES, declare=[ping_queue])
-        return replies.wait(cid) - start
 
     def plain_call() -> float:
         start = time.perf_counter()
         plain.delay().get(timeout=30)
-        return time.perf_counter() - start
+        return (time.perf_counter() - start) * 1000
 
-    def echo_call() -> float:
-        cid = str(uuid.uuid4())
-        start = time.perf_counter()
-        to = {"routing_key": ECHO_REQUESTS, "correlation_id": cid, "reply_to": ECHO_REPLIES}
-        producer.publish({"n": cid}, **to, **PERSISTENT)
-        return replies.wait(cid) - start
+    def job() -> float:
+        total, confirmed = sender.trip("job")
+        samples["job_confirm"].append(confirmed)  # this run's: bound below
+        return total
 
-    kinds = {
-        "ping": ping,
-        "plain": plain_call,
-        "echo": echo_call,
-        "ping_rpc": lambda: ping(rpc_client),
-    }
+    samples: dict[str, list[float]] = {"job_confirm": []}
+    kinds = {"job": job, "plain": plain_call, "ping": lambda: sender.trip("ping")[0]}
     for _ in range(10):  # warm-up: connections, declarations, pool processes
         for call in kinds.values():
             call()
     runs = []
     for r in range(p.ping_runs):
-        samples: dict[str, list[float]] = {k: [] for k in kinds}
+        samples = {k: [] for k in [*kinds, "job_confirm"]}
         for order in rounds_rotated(list(kinds), repeats=p.pings_per_run, offset=r):
             for name in order:
-                samples[name].append(kinds[name]() * 1000)
+                samples[name].append(kinds[name]())
         runs.append(samples)
     return runs
 
@@ -204,49 +155,29 @@ def run(bench: Bench) -> list[Row]:
     def p99(kind: str) -> list[float]:
         return [percentile(run[kind], 99) for run in runs]
 
-    ping50 = p50("ping")
+    job50, confirm50 = p50("job"), p50("job_confirm")
     n = f"{p.ping_runs}×{p.pings_per_run}"
+    plain_note = "plain Celery app: `task.delay().get()`, rpc:// backend"
     return [
         compared(
             "2",
-            f"`transcode.ping` by name, reply on fixed queue: p50 ({n})",
-            ping50,
+            f"a job: web's outbox, publish + confirm → worker → collector → PostgreSQL: p50 ({n})",
+            job50,
             p50("plain"),
             unit="ms",
-            baseline_note="plain Celery app: `task.delay().get()`, rpc:// backend",
+            baseline_note=plain_note,
             target="≤ 1.10",
             ok=lambda x: x <= 1.10,
         ),
+        compared("2", "· p99 vs plain Celery", p99("job"), p99("plain"), unit="ms"),
         compared(
             "2",
-            "`transcode.ping` p50 vs raw kombu",
-            ping50,
-            p50("echo"),
+            "· `transcode.ping` by the same path, no outbox or job row (one SUCCESS): p50",
+            p50("ping"),
+            p50("plain"),
             unit="ms",
-            baseline_note="raw kombu echo, 2 hops",
-            target="≤ 3×",
-            ok=lambda x: x <= 3,
+            baseline_note=plain_note,
         ),
-        Row(
-            "2",
-            "`transcode.ping` p50, absolute",
-            fmt(ping50, "ms"),
-            target="< 10 ms",
-            met=verdict(ping50, lambda x: x < 10),
-        ),
-        compared("2", "· p99 vs plain Celery", p99("ping"), p99("plain"), unit="ms"),
-        compared("2", "· p99 vs raw kombu echo", p99("ping"), p99("echo"), unit="ms"),
-        compared(
-            "2",
-            "· same ping from a client with its own `rpc://` backend: p50",
-            p50("ping_rpc"),
-            ping50,
-            unit="ms",
-            baseline_note="web-style sender",
-        ),
+        Row("2", "· the web's path p50, absolute (busy machine)", fmt(job50, "ms")),
+        Row("2", "·· of which commit, publish, confirm, `sent` stored: p50", fmt(confirm50, "ms")),
     ]
-
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    echo_serve(broker_url=sys.argv[1], request_queue=sys.argv[2])

@@ -21,19 +21,18 @@ def two_hosts(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[System
     with ExitStack() as cleanup:
         # Exit order is the reverse: processes stop, then lines are cut,
         # then the stack's own resources and the namespaces go.
-        hosts = [cleanup.enter_context(host_running(name)) for name in HOST_NAMES]
+        hosts = [
+            cleanup.enter_context(host_running(name, behind_lines=True)) for name in HOST_NAMES
+        ]
         stack_dir = tmp_path / "stack"
         stack_dir.mkdir()
         stack = cleanup.enter_context(stack_running(stack_dir, start=("web", "collector")))
         states_recorded(stack.database_url)
-        homes = {host.name: tmp_path / host.name for host in hosts}
-        for home in homes.values():
-            home.mkdir()
         workers: list[Worker] = []
         for host in hosts:
-            others = [home for name, home in homes.items() if name != host.name]
-            hidden = [stack_dir, *others]
-            workers.append(worker_start(stack, host, homes[host.name], hidden, cleanup))
+            scratch = tmp_path / host.name / "scratch"
+            scratch.mkdir(parents=True)
+            workers.append(worker_start(stack, host, scratch, cleanup))
         wait_until(
             lambda: queue_state(stack.broker_url, "transcode_queue") == (0, len(workers)),
             timeout=90,

@@ -201,3 +201,56 @@ def test_the_store_client_takes_its_timeouts_from_the_settings() -> None:
     config = store._client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (4, 7)
 
+
+def test_observability_is_off_by_default() -> None:
+    settings = load({})
+    assert settings.metrics_port is None  # no /metrics endpoint
+    assert settings.metrics_host == "127.0.0.1"
+    assert settings.log_format == "text"
+    assert settings.traces_export is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "export"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ""}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}, False),
+    ],
+)
+def test_traces_are_exported_only_to_an_endpoint(environ: dict[str, str], export: bool) -> None:
+    assert load(environ).traces_export is export
+
+
+def test_observability_values_are_read() -> None:
+    settings = load(
+        {
+            "TRANSCODER_METRICS_PORT": "9101",
+            "TRANSCODER_METRICS_HOST": "0.0.0.0",
+            "LOG_FORMAT": "JSON",
+        }
+    )
+    assert (settings.metrics_port, settings.metrics_host) == (9101, "0.0.0.0")
+    assert settings.log_format == "json"
+    assert load({"TRANSCODER_METRICS_PORT": "0"}).metrics_port is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"LOG_FORMAT": "xml"},
+            "LOG_FORMAT must be one of text, json, got 'xml'.",
+        ),
+        (
+            {"TRANSCODER_METRICS_PORT": "70000"},
+            "TRANSCODER_METRICS_PORT must be at least 0 and at most 65535, got 70000.",
+        ),
+    ],
+)
+def test_observability_refuses_bad_values(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(environ)
+    assert str(caught.value) == message

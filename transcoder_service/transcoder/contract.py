@@ -22,6 +22,9 @@ TASK_DELETE_OUTPUTS: Final = "transcode.delete_outputs"
 TASK_PING: Final = "transcode.ping"
 
 QUEUE: Final = "transcode_queue"
+# Optional message header naming the caller's video, for traces and logs only
+# (docs/messages.md, "Trace context").
+HEADER_VIDEO_ID: Final = "video_id"
 EXCHANGE: Final = "transcode_queue"
 EXCHANGE_TYPE: Final = "direct"
 ROUTING_KEY: Final = "transcode_queue"

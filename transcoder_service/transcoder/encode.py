@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcoder import contract
+from transcoder import contract, telemetry
 from transcoder.media.commands import (
     PosterFrame,
     fit_within,
@@ -109,41 +109,44 @@ def media_make(
     # size their ffmpegs knowing this one runs (slots.py).
     with encoding_slot(folder=folder), timed(timings, "transcode"):
         for index, (name, target, _) in enumerate(mp4s):
-            run_ffmpeg(
-                transcode_command(
+            with telemetry.stage("encode", media_seconds=info.duration, profile=name):
+                run_ffmpeg(
+                    transcode_command(
+                        source=source,
+                        target=target,
+                        profile=PROFILES[name],
+                        info=info,
+                        threads=threads_now(
+                            configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
+                        ),
+                        max_pixels=limits.max_pixels,
+                        poster=poster if index == 0 else None,
+                    ),
+                    duration=info.duration,
+                    on_progress=_rendition_progress(
+                        reporter, start=index, weight=1, units=units, shares=shares
+                    ),
+                    job_id=request.job_id,
+                    limits=limits,
+                )
+        if rungs:
+            # One ffmpeg pass writes every rung and the storyboard's sprite.
+            with telemetry.stage("ladder", media_seconds=info.duration, rungs=len(rungs)):
+                ladder = ladder_make(
                     source=source,
-                    target=target,
-                    profile=PROFILES[name],
+                    folder=folder,
                     info=info,
+                    rungs=rungs,
                     threads=threads_now(
                         configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
                     ),
-                    max_pixels=limits.max_pixels,
-                    poster=poster if index == 0 else None,
-                ),
-                duration=info.duration,
-                on_progress=_rendition_progress(
-                    reporter, start=index, weight=1, units=units, shares=shares
-                ),
-                job_id=request.job_id,
-                limits=limits,
-            )
-        if rungs:
-            ladder = ladder_make(
-                source=source,
-                folder=folder,
-                info=info,
-                rungs=rungs,
-                threads=threads_now(
-                    configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
-                ),
-                poster=None if mp4s else poster,
-                limits=limits,
-                job_id=request.job_id,
-                on_progress=_rendition_progress(
-                    reporter, start=len(mp4s), weight=_LADDER_WEIGHT, units=units, shares=shares
-                ),
-            )
+                    poster=None if mp4s else poster,
+                    limits=limits,
+                    job_id=request.job_id,
+                    on_progress=_rendition_progress(
+                        reporter, start=len(mp4s), weight=_LADDER_WEIGHT, units=units, shares=shares
+                    ),
+                )
     reporter.report(stage=contract.STAGE_POSTER, percent=shares.transcode_end)
     with timed(timings, "poster"):
         if not poster_written(poster.target):
@@ -201,9 +204,10 @@ def _rendition_progress(
 
 @contextlib.contextmanager
 def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Record how long the block took, in seconds, as `timings[stage]`."""
+    """Record how long the block took, in seconds, as `timings[stage]`; trace it as a stage."""
     started = time.monotonic()
     try:
-        yield
+        with telemetry.stage(stage):
+            yield
     finally:
         timings[stage] = round(time.monotonic() - started, 3)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcoder import contract
+from transcoder import contract, telemetry
 from transcoder.errors import TranscodeFailed
 from transcoder.media.commands import PosterFrame
 from transcoder.media.ladder import PlannedRung, ladder_command
@@ -78,7 +78,9 @@ def ladder_make(
     for planned in rungs:
         _init_renamed(hls / planned.name)
     vtt = folder / contract.STORYBOARD_VTT_FILENAME
-    vtt.write_text(storyboard_vtt(plan=plan, duration=info.duration), encoding="utf-8")
+    # The sprite came out of the ladder's pass; what is left is its cue file.
+    with telemetry.stage("storyboard"):
+        vtt.write_text(storyboard_vtt(plan=plan, duration=info.duration), encoding="utf-8")
     return Packaged(
         folder=hls, rungs=rungs, storyboard=Storyboard(sprite=sprite, vtt=vtt, plan=plan)
     )

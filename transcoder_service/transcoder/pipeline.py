@@ -18,6 +18,7 @@ with a scratch path in its sentence (redact.py).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import secrets
@@ -26,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
 
-from transcoder import contract
+from transcoder import contract, metrics, telemetry
 from transcoder.attempts import attempt_marked
 from transcoder.encode import Made, Shares, media_make, timed
 from transcoder.manifest import manifest_create, manifest_read
@@ -98,6 +99,7 @@ def _convert(
                 max_bytes=settings.max_source_bytes,
                 on_progress=_download_progress(reporter),
             )
+        metrics.bytes_transferred(direction="downloaded", count=source.stat().st_size)
         made = media_make(
             request=request,
             source=source,
@@ -129,12 +131,13 @@ def _convert(
                 "timings": timings,
                 **fields,
             }
-            winner = manifest_create(
-                store=store,
-                request=request,
-                result=result,
-                objects={upload.key: upload.size for upload in uploads},
-            )
+            with telemetry.stage("manifest"):
+                winner = manifest_create(
+                    store=store,
+                    request=request,
+                    result=result,
+                    objects={upload.key: upload.size for upload in uploads},
+                )
         except BaseException:
             # Objects no manifest names are leftovers anyway; deleting them
             # now keeps the bucket tidy. Best effort: the store may be the
@@ -162,7 +165,14 @@ def _uploaded_and_verified(
     the store, so together they take about as long as the longer of the two.
     """
     with ThreadPoolExecutor(max_workers=1) as checker:
-        checking = checker.submit(media_verify, made=made, settings=settings, timings=timings)
+        # In a copy of this context, so the check's spans and log lines belong to the job.
+        checking = checker.submit(
+            contextvars.copy_context().run,
+            media_verify,
+            made=made,
+            settings=settings,
+            timings=timings,
+        )
         try:
             with timed(timings, "upload"):
                 uploads_run(
@@ -173,6 +183,9 @@ def _uploaded_and_verified(
                     start=_UPLOAD_START,
                     end=_UPLOAD_END,
                 )
+            metrics.bytes_transferred(
+                direction="uploaded", count=sum(upload.size for upload in uploads)
+            )
         except BaseException:
             # A bad output is the failure to report (it is final), not the
             # transfer's (which would be retried and fail the same check).

@@ -65,6 +65,16 @@ class Settings:
     # Seconds an ffprobe may take before it is killed and the file refused.
     probe_timeout: float
     progress_interval: float
+    # Observability (transcoder/telemetry.py, metrics.py, logs.py). Defaults
+    # keep a Settings built by hand quiet: no /metrics, text logs, no traces.
+    # The port of /metrics, or None for no endpoint at all.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # "text" (readable) or "json" (one object per line, for a log pipeline).
+    log_format: str = "text"
+    # True when an OTLP endpoint is set: only then is a span exported. The
+    # exporter itself reads the OTEL_* variables (the standard ones).
+    traces_export: bool = False
 
 
 def load_settings(*, environ: Mapping[str, str]) -> Settings:
@@ -139,6 +149,14 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         # 1 s costs 0.6 % of a job's CPU against 2.1 % at 0.25 s, and the page
         # polls about once a second anyway (bench/results.md, section 6).
         progress_interval=_float(environ, "PROGRESS_INTERVAL", default=1.0, minimum=0.0),
+        # 0 or unset: no /metrics endpoint (and no multiprocess files).
+        metrics_port=_int(environ, "TRANSCODER_METRICS_PORT", default=0, minimum=0, maximum=65535)
+        or None,
+        # Loopback by default: the metrics name jobs' failure codes, nothing
+        # for the whole network.
+        metrics_host=_str(environ, "TRANSCODER_METRICS_HOST", default="127.0.0.1"),
+        log_format=_choice(environ, "LOG_FORMAT", default="text", choices=("text", "json")),
+        traces_export=_traces_export(environ),
     )
 
 
@@ -156,6 +174,27 @@ def usable_cores() -> int:
 def get_settings() -> Settings:
     """The process-wide settings, read from os.environ on first use."""
     return load_settings(environ=os.environ)
+
+
+def _traces_export(environ: Mapping[str, str]) -> bool:
+    # The OpenTelemetry SDK's own variables (its specification, "SDK
+    # environment variables"): no endpoint, or the SDK or its exporter
+    # switched off, means no tracer provider at all, so spans cost nothing.
+    endpoint = _raw(environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or _raw(
+        environ, "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    disabled = (_raw(environ, "OTEL_SDK_DISABLED") or "").lower() == "true"
+    exporter_off = (_raw(environ, "OTEL_TRACES_EXPORTER") or "").lower() == "none"
+    return endpoint is not None and not disabled and not exporter_off
+
+
+def _choice(
+    environ: Mapping[str, str], name: str, *, default: str, choices: tuple[str, ...]
+) -> str:
+    value = (_raw(environ, name) or default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
 
 
 def _raw(environ: Mapping[str, str], name: str) -> str | None:

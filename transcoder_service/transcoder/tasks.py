@@ -8,15 +8,17 @@ work itself is in pipeline.py, which knows nothing about Celery.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from celery import Task
+from celery.app.task import Context
 from celery.exceptions import SoftTimeLimitExceeded
 
-from transcoder import contract, pipeline
+from transcoder import contract, pipeline, telemetry
 from transcoder.errors import StorageError, TranscodeTimeout
 from transcoder.objectstore import ObjectStore, store_connect
-from transcoder.payload import parse_convert_request, parse_delete_request
+from transcoder.payload import ConvertRequest, parse_convert_request, parse_delete_request
 from transcoder.settings import Settings, get_settings
 from transcoder.worker import app
 
@@ -24,6 +26,7 @@ from transcoder.worker import app
 # retries. The delay doubles each time (STORAGE_RETRY_DELAY: 10, 20, 40 s by
 # default) to give a restarting store or a disk being cleaned up some room.
 STORAGE_MAX_RETRIES = 3
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @functools.cache
@@ -45,7 +48,13 @@ def retry_countdown(*, settings: Settings, retries: int) -> float:
 # does not know. parse_convert_request refuses it as InvalidPayload instead.
 @app.task(bind=True, name=contract.TASK_CONVERT_VIDEO, max_retries=STORAGE_MAX_RETRIES)
 def convert_video(self: Task, *args: object, **kwargs: object) -> dict[str, Any]:
-    request = parse_convert_request(args=args, kwargs=kwargs)
+    with telemetry.job_observed(carrier=_trace_headers(self.request)) as identify:
+        request = parse_convert_request(args=args, kwargs=kwargs)
+        identify(job_id=request.job_id, video_id=_video_id(self.request))
+        return _convert_video(self, request=request)
+
+
+def _convert_video(self: Task, *, request: ConvertRequest) -> dict[str, Any]:
     settings = get_settings()
 
     def on_progress(*, stage: str, percent: int) -> None:
@@ -72,6 +81,28 @@ def convert_video(self: Task, *args: object, **kwargs: object) -> dict[str, Any]
         # caller gets FAILURE with exc_type StorageError.
         countdown = retry_countdown(settings=settings, retries=self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+def _trace_headers(request: Context) -> dict[str, Any]:
+    """The trace context headers of the message (docs/messages.md, "Trace context").
+
+    Celery puts a message's own headers on its request; a caller's
+    send_task(headers=...) may also land in `request.headers`.
+    """
+    nested = getattr(request, "headers", None)
+    nested = nested if isinstance(nested, dict) else {}
+    return {
+        name: getattr(request, name, None) or nested.get(name)
+        for name in telemetry.context_headers()
+    }
+
+
+def _video_id(request: Context) -> str | None:
+    # An optional header, for the span and the logs only: an id, nothing more.
+    value = getattr(request, contract.HEADER_VIDEO_ID, None)
+    if isinstance(value, str) and _VIDEO_ID.fullmatch(value):
+        return value
+    return None
 
 
 # No result (the web has nothing to wait for) and no STARTED: the caller

@@ -10,17 +10,43 @@ Settings reference: https://docs.celeryq.dev/en/stable/userguide/configuration.h
 
 from __future__ import annotations
 
+import logging
+import os
+
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    celeryd_after_setup,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
+from celery.utils.log import get_multiprocessing_logger
 from kombu import Exchange, Queue
 
-from transcoder import contract
+from transcoder import contract, metrics
 from transcoder.cancel import CancelConsumer
 from transcoder.guards import compression_refuse
 from transcoder.scratch import scratch_sweep
 from transcoder.settings import get_settings
 
 settings = get_settings()
+
+if settings.metrics_port is not None:
+    # Before any job module imports prometheus_client (transcoder/metrics.py).
+    metrics.multiprocess_dir_prepare()
+
+if settings.log_format == "json":
+    # Until Celery sets up its loggers (and json_logs below restyles them):
+    # warnings Celery gives on its way up, such as running as root, are
+    # log records too, not bare text on stderr.
+    from transcoder.logs import json_logging_install
+
+    logging.captureWarnings(True)
+    logging.basicConfig(handlers=[logging.StreamHandler()], level=logging.INFO)
+    json_logging_install(logging.getLogger())
 
 # Before any message can arrive: a compressed body is refused, never
 # decompressed (transcoder/guards.py).
@@ -139,6 +165,56 @@ def scratch_sweep_at_start(**_: object) -> None:
     and is left alone.
     """
     scratch_sweep(scratch_dir=get_settings().scratch_dir)
+
+
+@worker_process_init.connect
+def tracing_at_start(**_: object) -> None:
+    if get_settings().traces_export:
+        # Imported here: transcoder.tasks (and so telemetry) must load after
+        # the metrics folder is set, which the module body above does.
+        from transcoder.telemetry import tracing_start
+
+        tracing_start()
+
+
+@worker_process_shutdown.connect
+def telemetry_at_exit(**_: object) -> None:
+    from transcoder.telemetry import tracing_stop
+
+    tracing_stop()
+    metrics.process_dead(os.getpid())
+
+
+@worker_ready.connect
+def metrics_at_ready(**_: object) -> None:
+    # In the main process, once the pool is forked: no pool process holds
+    # the listening socket.
+    if settings.metrics_port is not None:
+        metrics.metrics_serve(host=settings.metrics_host, port=settings.metrics_port)
+
+
+@worker_shutdown.connect
+def metrics_at_shutdown(**_: object) -> None:
+    metrics.multiprocess_dir_remove()
+
+
+@celeryd_after_setup.connect
+def banner_off_for_json(instance: object, **_: object) -> None:
+    # The start-up banner is printed, not logged: with JSON logs, it would be
+    # the only lines that are not JSON.
+    if settings.log_format == "json":
+        instance.quiet = True  # type: ignore[attr-defined]
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def json_logs(logger: logging.Logger, **_: object) -> None:
+    if settings.log_format == "json":
+        from transcoder.logs import json_logging_install
+
+        json_logging_install(logger)
+        # Set up next to the root logger, with Celery's text format.
+        json_logging_install(get_multiprocessing_logger())
 
 
 # About SIGTERM in a pool process (what `revoke(terminate=True)` and a cold

@@ -8,14 +8,12 @@ have their own, so requests really overlap as under gunicorn.
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-
 from ...conftest import logged_in_client
-
-_HTTP = urllib3.PoolManager(maxsize=16)
 
 
 @dataclass(frozen=True)
@@ -38,23 +36,28 @@ class LiveSession:
         return cls(base_url=base_url, cookie=cookie, csrf_token=token)
 
     def send(self, method: str, path: str, body: Any = None) -> Answer:
-        answer = _HTTP.request(
-            method,
+        # urllib, not urllib3's pool: a new connection per request, closed
+        # with it, so no request goes out on one the server is closing.
+        request = urllib.request.Request(
             self.base_url + path,
-            body=None if body is None else json.dumps(body).encode(),
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
             headers={
                 "Cookie": self.cookie,
                 "X-CSRFToken": self.csrf_token,
                 "Content-Type": "application/json",
-                # A kept-alive connection would keep its server thread, and
-                # that thread's database connection, after the test.
-                "Connection": "close",
             },
-            timeout=60,
-            retries=False,
         )
         try:
-            data = json.loads(answer.data) if answer.data else {}
-        except ValueError:  # an error page: keep its start, for the assertion to show
-            data = {"page": answer.data[:300].decode(errors="replace")}
-        return Answer(answer.status, answer.headers.get("Retry-After"), data)
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return _answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as refused:
+            return _answer(refused.code, refused.headers, refused.read())
+
+
+def _answer(status: int, headers: Any, data: bytes) -> Answer:
+    try:
+        body = json.loads(data) if data else {}
+    except ValueError:  # an error page: keep its start, for the assertion to show
+        body = {"page": data[:300].decode(errors="replace")}
+    return Answer(status, headers.get("Retry-After"), body)

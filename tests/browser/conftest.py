@@ -46,9 +46,28 @@ def signed_in(browser_context: BrowserContext, api: ApiClient, stack: Stack) -> 
 
 
 @pytest.fixture(scope="session")
-def csp_violations(signed_in: BrowserContext) -> list[str]:
-    """Every Content-Security-Policy violation in the signed-in browser's pages."""
-    return csp_violations_watch(signed_in)
+def csp_violations(browser_context: BrowserContext) -> list[str]:
+    """Every Content-Security-Policy violation in the browser's pages."""
+    return csp_violations_watch(browser_context)
+
+
+@pytest.fixture
+def signed_out(
+    browser_context: BrowserContext, csp_violations: list[str]
+) -> Iterator[tuple[BrowserContext, list[str]]]:
+    """The one browser, signed out for this test; its cookies are put back after.
+
+    Not a second browser: Playwright's sync API runs one per process, so a
+    browser of a test's own would work only if it came before the shared one.
+    """
+    saved = browser_context.cookies()
+    browser_context.clear_cookies()
+    csp_violations.clear()
+    try:
+        yield browser_context, csp_violations
+    finally:
+        browser_context.clear_cookies()
+        browser_context.add_cookies(saved)
 
 
 @pytest.fixture

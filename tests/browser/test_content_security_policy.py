@@ -10,13 +10,10 @@ really enforced, and the pages the other tests do not visit work under it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import chromium_context, csp_violations_watch
 from tests.support.stack import Stack
 
 INJECT = """() => {
@@ -27,19 +24,9 @@ INJECT = """() => {
 }"""
 
 
-# First in this file, and a browser per test: Playwright runs one browser per
-# process at a time, and the signed-in one (conftest.py) lives from its first
-# use to the end of the session.
-@pytest.fixture
-def anonymous(tmp_path: Path) -> Iterator[tuple[BrowserContext, list[str]]]:
-    """A browser of its own: a signed-in person is sent from these pages to their videos."""
-    with chromium_context(profile=tmp_path / "anonymous-profile") as context:
-        yield context, csp_violations_watch(context)
-
-
 @pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/"])
-def test_the_login_and_sign_up_pages_work_under_the_policy(anonymous, stack: Stack, path: str):
-    context, violations = anonymous
+def test_the_login_and_sign_up_pages_work_under_the_policy(signed_out, stack: Stack, path: str):
+    context, violations = signed_out
     violations.clear()
     page = context.new_page()
     try:

@@ -9,15 +9,17 @@ services; another person's video is a 404, never a 403.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from videos.models import Video
@@ -42,6 +44,38 @@ UPLOADED = inline_serializer(
 )
 
 
+# At most one page of them: the answer is one page of the list.
+IDS_MAX = api_settings.PAGE_SIZE
+IDS_MESSAGE = f"ids: give 1 to {IDS_MAX} video ids, separated by commas."
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+IDS_PARAMETER = OpenApiParameter(
+    "ids",
+    type={
+        "type": "array",
+        "items": {"type": "string", "format": "uuid"},
+        "minItems": 1,
+        "maxItems": IDS_MAX,
+    },
+    style="form",
+    explode=False,
+    description=(
+        "Only these videos (`?ids=<id>,<id>`), for one request that follows many, as the"
+        " page does while jobs run. An id that is not one of your videos is left out."
+    ),
+)
+
+
+def _ids_asked(request: Request) -> list[uuid.UUID] | None:
+    """The ids of `?ids=a,b,c`, or None when the whole list is asked for."""
+    text = request.query_params.get("ids")
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) > IDS_MAX or not all(_UUID.fullmatch(part) for part in parts):
+        raise ValidationError(IDS_MESSAGE)
+    return [uuid.UUID(part) for part in parts]
+
+
 def _video_owned(request: Request, video_id: uuid.UUID) -> Video:
     video = video_get(owner=request.user, video_id=video_id)
     if video is None:
@@ -59,13 +93,15 @@ class VideoCollectionView(APIView):
         return [*super().get_throttles(), UploadRateThrottle()]
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[IDS_PARAMETER],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         operation_id="videos_list",
         summary="Your videos, newest first",
     )
     def get(self, request: Request) -> Response:
+        videos = video_list(owner=request.user, ids=_ids_asked(request))
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(video_list(owner=request.user), request, view=self)
+        page = paginator.paginate_queryset(videos, request, view=self)
         return paginator.get_paginated_response([video_to_dict(video=video) for video in page])
 
     @extend_schema(

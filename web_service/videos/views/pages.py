@@ -16,13 +16,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from videos.forms import VideoUploadForm
+from videos.models import FINAL_STATUSES
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
 from videos.upload_handlers import human_size
+from videos.views.api import IDS_MAX
 from videos.views.presenters import video_to_dict
 from videos.views.uploading import upload_receive
 
 PAGE_SIZE = 12
+# The templates draw a finished job without a progress bar.
+FINAL = sorted(FINAL_STATUSES)
 
 
 @login_required
@@ -42,6 +46,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "error": error,
         "page": page,
         "videos": [video_to_dict(video=video) for video in page],
+        # app.js asks for the rows still moving in requests of this many ids.
+        "live_batch": IDS_MAX,
+        "final_statuses": FINAL,
         "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
         "max_upload_human": human_size(settings.UPLOAD_MAX_BYTES),
         "quota_bytes": settings.USER_QUOTA_BYTES,
@@ -63,7 +70,8 @@ def _video_owned(request: HttpRequest, video_id: uuid.UUID):
 @require_GET
 def detail(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
     video = _video_owned(request, video_id)
-    return render(request, "videos/detail.html", {"video": video_to_dict(video=video)})
+    context = {"video": video_to_dict(video=video), "final_statuses": FINAL}
+    return render(request, "videos/detail.html", context)
 
 
 @login_required

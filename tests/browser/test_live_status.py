@@ -128,11 +128,11 @@ def test_one_request_a_tick_covers_every_moving_row_and_finished_rows_are_drawn_
     page.wait_for_timeout(1500)
     moving = [api.video(video_id)["status"] for video_id in ids]
     assert not FINAL & set(moving), f"one finished in the window ({moving}): clip too short"
+    assert sent.others == [], f"requests per row: {sent.others}"
     in_window = [asked for t, asked in sent.batches if t >= window_start]
     # About six ticks in 1.5 s; a request per row would be twice as many.
     assert 4 <= len(in_window) <= 1500 // POLL_MS + 2, f"{len(in_window)} requests in 1.5 s"
     assert all(set(ids) <= asked for asked in in_window), f"a tick left a row out: {in_window}"
-    assert sent.others == [], f"requests per row: {sent.others}"
 
     # Both drawn ready live, with the line and no bar; then the page is loaded again.
     for row in rows:

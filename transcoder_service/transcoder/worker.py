@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 from celery import Celery
 from celery.signals import (
@@ -59,6 +60,16 @@ compression_refuse()
 # schedules (transcoder/guards.py).
 app = Celery("transcoder", include=["transcoder.tasks"], task_cls="transcoder.guards:GuardedTask")
 
+
+def broker_socket_options(*, heartbeat: float) -> dict[str, object]:
+    """py-amqp's socket settings: unacknowledged data aborts the link only
+    after two heartbeats' time (Linux's TCP_USER_TIMEOUT, in ms)."""
+    user_timeout = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if not heartbeat or user_timeout is None:
+        return {}
+    return {"socket_settings": {user_timeout: int(2000 * heartbeat)}}
+
+
 app.conf.update(
     broker_url=settings.broker_url,
     # Retry the first connection too, so the worker can start before RabbitMQ
@@ -70,6 +81,12 @@ app.conf.update(
     # timeout, and RabbitMQ keeps the job unacked with this dead consumer.
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-heartbeat
     broker_heartbeat=settings.broker_heartbeat,
+    # py-amqp sets TCP_USER_TIMEOUT to 1 s on the broker socket by default:
+    # a blip of a second with a heartbeat or a PROGRESS unacknowledged
+    # dropped the connection, and with it (see below) a transcode of many
+    # minutes that RabbitMQ had not given up on. The heartbeats decide that
+    # a link is dead, as RabbitMQ does: after two of them go missing.
+    broker_transport_options=broker_socket_options(heartbeat=settings.broker_heartbeat),
     # Results and states go back as messages to the caller's reply_to queue.
     # https://docs.celeryq.dev/en/stable/userguide/tasks.html#rpc-result-backend-rabbitmq-qpid
     result_backend="rpc://",

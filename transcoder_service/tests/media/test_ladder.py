@@ -172,7 +172,7 @@ def test_the_pass_also_writes_the_poster_and_the_storyboard() -> None:
         "[0:0]split=5[s0][s1][s2][s3][s4];"
         "[s0]scale=1280:720[s5];[s1]scale=854:480[s6];[s2]scale=640:360[s7];"
         f"[s3]{POSTER_BRANCH.format('s8', 's9', 's10')};"
-        "[s4]fps=fps=1/1[s11];[s11]scale=160:90[s12];[s12]tile=10x6[s13]"
+        "[s4]fps=eof_action=pass:fps=1/1[s11];[s11]scale=160:90[s12];[s12]tile=10x6[s13]"
     )
     playlists = args.index(f"{FOLDER}/%v/index.m3u8")
     # The rungs' options end at their playlists; the side outputs come after.

@@ -24,6 +24,8 @@ class JobStatus(models.TextChoices):
 
 
 FINAL_STATUSES = frozenset({JobStatus.READY, JobStatus.FAILED, JobStatus.CANCELLED})
+# The stage_events entry a worker's STARTED makes: each one begins an attempt.
+TIMELINE_STARTED = "started"
 
 
 class DispatchState(models.TextChoices):
@@ -77,6 +79,13 @@ class TranscodeJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Each stage transition the collector stored, oldest first, for the job's
+    # timeline (services/replies.py writes it, the videos/timelines.py selector reads it).
+    # A list on the row rather than an event table: the collector holds this
+    # row's lock for every state anyway, so appending costs no extra write,
+    # and the page and the API read it with the job, with no extra query. A
+    # job has a handful of transitions (about 7 per attempt), never thousands.
+    stage_events = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +24,7 @@ from django_celery_results.models import TaskResult
 
 from videos.messaging import contract
 from videos.messaging.reply_decoding import Reply
-from videos.models import JobStatus, TranscodeJob
+from videos.models import TIMELINE_STARTED, JobStatus, TranscodeJob
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +62,43 @@ def _result_is_valid(result: Any) -> bool:
     )
 
 
+def _stage_event_record(*, job: TranscodeJob, reply: Reply, now: datetime) -> None:
+    """Append a stage transition to job.stage_events, or mark the last one as reported again.
+
+    Times are the collector's clock, not the worker's, so the bars of jobs
+    run on different hosts are comparable. `last_at` (the latest report in
+    that stage) lets the timeline end the worker's part where its last
+    report arrived, and show the rest as the time the result took to be
+    collected (videos/timelines.py).
+    """
+    events = job.stage_events if isinstance(job.stage_events, list) else []
+    last = events[-1] if events else None
+    at = now.isoformat()
+    if reply.status == contract.STATE_STARTED:
+        meta = reply.result if isinstance(reply.result, dict) else {}
+        host = meta.get("hostname") if isinstance(meta.get("hostname"), str) else ""
+        pid = meta.get("pid") if isinstance(meta.get("pid"), int) else None
+        # The same STARTED stored twice (a reply redelivered after the
+        # collector stopped between commit and ack) is not a new attempt; a
+        # redelivered job starts in another process, so its pid differs.
+        started = [e for e in events if e.get("stage") == TIMELINE_STARTED]
+        if started and (started[-1].get("host"), started[-1].get("pid")) == (host[:255], pid):
+            return
+        event = {"stage": TIMELINE_STARTED, "at": at, "last_at": at, "host": host[:255]}
+        events.append({**event, "pid": pid})
+    else:
+        stage = reply.stage if reply.status == contract.STATE_PROGRESS else "retrying"
+        if last is not None and last.get("stage") == stage:
+            last["last_at"] = at
+        else:
+            events.append({"stage": stage or "working", "at": at, "last_at": at})
+    job.stage_events = events
+
+
 def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
     now = timezone.now()
     if reply.status in (contract.STATE_STARTED, contract.STATE_PROGRESS, contract.STATE_RETRY):
+        _stage_event_record(job=job, reply=reply, now=now)
         job.status = JobStatus.PROCESSING
         job.started_at = job.started_at or now
         if reply.status == contract.STATE_PROGRESS:

@@ -26,8 +26,10 @@ from videos.models import Video
 from videos.selectors import video_get, video_list
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 from videos.services.videos import video_delete
+from videos.timelines import job_timeline
 from videos.views.presenters import video_to_dict
 from videos.views.rest import PagePagination, UploadRateThrottle
+from videos.views.timeline import VIDEO_DETAIL_SCHEMA
 from videos.views.uploading import upload_receive
 
 UPLOAD_REQUEST = inline_serializer(
@@ -124,12 +126,15 @@ class VideoCollectionView(APIView):
 
 class VideoDetailView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: VIDEO_DETAIL_SCHEMA},
         operation_id="videos_retrieve",
         summary="One video and its transcode",
     )
     def get(self, request: Request, video_id: uuid.UUID) -> Response:
-        return Response(video_to_dict(video=_video_owned(request, video_id)))
+        video = _video_owned(request, video_id)
+        # Only here, not in the list: one video's story, not every row's.
+        timeline = [bar.as_dict() for bar in job_timeline(job=video.current_job)]
+        return Response({**video_to_dict(video=video), "timeline": timeline})
 
     @extend_schema(responses={204: None}, summary="Delete a video, its source and its outputs")
     def delete(self, request: Request, video_id: uuid.UUID) -> Response:

@@ -19,9 +19,11 @@ from videos.forms import VideoUploadForm
 from videos.models import FINAL_STATUSES
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
+from videos.timelines import job_timeline
 from videos.upload_handlers import human_size
 from videos.views.api import IDS_MAX
 from videos.views.presenters import video_to_dict
+from videos.views.timeline import timeline_to_dict
 from videos.views.uploading import upload_receive
 
 PAGE_SIZE = 12
@@ -70,7 +72,11 @@ def _video_owned(request: HttpRequest, video_id: uuid.UUID):
 @require_GET
 def detail(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
     video = _video_owned(request, video_id)
-    context = {"video": video_to_dict(video=video), "final_statuses": FINAL}
+    context = {
+        "video": video_to_dict(video=video),
+        "final_statuses": FINAL,
+        "timeline": timeline_to_dict(bars=job_timeline(job=video.current_job)),
+    }
     return render(request, "videos/detail.html", context)
 
 

@@ -1,0 +1,52 @@
+"""The job's timeline on the video's page, in a real browser against the real stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.support.api import ApiClient
+from tests.support.media import clip_make
+
+WORKER_STAGES = ["downloading", "probing", "transcoding", "uploading"]
+
+
+def test_the_detail_page_draws_the_jobs_timeline_and_names_its_host(
+    page: Page, stack, api: ApiClient, screenshot_dir: Path, tmp_path: Path
+):
+    # One small upload: CI time is tight.
+    clip = clip_make(tmp_path / "timeline.mp4", seconds=2)
+    uploaded = api.upload(clip, title="Timeline")
+    assert uploaded.status_code == 201, uploaded.text
+    video_id = uploaded.json()["id"]
+    body, _ = api.wait_final(video_id)
+    assert body["status"] == "ready", body
+
+    # The API's detail answer carries the same bars the page draws.
+    timeline = body["timeline"]
+    host = timeline[1]["host"]
+    assert host
+    assert all(bar["attempt"] == 1 for bar in timeline)
+
+    page.goto(f"{stack.base_url}/videos/{video_id}/", wait_until="domcontentloaded")
+    rows = page.locator("[data-timeline] .timeline-row")
+    expect(rows.first).to_be_visible()
+    stages = rows.evaluate_all("rows => rows.map(r => r.dataset.stage)")
+    seconds = rows.evaluate_all("rows => rows.map(r => Number(r.dataset.seconds))")
+    assert stages == [bar["stage"] for bar in timeline]
+    assert stages[0] == "queued"
+    assert stages[-1] == "collected"
+    # The worker's stages, in the order it runs them (a poster stage may come between).
+    worker = [stage for stage in stages[1:-1] if stage != "poster"]
+    assert worker == WORKER_STAGES
+    assert all(value > 0 for value in seconds), list(zip(stages, seconds, strict=True))
+    # Every bar is drawn, with a width on the axis (an SVG attribute, not a style).
+    widths = page.locator("[data-timeline] rect.timeline-bar").evaluate_all(
+        "rects => rects.map(r => r.width.baseVal.value)"
+    )
+    assert len(widths) == len(stages)
+    assert all(width > 0 for width in widths)
+    expect(page.locator("[data-timeline] [data-host]")).to_have_text(host)
+
+    page.locator("[data-timeline]").screenshot(path=str(screenshot_dir / "timeline.png"))

@@ -43,3 +43,17 @@ control_socket_disable = True
 _M_MMAP_THRESHOLD = -3
 with contextlib.suppress(OSError, AttributeError):
     ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 4 * 1024 * 1024)
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Install the tracer provider in each worker: its export thread must live there."""
+    from videos.telemetry import tracing_start
+
+    tracing_start(service_name="web")
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Send the spans still queued before the worker goes."""
+    from videos.telemetry import tracing_stop
+
+    tracing_stop()

@@ -68,6 +68,10 @@ class TranscodeJob(models.Model):
     dispatch_state = models.CharField(
         max_length=16, choices=DispatchState.choices, default=DispatchState.PENDING
     )
+    # The W3C trace context (traceparent, tracestate) of the upload that made
+    # the job, when tracing is on: its dispatch, re-sends and stored replies
+    # join that one trace, from any process (videos/telemetry.py).
+    trace_context = models.JSONField(null=True, blank=True, editable=False)
     progress = models.PositiveSmallIntegerField(default=0)
     stage = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from kombu import Queue
 
@@ -14,8 +16,13 @@ def _jobs_queue() -> list[Queue]:
     return [contract.transcode_queue()] if settings.TRANSCODE_QUEUE_DECLARE else []
 
 
-def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[str]) -> None:
+def transcode_request_publish(
+    *, job_id: str, source_key: str, profiles: list[str], headers: Mapping[str, str] | None = None
+) -> None:
     """Publish `transcode.convert_video` by name, with the fixed reply queue.
+
+    `headers` are the optional message headers of docs/messages.md (trace
+    context, video_id): Celery adds them to the message's own headers.
 
     Returns once the broker has the message: with the AMQP transports,
     publisher confirms are on (config/settings.py), so a nack raises
@@ -31,6 +38,7 @@ def transcode_request_publish(*, job_id: str, source_key: str, profiles: list[st
         # The job id doubles as the task id: redelivery and outbox re-sends
         # carry the same id, and the collector finds the job by it.
         task_id=job_id,
+        headers=dict(headers or {}),
         reply_to=settings.RESULTS_QUEUE,
         # Declare the reply queue together with the task queue, so the result
         # has somewhere to go even if the collector has never run.

@@ -25,7 +25,9 @@ from amqp.exceptions import AMQPError, MessageNacked
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
+from opentelemetry.trace import SpanKind
 
+from videos import telemetry
 from videos.messaging.publisher import transcode_request_publish
 from videos.models import DispatchState, JobStatus, TranscodeJob, Video
 
@@ -42,7 +44,11 @@ PUBLISH_ERRORS = (*BROKER_DOWN_ERRORS, AMQPError, MessageNacked)
 
 def job_create(*, video: Video, profiles: list[str]) -> TranscodeJob:
     """Create a pending job for `video` and send it once the transaction commits."""
-    job = TranscodeJob.objects.create(video=video, profiles=list(profiles))
+    # The upload's trace context: whoever sends or stores this job later,
+    # in whatever process, continues that trace (videos/telemetry.py).
+    job = TranscodeJob.objects.create(
+        video=video, profiles=list(profiles), trace_context=telemetry.trace_context_current()
+    )
     video.current_job = job
     video.save(update_fields=["current_job"])
     # Only after the commit: a worker must never receive a job_id whose row
@@ -81,14 +87,33 @@ def _job_publish(*, job_id: uuid.UUID) -> bool:
         if job is None:
             # Sent already, cancelled, or another process holds it right now.
             return False
-        transcode_request_publish(
-            job_id=job.job_id, source_key=job.video.source_key, profiles=job.profiles
-        )
+        job_send(job=job, span_name="transcode.dispatch")
         job.dispatch_state = DispatchState.SENT
         job.sent_at = timezone.now()
         job.save(update_fields=["dispatch_state", "sent_at", "updated_at"])
     logger.info("job %s sent", job_id)
     return True
+
+
+def job_send(*, job: TranscodeJob, span_name: str) -> None:
+    """Publish `job` in a span of its upload's trace, carrying that span to the worker.
+
+    The outbox's first send and the reaper's re-sends all come through here,
+    so each attempt of the worker is a child of a send in the same trace.
+    """
+    with telemetry.job_span(
+        span_name,
+        trace_context=job.trace_context,
+        job_id=job.job_id,
+        video_id=str(job.video_id),
+        kind=SpanKind.PRODUCER,
+    ):
+        transcode_request_publish(
+            job_id=job.job_id,
+            source_key=job.video.source_key,
+            profiles=job.profiles,
+            headers=telemetry.trace_headers(video_id=str(job.video_id)),
+        )
 
 
 def jobs_dispatch_pending(*, older_than: timedelta = timedelta(seconds=2), limit: int = 100) -> int:

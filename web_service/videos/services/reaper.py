@@ -29,9 +29,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from videos.messaging.publisher import transcode_request_publish
 from videos.models import DispatchState, JobStatus, TranscodeJob
-from videos.services.dispatch import PUBLISH_ERRORS
+from videos.services.dispatch import PUBLISH_ERRORS, job_send
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +88,7 @@ def _queued_job_reap(
             _job_fail(job=job, code=NOT_TAKEN_CODE, reason=reason, now=now)
             return "given_up"
         try:
-            transcode_request_publish(
-                job_id=job.job_id, source_key=job.video.source_key, profiles=job.profiles
-            )
+            job_send(job=job, span_name="transcode.resend")
         except PUBLISH_ERRORS as exc:
             logger.warning("job %s not re-sent, broker unavailable: %s", job.id, exc)
             return "unsent"

@@ -21,7 +21,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django_celery_results.models import TaskResult
+from opentelemetry.trace import SpanKind
 
+from videos import telemetry
 from videos.messaging import contract
 from videos.messaging.reply_decoding import Reply
 from videos.models import TIMELINE_STARTED, JobStatus, TranscodeJob
@@ -155,7 +157,18 @@ def reply_apply(*, reply: Reply) -> None:
             "reply for unknown task %s (%s) stored in TaskResult only", reply.task_id, reply.status
         )
         return
-    if job.is_final:
-        logger.info("job %s is %s already; ignoring late %s", job.id, job.status, reply.status)
-        return
-    _job_apply(job=job, reply=reply)
+    # A child of the upload's trace, which the worker's spans share.
+    with telemetry.job_span(
+        "collector.reply_store",
+        trace_context=job.trace_context,
+        job_id=job.job_id,
+        video_id=str(job.video_id),
+        kind=SpanKind.CONSUMER,
+        attributes={"reply.status": reply.status},
+    ) as span:
+        if job.is_final:
+            logger.info("job %s is %s already; ignoring late %s", job.id, job.status, reply.status)
+            return
+        _job_apply(job=job, reply=reply)
+        if job.status == JobStatus.FAILED:
+            telemetry.span_failed(span, code=job.error_code)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from kombu import Connection
 
+from videos import telemetry
 from videos.consumers.collector import ResultCollector
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         logger.info("collector consuming %s", settings.RESULTS_QUEUE)
-        with connection:
-            collector.run()
+        telemetry.tracing_start(service_name="collector")
+        try:
+            with connection:
+                collector.run()
+        finally:
+            telemetry.tracing_stop()
         logger.info("collector stopped")

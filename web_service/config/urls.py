@@ -25,3 +25,5 @@ urlpatterns = [
 ]
 
 handler400 = "videos.views.errors.bad_request"
+# Under /api/, an unknown path or a malformed id is JSON too.
+handler404 = "videos.views.errors.not_found"

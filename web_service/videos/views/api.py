@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -27,6 +27,7 @@ from videos.selectors import video_get, video_list
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 from videos.services.videos import video_delete
 from videos.timelines import job_timeline
+from videos.views.openapi import UploadFileField, error_responses
 from videos.views.presenters import video_to_dict
 from videos.views.rest import PagePagination, UploadRateThrottle
 from videos.views.timeline import VIDEO_DETAIL_SCHEMA
@@ -34,7 +35,11 @@ from videos.views.uploading import upload_receive
 
 UPLOAD_REQUEST = inline_serializer(
     "VideoUpload",
-    {"file": serializers.FileField(), "title": serializers.CharField(required=False)},
+    {
+        "file": UploadFileField(),
+        # As VideoUploadForm's: blank allowed, up to 200 characters.
+        "title": serializers.CharField(required=False, allow_blank=True, max_length=200),
+    },
 )
 UPLOADED = inline_serializer(
     "VideoQueued",
@@ -88,7 +93,9 @@ def _video_owned(request: Request, video_id: uuid.UUID) -> Video:
 class VideoCollectionView(APIView):
     # Multipart only: Django's parser runs FILE_UPLOAD_HANDLERS, which stream
     # the file into the store (videos/upload_handlers.py); nothing is buffered.
-    parser_classes = [MultiPartParser, FormParser]
+    # (upload_receive reads Django's request.POST, so the parsers only tell
+    # the schema what a file can come in: a form without a file is a 400.)
+    parser_classes = [MultiPartParser]
     pagination_class = PagePagination
 
     def get_throttles(self):
@@ -96,7 +103,7 @@ class VideoCollectionView(APIView):
 
     @extend_schema(
         parameters=[IDS_PARAMETER],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400)},
         operation_id="videos_list",
         summary="Your videos, newest first",
     )
@@ -108,7 +115,7 @@ class VideoCollectionView(APIView):
 
     @extend_schema(
         request=UPLOAD_REQUEST,
-        responses={201: UPLOADED},
+        responses={201: UPLOADED, **error_responses(411, 413)},
         operation_id="videos_upload",
         summary="Upload a video",
     )
@@ -145,7 +152,7 @@ class VideoDetailView(APIView):
 class _JobActionView(APIView):
     job_action = staticmethod(job_cancel)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, **error_responses(409)})
     def post(self, request: Request, video_id: uuid.UUID) -> Response:
         video = _video_owned(request, video_id)
         try:

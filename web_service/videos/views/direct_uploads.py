@@ -31,21 +31,26 @@ from videos.services.direct_uploads import (
     direct_upload_part_url,
     direct_upload_parts_list,
 )
+from videos.views.fields import StrictCharField, StrictIntegerField
+from videos.views.openapi import UploadContentTypeField, UploadSizeField, error_responses
 from videos.views.rest import UploadRateThrottle
 
 
 class UploadStartSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=1024)
-    size = serializers.IntegerField(min_value=0)
-    content_type = serializers.CharField(
+    # Untrimmed: the schema's minLength 1 is then the whole rule (a name of
+    # spaces is only shown, never used as a path).
+    filename = StrictCharField(max_length=1024, trim_whitespace=False)
+    # 0 and over the limit are refused by direct_upload_create (400, 413).
+    size = UploadSizeField(min_value=0)
+    content_type = UploadContentTypeField(
         max_length=255, allow_blank=True, required=False, default=""
     )
-    title = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    title = StrictCharField(max_length=200, allow_blank=True, required=False, default="")
 
 
 class PartSerializer(serializers.Serializer):
-    PartNumber = serializers.IntegerField()
-    ETag = serializers.CharField(max_length=256)
+    PartNumber = StrictIntegerField()
+    ETag = StrictCharField(max_length=256)
 
 
 class UploadCompleteSerializer(serializers.Serializer):
@@ -116,7 +121,9 @@ class UploadStartView(APIView):
     def get_throttles(self):
         return [*super().get_throttles(), UploadRateThrottle()]
 
-    @extend_schema(request=UploadStartSerializer, responses={201: UPLOAD_STARTED})
+    @extend_schema(
+        request=UploadStartSerializer, responses={201: UPLOAD_STARTED, **error_responses(413)}
+    )
     @_refusals_answered
     def post(self, request: Request) -> Response:
         data = UploadStartSerializer(data=request.data)
@@ -140,7 +147,9 @@ class UploadStartView(APIView):
 
 
 class UploadDetailView(APIView):
-    @extend_schema(responses={204: None}, summary="Abort an upload and drop its parts")
+    @extend_schema(
+        responses={204: None, **error_responses(409)}, summary="Abort an upload and drop its parts"
+    )
     @_refusals_answered
     def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
         direct_upload_abort(upload=_upload_owned(request, upload_id))
@@ -157,7 +166,9 @@ class UploadPartsView(APIView):
 
 class UploadPartSignView(APIView):
     @extend_schema(
-        request=None, responses={200: PART_URL}, summary="A short-lived URL to PUT one part to"
+        request=None,
+        responses={200: PART_URL, **error_responses(400)},
+        summary="A short-lived URL to PUT one part to",
     )
     @_refusals_answered
     def post(self, request: Request, upload_id: uuid.UUID, number: int) -> Response:
@@ -170,7 +181,7 @@ class UploadCompleteView(APIView):
 
     @extend_schema(
         request=UploadCompleteSerializer,
-        responses={201: QUEUED},
+        responses={201: QUEUED, **error_responses(409, 413)},
         summary="Assemble the parts into the video",
     )
     @_refusals_answered

@@ -1,23 +1,30 @@
-"""One trace per upload, across the web, the broker, the transcoder and the collector.
+"""One trace per upload, across the web, the broker, the transcoder and the collector;
+and the collector's metrics after the same two jobs.
 
 A stack of its own exports to a small OTLP/HTTP receiver (tests/support/otlp.py),
 configured only by the standard OTEL_* variables, as an operator would. The
 upload request's span is the trace's root; the outbox's dispatch carries it in
 the message headers (docs/messages.md, "Trace context"); the collector finds
 it on the job row when it stores each reply.
+
+One stack and two uploads for the whole module (CI time): one clip that
+becomes ready, one text file that fails.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import ApiClient
 from tests.support.media import clip_make
 from tests.support.otlp import KIND_SERVER, STATUS_ERROR, ReceivedSpan, Receiver, otlp_receiving
-from tests.support.stack import Stack, stack_running
+from tests.support.stack import Stack, free_port, stack_running
 
 JOB_SPAN = "transcode.convert_video"
 STORE_SPAN = "collector.reply_store"
@@ -25,18 +32,52 @@ STORE_SPAN = "collector.reply_store"
 STAGE_SPANS = {"download", "probe", "encode", "ladder", "verify", "upload", "manifest"}
 
 
+@dataclass(frozen=True)
+class Uploads:
+    stack: Stack
+    receiver: Receiver
+    metrics_url: str
+    before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # collector metrics at start
+    ready: dict  # the API's final answer for the clip
+    failed: dict  # ... and for the text file
+
+
+def collector_metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the collector's /metrics, by name and labels."""
+    text = requests.get(url, timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Receiver]]:
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
+    workdir = tmp_path_factory.mktemp("traces")
+    port = free_port()
     with (
         otlp_receiving() as receiver,
         stack_running(
-            tmp_path_factory.mktemp("traces"),
+            workdir,
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
             # Export within 0.1 s of a span's end, not the default 5 s.
             OTEL_BSP_SCHEDULE_DELAY="100",
+            COLLECTOR_METRICS_PORT=str(port),
         ) as stack,
     ):
-        yield stack, receiver
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
+        before = collector_metrics(metrics_url)
+        api = ApiClient(stack.base_url)
+        clip = api.upload(clip_make(workdir / "clip.mp4", seconds=2), title="traced")
+        fake = workdir / "notes.mp4"
+        fake.write_text("these are not moving pictures\n" * 100)
+        text = api.upload(fake)
+        assert (clip.status_code, text.status_code) == (201, 201), (clip.text, text.text)
+        ready, _ = api.wait_final(clip.json()["id"], timeout=180)
+        failed, _ = api.wait_final(text.json()["id"], timeout=120)
+        assert (ready["status"], failed["status"]) == ("ready", "failed"), stack.logs()
+        yield Uploads(stack, receiver, metrics_url, before, ready, failed)
 
 
 def _stored(spans: list[ReceivedSpan], *, video_id: str, status: str) -> bool:
@@ -66,16 +107,10 @@ def _only_root(trace: list[ReceivedSpan]) -> ReceivedSpan:
     return roots[0]
 
 
-def test_one_upload_is_one_trace_through_web_transcoder_and_collector(traced, tmp_path):
-    stack, receiver = traced
-    api = ApiClient(stack.base_url)
-    response = api.upload(clip_make(tmp_path / "clip.mp4", seconds=2), title="traced")
-    assert response.status_code == 201, response.text
-    video_id = response.json()["id"]
-    final, _ = api.wait_final(video_id, timeout=180)
-    assert final["status"] == "ready", (final, stack.logs())
+def test_one_upload_is_one_trace_through_web_transcoder_and_collector(uploads):
+    video_id = uploads.ready["id"]
 
-    trace = _upload_trace(receiver, video_id=video_id, final="SUCCESS")
+    trace = _upload_trace(uploads.receiver, video_id=video_id, final="SUCCESS")
 
     services = {span.resource["service.name"] for span in trace}
     assert services == {"web", "transcoder", "collector"}
@@ -96,18 +131,8 @@ def test_one_upload_is_one_trace_through_web_transcoder_and_collector(traced, tm
     assert not [span.name for span in trace if span.status_code == STATUS_ERROR]
 
 
-def test_a_failing_job_is_marked_error_with_its_failure_code(traced, tmp_path):
-    stack, receiver = traced
-    api = ApiClient(stack.base_url)
-    fake = Path(tmp_path / "notes.mp4")
-    fake.write_text("these are not moving pictures\n" * 100)
-    response = api.upload(fake)
-    assert response.status_code == 201, response.text
-    video_id = response.json()["id"]
-    final, _ = api.wait_final(video_id, timeout=120)
-    assert final["status"] == "failed", final
-
-    trace = _upload_trace(receiver, video_id=video_id, final="FAILURE")
+def test_a_failing_job_is_marked_error_with_its_failure_code(uploads):
+    trace = _upload_trace(uploads.receiver, video_id=uploads.failed["id"], final="FAILURE")
 
     assert {span.resource["service.name"] for span in trace} == {"web", "transcoder", "collector"}
     _only_root(trace)
@@ -123,3 +148,34 @@ def test_a_failing_job_is_marked_error_with_its_failure_code(traced, tmp_path):
         assert span.status_code == STATUS_ERROR
         assert span.status_message == code
         assert span.attributes["error.type"] == code
+
+
+def test_the_collector_counts_the_two_jobs_exactly(uploads):
+    ids = {uploads.ready["id"], uploads.failed["id"]}
+    for video_id, final in ((uploads.ready["id"], "SUCCESS"), (uploads.failed["id"], "FAILURE")):
+        _upload_trace(uploads.receiver, video_id=video_id, final=final)
+    # One store span per reply stored: the count the collector's metric must reach.
+    replies = sum(
+        1
+        for span in uploads.receiver.received()
+        if span.name == STORE_SPAN and span.attributes.get("video.id") in ids
+    )
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return collector_metrics(uploads.metrics_url).get(key, 0.0) - uploads.before.get(key, 0.0)
+
+    deadline = time.monotonic() + 10  # the ack (then the count) follows the span by a moment
+    while grew("video_replies_total", outcome="stored") < replies and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert grew("video_replies_total", outcome="stored") == replies
+    assert grew("video_replies_total", outcome="dead_lettered") == 0
+    assert grew("video_replies_total", outcome="requeued") == 0
+    assert grew("video_jobs_finished_total", status="ready") == 1
+    assert grew("video_jobs_finished_total", status="failed") == 1
+    assert grew("video_jobs_finished_total", status="cancelled") == 0
+    assert grew("video_job_queued_to_ready_seconds_count") == 1
+    assert 0 < grew("video_job_queued_to_ready_seconds_sum") < 180
+    for action in ("resent", "given_up", "stalled"):
+        assert grew("video_reaper_actions_total", action=action) == 0
+    assert collector_metrics(uploads.metrics_url)[("video_outbox_pending", ())] == 0

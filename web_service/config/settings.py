@@ -380,6 +380,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
+# The collector's Prometheus /metrics (videos/metrics.py): 0 (the default)
+# serves none. Loopback by default: only a local scraper sees it.
+COLLECTOR_METRICS_PORT = _env_int("COLLECTOR_METRICS_PORT", 0)
+COLLECTOR_METRICS_HOST = _env("COLLECTOR_METRICS_HOST", "127.0.0.1")
 # The reaper (videos/services/reaper.py). A job sent but not started for
 # JOB_RESEND_AFTER seconds is sent again, at most JOB_RESEND_LIMIT times, then
 # failed. An hour: a job may wait that long behind a backlog, and a re-send

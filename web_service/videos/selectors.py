@@ -12,7 +12,7 @@ from collections.abc import Collection
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, Subquery, Sum
 
-from videos.models import JobStatus, TranscodeJob, Upload, Video
+from videos.models import DispatchState, JobStatus, TranscodeJob, Upload, Video
 
 
 def video_list(
@@ -81,6 +81,13 @@ def site_storage_used() -> int:
     sources = Video.objects.aggregate(total=Sum("size_bytes"))["total"]
     results = TranscodeJob.objects.filter(result__isnull=False).values_list("result", flat=True)
     return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
+
+
+def jobs_pending_count() -> int:
+    """Job rows still waiting in the outbox (not yet accepted by the broker)."""
+    return TranscodeJob.objects.filter(
+        dispatch_state=DispatchState.PENDING, status=JobStatus.QUEUED
+    ).count()
 
 
 def job_queue_position(*, job: TranscodeJob) -> int | None:

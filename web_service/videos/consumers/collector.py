@@ -29,10 +29,11 @@ from kombu import Connection
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 
-from videos import objectstore
+from videos import metrics, objectstore
 from videos.messaging import contract
 from videos.messaging.compression import channel_refuse_compressed
 from videos.messaging.reply_decoding import MalformedReply, reply_decode
+from videos.selectors import jobs_pending_count
 from videos.services.direct_uploads import direct_uploads_forget_abandoned
 from videos.services.dispatch import jobs_dispatch_pending
 from videos.services.reaper import jobs_reap
@@ -169,6 +170,10 @@ class ResultCollector(ConsumerMixin):
         except DatabaseError as exc:
             logger.warning("stuck jobs not reaped: database unavailable (%s)", exc)
             return
+        for action in metrics.REAPER_ACTIONS:
+            metrics.reaper_actions.labels(action=action).inc(getattr(report, action))
+        # Both make the job failed (services/reaper.py).
+        metrics.jobs_finished.labels(status="failed").inc(report.given_up + report.stalled)
         if report.resent or report.given_up or report.stalled:
             logger.warning("reaper: %s", report)
 
@@ -190,6 +195,7 @@ class ResultCollector(ConsumerMixin):
         try:
             close_old_connections()
             sent = jobs_dispatch_pending()
+            metrics.outbox_pending.set(jobs_pending_count())
         except DatabaseError as exc:
             logger.warning("outbox relay skipped: database unavailable (%s)", exc)
             return
@@ -206,6 +212,7 @@ class ResultCollector(ConsumerMixin):
             exc,
         )
         message.reject(requeue=False)
+        metrics.replies.labels(outcome="dead_lettered").inc()
 
     def on_reply(self, body: Any, message: Message) -> None:
         try:
@@ -215,6 +222,7 @@ class ResultCollector(ConsumerMixin):
                 "rejecting malformed reply %s: %s", message.properties.get("correlation_id"), exc
             )
             message.reject(requeue=False)
+            metrics.replies.labels(outcome="dead_lettered").inc()
             return
         try:
             close_old_connections()
@@ -226,10 +234,13 @@ class ResultCollector(ConsumerMixin):
                 )
                 time.sleep(DATABASE_RETRY_PAUSE)
                 message.requeue()
+                metrics.replies.labels(outcome="requeued").inc()
                 return
             logger.exception(
                 "rejecting reply %s %s: it cannot be stored", reply.task_id, reply.status
             )
             message.reject(requeue=False)
+            metrics.replies.labels(outcome="dead_lettered").inc()
             return
         message.ack()
+        metrics.replies.labels(outcome="stored").inc()

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 from opentelemetry.trace import SpanKind
 
-from videos import telemetry
+from videos import metrics, telemetry
 from videos.messaging import contract
 from videos.messaging.reply_decoding import Reply
 from videos.models import TIMELINE_STARTED, JobStatus, TranscodeJob
@@ -172,3 +172,12 @@ def reply_apply(*, reply: Reply) -> None:
         _job_apply(job=job, reply=reply)
         if job.status == JobStatus.FAILED:
             telemetry.span_failed(span, code=job.error_code)
+    if job.is_final:
+        # Counted once the state is committed: a rolled-back one is applied again.
+        transaction.on_commit(lambda: _job_finished_count(job=job))
+
+
+def _job_finished_count(*, job: TranscodeJob) -> None:
+    metrics.jobs_finished.labels(status=job.status).inc()
+    if job.status == JobStatus.READY and job.finished_at is not None:
+        metrics.queued_to_ready.observe((job.finished_at - job.created_at).total_seconds())

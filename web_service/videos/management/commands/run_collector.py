@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from kombu import Connection
 
-from videos import telemetry
+from videos import metrics, telemetry
 from videos.consumers.collector import ResultCollector
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,15 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if settings.COLLECTOR_METRICS_PORT:
+            metrics.metrics_serve(
+                host=settings.COLLECTOR_METRICS_HOST, port=settings.COLLECTOR_METRICS_PORT
+            )
+            logger.info(
+                "metrics on http://%s:%d/metrics",
+                settings.COLLECTOR_METRICS_HOST,
+                settings.COLLECTOR_METRICS_PORT,
+            )
         logger.info("collector consuming %s", settings.RESULTS_QUEUE)
         telemetry.tracing_start(service_name="collector")
         try:

@@ -38,12 +38,13 @@ class Uploads:
     receiver: Receiver
     metrics_url: str
     before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # collector metrics at start
+    web_before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # the web's, at start
     ready: dict  # the API's final answer for the clip
     failed: dict  # ... and for the text file
 
 
-def collector_metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the collector's /metrics, by name and labels."""
+def metrics_samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics, by name and labels."""
     text = requests.get(url, timeout=10).text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -67,7 +68,9 @@ def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
         ) as stack,
     ):
         metrics_url = f"http://127.0.0.1:{port}/metrics"
-        before = collector_metrics(metrics_url)
+        before = metrics_samples(metrics_url)
+        # From loopback: no token needed.
+        web_before = metrics_samples(f"{stack.base_url}/metrics")
         api = ApiClient(stack.base_url)
         clip = api.upload(clip_make(workdir / "clip.mp4", seconds=2), title="traced")
         fake = workdir / "notes.mp4"
@@ -77,7 +80,7 @@ def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
         ready, _ = api.wait_final(clip.json()["id"], timeout=180)
         failed, _ = api.wait_final(text.json()["id"], timeout=120)
         assert (ready["status"], failed["status"]) == ("ready", "failed"), stack.logs()
-        yield Uploads(stack, receiver, metrics_url, before, ready, failed)
+        yield Uploads(stack, receiver, metrics_url, before, web_before, ready, failed)
 
 
 def _stored(spans: list[ReceivedSpan], *, video_id: str, status: str) -> bool:
@@ -163,7 +166,7 @@ def test_the_collector_counts_the_two_jobs_exactly(uploads):
 
     def grew(name: str, **labels: str) -> float:
         key = (name, tuple(sorted(labels.items())))
-        return collector_metrics(uploads.metrics_url).get(key, 0.0) - uploads.before.get(key, 0.0)
+        return metrics_samples(uploads.metrics_url).get(key, 0.0) - uploads.before.get(key, 0.0)
 
     deadline = time.monotonic() + 10  # the ack (then the count) follows the span by a moment
     while grew("video_replies_total", outcome="stored") < replies and time.monotonic() < deadline:
@@ -178,4 +181,19 @@ def test_the_collector_counts_the_two_jobs_exactly(uploads):
     assert 0 < grew("video_job_queued_to_ready_seconds_sum") < 180
     for action in ("resent", "given_up", "stalled"):
         assert grew("video_reaper_actions_total", action=action) == 0
-    assert collector_metrics(uploads.metrics_url)[("video_outbox_pending", ())] == 0
+    assert metrics_samples(uploads.metrics_url)[("video_outbox_pending", ())] == 0
+
+
+def test_the_web_counts_the_two_uploads_across_its_gunicorn_workers(uploads):
+    after = metrics_samples(f"{uploads.stack.base_url}/metrics")
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - uploads.web_before.get(key, 0.0)
+
+    # Both were accepted (201): the text file fails later, in the transcoder.
+    assert grew("web_uploads_started_total") == 2
+    assert grew("web_uploads_completed_total") == 2
+    assert sum(v for (name, _), v in after.items() if name == "web_uploads_refused_total") == 0
+    created = {"view": "videos:api-list", "method": "POST", "status": "201"}
+    assert grew("web_request_duration_seconds_count", **created) == 2

@@ -6,6 +6,8 @@ https://docs.gunicorn.org/en/stable/settings.html
 import contextlib
 import ctypes
 import os
+import shutil
+import tempfile
 
 
 def _setting(name: str, default: str) -> str:
@@ -13,6 +15,13 @@ def _setting(name: str, default: str) -> str:
     `KEY=` line of .env as an empty value, which must not crash-loop gunicorn."""
     return os.environ.get(name, "").strip() or default
 
+
+# The web's /metrics (videos/metrics.py) in prometheus-client's multiprocess
+# mode: each worker writes its numbers to files in this folder, and whichever
+# worker answers a scrape sums them. A fresh folder per start (stale files
+# would add old counts), set before anything imports prometheus_client.
+_METRICS_DIR = tempfile.mkdtemp(prefix="web-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
 
 bind = f"{_setting('WEB_HOST', '127.0.0.1')}:{_setting('WEB_PORT', '8000')}"
 workers = int(_setting("WEB_CONCURRENCY", "2"))
@@ -57,3 +66,14 @@ def worker_exit(server: object, worker: object) -> None:
     from videos.telemetry import tracing_stop
 
     tracing_stop()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Drop a dead worker's live gauges from the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    shutil.rmtree(_METRICS_DIR, ignore_errors=True)

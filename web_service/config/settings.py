@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times every answer, those of the middlewares below included.
+    "videos.middleware.RequestMetricsMiddleware",
     # Adds the Content-Security-Policy (below) to every response, the refusals
     # of the two middlewares under it included; it reads nothing.
     "csp.middleware.CSPMiddleware",
@@ -380,6 +382,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 
 OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
+# The web's GET /metrics answers a loopback client, and any other only with
+# `Authorization: Bearer <METRICS_TOKEN>`; blank: loopback only.
+METRICS_TOKEN = _env("METRICS_TOKEN", "")
 # The collector's Prometheus /metrics (videos/metrics.py): 0 (the default)
 # serves none. Loopback by default: only a local scraper sees it.
 COLLECTOR_METRICS_PORT = _env_int("COLLECTOR_METRICS_PORT", 0)

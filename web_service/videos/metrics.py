@@ -1,4 +1,4 @@
-"""The collector's Prometheus metrics, served on COLLECTOR_METRICS_PORT.
+"""Prometheus metrics: the collector's, on COLLECTOR_METRICS_PORT, and the web's, at /metrics.
 
 The names are those docs/operating.md and deploy/prometheus/ rely on:
 
@@ -16,7 +16,19 @@ in memory and cost a few nanoseconds.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 jobs_finished = Counter(
     "video_jobs_finished", "Jobs made final by the collector, by status.", ["status"]
@@ -32,7 +44,27 @@ replies = Counter(
 reaper_actions = Counter(
     "video_reaper_actions", "What the reaper did to stuck jobs, by action.", ["action"]
 )
-outbox_pending = Gauge("video_outbox_pending", "Job rows waiting in the outbox to be sent.")
+# Only the collector sets it; "livemax" keeps one series when the web's
+# gunicorn workers (multiprocess mode) import it too.
+outbox_pending = Gauge(
+    "video_outbox_pending",
+    "Job rows waiting in the outbox to be sent.",
+    multiprocess_mode="livemax",
+)
+
+# The web's (videos/middleware.py, RequestMetricsMiddleware).
+request_duration = Histogram(
+    "web_request_duration_seconds",
+    "Seconds to answer a request, by view and status.",
+    ["view", "method", "status"],
+)
+uploads_started = Counter("web_uploads_started", "Upload requests received (form, API, direct).")
+uploads_completed = Counter("web_uploads_completed", "Uploads that made a video.")
+uploads_refused = Counter(
+    "web_uploads_refused",
+    "Upload requests refused, by reason (from the answer's status).",
+    ["reason"],
+)
 
 REPLY_OUTCOMES = ("stored", "dead_lettered", "requeued")
 REAPER_ACTIONS = ("resent", "given_up", "stalled")
@@ -51,3 +83,16 @@ for _status in FINAL_STATUSES:
 def metrics_serve(*, host: str, port: int) -> None:
     """Serve /metrics from a thread of this process."""
     start_http_server(port, addr=host)
+
+
+def metrics_exposition() -> tuple[bytes, str]:
+    """This process's metrics as Prometheus text, and its content type.
+
+    Under gunicorn (config/gunicorn.py sets PROMETHEUS_MULTIPROC_DIR) each
+    worker writes its own files and this sums them, whichever worker answers.
+    """
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST

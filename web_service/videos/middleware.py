@@ -4,6 +4,7 @@ while the database is away."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,12 +12,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from videos import metrics
 from videos.services.videos import upload_quota_refusal
 from videos.upload_handlers import (
     upload_clear,
@@ -218,3 +220,58 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         return database_unavailable(request=request, exception=exception)
+
+
+# Upload requests, by URL name (videos/urls.py; the home page takes the form):
+# a POST to one of these starts an upload.
+_UPLOAD_STARTS = frozenset({"videos:api-list", "videos:home", "videos:api-uploads"})
+# ... and a success answer to one of these means an upload made a video.
+_UPLOAD_COMPLETES = {"videos:api-list": 201, "videos:home": 302, "videos:api-upload-complete": 201}
+_REFUSAL_REASONS = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    411: "no_length",
+    413: "too_large",
+    415: "unsupported_type",
+    429: "throttled",
+    503: "unavailable",
+}
+
+
+class RequestMetricsMiddleware:
+    """Times every request by view and status, and counts uploads (videos/metrics.py).
+
+    Outermost, so the answers of the other middlewares (a 413 or 429 from the
+    upload gate before any view runs) are counted too. The view is the URL's
+    name, resolved here because a request refused early never reaches the
+    resolver; an unknown path is "unmatched", so a scan cannot mint series.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
+        view = _view_name(request.path_info)
+        upload = request.method == "POST" and view in _UPLOAD_STARTS
+        if upload:
+            metrics.uploads_started.inc()
+        response = self.get_response(request)
+        status = response.status_code
+        metrics.request_duration.labels(
+            view=view, method=request.method or "", status=str(status)
+        ).observe(time.monotonic() - started)
+        if request.method == "POST" and _UPLOAD_COMPLETES.get(view) == status:
+            metrics.uploads_completed.inc()
+        elif (upload or view == "videos:api-upload-complete") and status >= 400:
+            reason = _REFUSAL_REASONS.get(status, f"status_{status}")
+            metrics.uploads_refused.labels(reason=reason).inc()
+        return response
+
+
+def _view_name(path: str) -> str:
+    try:
+        return resolve(path).view_name
+    except Resolver404:
+        return "unmatched"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from videos.views import api, direct_uploads, health, media, pages
+from videos.views import api, direct_uploads, health, media, metrics, pages
 
 app_name = "videos"
 
@@ -36,4 +36,5 @@ urlpatterns = [
     ),
     path("media/<path:path>", media.media_redirect, name="media"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

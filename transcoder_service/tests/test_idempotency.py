@@ -107,3 +107,22 @@ def test_two_deliveries_at_once_end_with_one_manifest_and_no_leftovers(
     attempts = {key.split("/")[2] for key in stored if key != result["manifest_key"]}
     assert len(attempts) == 1
     assert scratch_entries(settings.scratch_dir) == []
+
+
+def test_the_winner_removes_what_an_attempt_that_gave_up_left_behind(
+    job: PipelineJob, sources: SourceKeys
+) -> None:
+    """An attempt that gave up on a stalled store could not delete its own
+    objects; the attempt whose manifest wins deletes them, and nothing else."""
+    left = f"outputs/{job.job_id}/00000000deadbeef/720p.mp4"
+    job.store.json_create(key=left, body=b"half an upload")
+    assert left in job.stored()
+
+    result = job.convert(sources["clip.mp4"])
+
+    stored = job.stored()
+    assert left not in stored
+    manifest = f"outputs/{job.job_id}/manifest.json"
+    assert set(stored) - {manifest} == {output["key"] for output in result["outputs"]} | {
+        result["poster_key"]
+    }

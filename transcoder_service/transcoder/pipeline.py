@@ -147,6 +147,7 @@ def _convert(
     if winner is not None:
         _attempt_discard(store=store, prefix=prefix)
         return winner
+    _others_discard(store=store, job_id=request.job_id, kept=prefix)
     return result
 
 
@@ -204,6 +205,29 @@ def outputs_delete(*, request: DeleteRequest, store: ObjectStore) -> int:
         prefix=contract.job_prefix(request.job_id),
         first=contract.manifest_key(request.job_id),
     )
+
+
+def _others_discard(*, store: ObjectStore, job_id: str, kept: str) -> None:
+    """Delete what other attempts left under the job, now that its manifest is this one's.
+
+    An attempt that gave up on a stalled store could not remove its own
+    objects (the removal met the same stall), and a store that was frozen
+    stores its requests when it thaws. Named by no manifest, they would stay.
+    A later late attempt removes its own when it finds the manifest.
+    """
+    manifest = contract.manifest_key(job_id)
+    try:
+        keys = store.keys_list(prefix=contract.job_prefix(job_id))
+    except Exception:
+        logger.warning("could not list job %s's objects to tidy them", job_id, exc_info=True)
+        return
+    others = {
+        key[: key.index("/", len(contract.job_prefix(job_id))) + 1]
+        for key in keys
+        if key != manifest and not key.startswith(kept) and key.count("/") > 2
+    }
+    for prefix in sorted(others):
+        _attempt_discard(store=store, prefix=prefix)
 
 
 def _attempt_discard(*, store: ObjectStore, prefix: str) -> None:

@@ -54,7 +54,11 @@ def client(store: EmbeddedStore, role: str):
 def _socket_inodes(pid: int) -> set[str]:
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        if match := re.fullmatch(r"socket:\[(\d+)\]", str(fd.readlink())):
+        try:
+            target = str(fd.readlink())
+        except FileNotFoundError:
+            continue  # closed since the listing: a short-lived connection, no listener
+        if match := re.fullmatch(r"socket:\[(\d+)\]", target):
             inodes.add(match.group(1))
     return inodes
 

@@ -92,10 +92,22 @@ def _stored(spans: list[ReceivedSpan], *, video_id: str, status: str) -> bool:
     )
 
 
+def _whole(spans: list[ReceivedSpan], *, video_id: str, final: str) -> bool:
+    """The final reply is stored, and each process has exported its part of the
+    trace: the worker's job span, say, may arrive after the collector's last one."""
+    if not _stored(spans, video_id=video_id, status=final):
+        return False
+    traces = {span.trace_id for span in spans if span.attributes.get("video.id") == video_id}
+    trace = [span for span in spans if span.trace_id in traces]
+    ids = {span.span_id for span in trace}
+    return any(span.name == JOB_SPAN for span in trace) and (
+        sum(span.parent_span_id not in ids for span in trace) == len(traces)
+    )
+
+
 def _upload_trace(receiver: Receiver, *, video_id: str, final: str) -> list[ReceivedSpan]:
-    """Every span of the one trace that names `video_id`, once its final reply is stored."""
-    receiver.spans_wait(lambda spans: _stored(spans, video_id=video_id, status=final))
-    spans = receiver.received()
+    """Every span of the one trace that names `video_id`, once all of it has arrived."""
+    spans = receiver.spans_wait(lambda spans: _whole(spans, video_id=video_id, final=final))
     trace_ids = {span.trace_id for span in spans if span.attributes.get("video.id") == video_id}
     assert len(trace_ids) == 1, trace_ids
     (trace_id,) = trace_ids

@@ -39,6 +39,8 @@ RESULT_FIELDS = (
     "timings",
 )
 TIMINGS = {"download", "probe", "transcode", "poster", "verify", "upload"}
+# ...plus one "encode:<n>:<pass>" per encode pass (its MP4 profile, or "hls"
+# for the ladder's), n counting the passes from 1 in the order they ran.
 STAGES = ("downloading", "probing", "transcoding", "poster", "uploading")
 FAILURE_CODES = (
     "InvalidPayload",

@@ -136,7 +136,7 @@ def test_convert_video_then_delete_outputs(
     assert result["poster_key"] in stored
     assert result["manifest_key"] == f"outputs/{job_id}/manifest.json"
     assert result["manifest_key"] in stored
-    assert set(result["timings"]) == TIMINGS
+    assert set(result["timings"]) == TIMINGS | {"encode:1:720p", "encode:2:480p"}
     assert scratch_entries(worker_scratch) == []
 
     # The web's "delete this video": no reply comes (ignore_result, no STARTED).

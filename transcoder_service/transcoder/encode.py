@@ -109,7 +109,10 @@ def media_make(
     # size their ffmpegs knowing this one runs (slots.py).
     with encoding_slot(folder=folder), timed(timings, "transcode"):
         for index, (name, target, _) in enumerate(mp4s):
-            with telemetry.stage("encode", media_seconds=info.duration, profile=name):
+            with (
+                telemetry.stage("encode", media_seconds=info.duration, profile=name),
+                pass_timed(timings, name),
+            ):
                 run_ffmpeg(
                     transcode_command(
                         source=source,
@@ -131,7 +134,10 @@ def media_make(
                 )
         if rungs:
             # One ffmpeg pass writes every rung and the storyboard's sprite.
-            with telemetry.stage("ladder", media_seconds=info.duration, rungs=len(rungs)):
+            with (
+                telemetry.stage("ladder", media_seconds=info.duration, rungs=len(rungs)),
+                pass_timed(timings, contract.PROFILE_HLS),
+            ):
                 ladder = ladder_make(
                     source=source,
                     folder=folder,
@@ -211,3 +217,19 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
             yield
     finally:
         timings[stage] = round(time.monotonic() - started, 3)
+
+
+@contextlib.contextmanager
+def pass_timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record one encode pass as `timings["encode:<n>:<name>"]`, n counting passes from 1.
+
+    The order is in the key: a JSON object's keys keep none a receiver can
+    count on (PostgreSQL's jsonb sorts them), and the web draws the passes
+    in the order they ran (docs/messages.md).
+    """
+    key = f"encode:{sum(k.startswith('encode:') for k in timings) + 1}:{name}"
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[key] = round(time.monotonic() - started, 3)

@@ -36,8 +36,12 @@
     row.dataset.apiUrl = video.url;
     var badge = field(row, "status");
     if (badge) { badge.textContent = video.status; badge.className = "badge badge-" + video.status; }
+    // On the detail page the player (live_player.js) plays the job while it
+    // runs, once the worker has published a preview; the bar gives way to it.
+    var playing = row.hasAttribute("data-detail") && window.livePlayer
+      ? window.livePlayer.update(video) : false;
     var bar = field(row, "progress");
-    if (bar) { bar.value = video.progress; bar.hidden = !!FINAL[video.status]; }
+    if (bar) { bar.value = video.progress; bar.hidden = !!FINAL[video.status] || playing; }
     // The same line the server drew (presenters.video_status_text).
     setText(row, "detail", video.status_text);
     setText(row, "error", video.status === "failed" || video.status === "cancelled" ? (video.error || "") : "");
@@ -58,8 +62,9 @@
     if (before !== video.status && announcer) {
       announcer.textContent = (video.title || video.original_filename) + ": " + video.status;
     }
-    // The detail page shows the player once ready: load it then.
-    if (row.hasAttribute("data-detail") && before !== video.status && video.status === "ready") {
+    // The detail page shows the player once ready: load it then, unless
+    // the job already plays here (then the same playback carries on).
+    if (row.hasAttribute("data-detail") && before !== video.status && video.status === "ready" && !playing) {
       window.location.reload();
     }
   }

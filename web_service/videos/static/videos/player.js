@@ -6,17 +6,56 @@
 (function () {
   "use strict";
 
-  var box = document.querySelector("[data-player]");
-  if (!box) return;
-  var video = document.getElementById("player");
-  var hlsUrl = box.dataset.hlsUrl;
-  var mp4Url = box.dataset.mp4Url;
-
   function formatTime(s) {
     s = Math.max(0, Math.floor(s || 0));
     var m = Math.floor(s / 60), r = s % 60;
     return m + ":" + (r < 10 ? "0" : "") + r;
   }
+
+  // ---- Quality menu ---------------------------------------------------------
+  // Also used by live_player.js once a job watched while processing is ready.
+  function qualityMenuAttach(box, hls) {
+    var menu = box.querySelector("#quality");
+    var now = box.querySelector("#quality-now");
+    if (!menu) return;
+    if (!hls) { menu.parentNode.hidden = true; return; } // only hls.js lets a page choose
+    var levelOf = {}; // rung name -> hls.js level index (hls.js orders levels itself)
+    var levelsRead = function () {
+      hls.levels.forEach(function (level, index) {
+        var uri = level.uri || (Array.isArray(level.url) ? level.url[0] : level.url);
+        var match = /\/([^/]+)\/index\.m3u8$/.exec(uri || "");
+        if (match) levelOf[match[1]] = index;
+      });
+      Array.prototype.slice.call(menu.options).forEach(function (option) {
+        if (option.value !== "auto" && !(option.value in levelOf)) option.remove();
+      });
+    };
+    // The live player attaches it after hls.js has read the master.
+    if (hls.levels && hls.levels.length) levelsRead();
+    else hls.on(window.Hls.Events.MANIFEST_PARSED, levelsRead);
+    var showLevel = function (level) {
+      var name = Object.keys(levelOf).filter(function (n) { return levelOf[n] === level; })[0] || "";
+      box.dataset.level = name;
+      now.textContent = name ? "Playing " + name + (hls.autoLevelEnabled ? " (auto)" : "") : "";
+    };
+    menu.addEventListener("change", function () {
+      // -1 is hls.js's automatic choice; a number switches now, flushing the buffer.
+      hls.currentLevel = menu.value === "auto" ? -1 : levelOf[menu.value];
+      // Going back to Auto may keep the same rung, and then no switch event comes.
+      if (menu.value === "auto") showLevel(hls.currentLevel);
+    });
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, function (event, data) { showLevel(data.level); });
+    if (hls.currentLevel >= 0) showLevel(hls.currentLevel);
+  }
+
+  window.videoPlayer = { formatTime: formatTime, qualityMenuAttach: qualityMenuAttach };
+
+  // The page of a job still processing has its own player (live_player.js).
+  var box = document.querySelector("[data-player]:not([data-live])");
+  if (!box) return;
+  var video = document.getElementById("player");
+  var hlsUrl = box.dataset.hlsUrl;
+  var mp4Url = box.dataset.mp4Url;
 
   // ---- Source: hls.js, else native HLS (Safari), else the MP4 --------------
   var hls = null;
@@ -51,35 +90,7 @@
     return player;
   }
 
-  // ---- Quality menu ---------------------------------------------------------
-  var menu = document.getElementById("quality");
-  var now = document.getElementById("quality-now");
-  if (menu && !hls) menu.parentNode.hidden = true; // only hls.js lets a page choose
-  if (menu && hls) {
-    var levelOf = {}; // rung name -> hls.js level index (hls.js orders levels itself)
-    hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
-      hls.levels.forEach(function (level, index) {
-        var uri = level.uri || (Array.isArray(level.url) ? level.url[0] : level.url);
-        var match = /\/([^/]+)\/index\.m3u8$/.exec(uri || "");
-        if (match) levelOf[match[1]] = index;
-      });
-      Array.prototype.slice.call(menu.options).forEach(function (option) {
-        if (option.value !== "auto" && !(option.value in levelOf)) option.remove();
-      });
-    });
-    var showLevel = function (level) {
-      var name = Object.keys(levelOf).filter(function (n) { return levelOf[n] === level; })[0] || "";
-      box.dataset.level = name;
-      now.textContent = name ? "Playing " + name + (hls.autoLevelEnabled ? " (auto)" : "") : "";
-    };
-    menu.addEventListener("change", function () {
-      // -1 is hls.js's automatic choice; a number switches now, flushing the buffer.
-      hls.currentLevel = menu.value === "auto" ? -1 : levelOf[menu.value];
-      // Going back to Auto may keep the same rung, and then no switch event comes.
-      if (menu.value === "auto") showLevel(hls.currentLevel);
-    });
-    hls.on(window.Hls.Events.LEVEL_SWITCHED, function (event, data) { showLevel(data.level); });
-  }
+  qualityMenuAttach(box, hls);
 
   // ---- Scrub previews -------------------------------------------------------
   // The storyboard is a WebVTT metadata track: the browser parses it, and

@@ -78,6 +78,7 @@ def success_result(*, job_id: str, attempt: str = "9f2c4e1a7b3d5f60") -> dict[st
             "download": 0.02,
             "probe": 0.05,
             "transcode": 3.2,
+            "encode:1:720p": 3.1,
             "poster": 0.1,
             "verify": 0.06,
             "upload": 0.03,
@@ -128,5 +129,25 @@ def hls_result(*, job_id: str, attempt: str = "9f2c4e1a7b3d5f60") -> dict:
             "tile_width": 160,
             "tile_height": 90,
             "size_bytes": 40960,
+        },
+    }
+
+
+def progress_with_preview(
+    *,
+    job_id: str,
+    attempt: str = "9f2c4e1a7b3d5f60",
+    encoded_seconds: float = 4.0,
+    duration: float = 120.0,
+    percent: int = 10,
+) -> dict[str, Any]:
+    """A PROGRESS result once the attempt is playable, as docs/messages.md shows it."""
+    return {
+        "percent": percent,
+        "stage": "transcoding",
+        "preview": {
+            "master_key": f"outputs/{job_id}/{attempt}/hls/master.m3u8",
+            "encoded_seconds": encoded_seconds,
+            "duration": duration,
         },
     }

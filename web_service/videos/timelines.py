@@ -9,10 +9,19 @@ The bars follow each other with no gap, from the moment the broker took the
 message (sent_at) to the moment the final state was stored (finished_at):
     queued -> the worker's stages -> [queued again -> stages, on a redelivery] -> collected
 so their durations add up to the job's whole span.
+
+A SUCCESS result says more than the stages the worker reports (its
+`timings`, docs/messages.md), so the attempt that produced it has its
+`transcoding` bar broken into one `encode:<pass>` bar per encode pass, and
+its `uploading` bar into `verify` and `upload` (_breakdown). Older results,
+and failures, keep the reported stages.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +30,14 @@ from videos.models import TIMELINE_STARTED, TranscodeJob
 
 QUEUED = "queued"
 COLLECTED = "collected"
+TRANSCODING = "transcoding"
+UPLOADING = "uploading"
+ENCODE_PREFIX = "encode:"
+VERIFY = "verify"
+UPLOAD = "upload"
+# A result's per-pass timing, "encode:<n>:<pass>" (docs/messages.md): n says
+# the order, as the stored result (jsonb) keeps no key order.
+_ENCODE_TIMING = re.compile(r"encode:([1-9][0-9]{0,3}):([A-Za-z0-9_.-]{1,32})")
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,7 @@ def job_timeline(*, job: TranscodeJob | None) -> list[TimelineBar]:
             stage=COLLECTED, start=worker_end, end=job.finished_at, attempt=attempt, host=None
         )
         bars.append(collected)
-    return bars
+    return _breakdown(bars=bars, result=job.result, attempt=attempt)
 
 
 def _worker_end(*, job: TranscodeJob, worker_from: datetime, last_report: datetime) -> datetime:
@@ -134,3 +151,81 @@ def _worker_end(*, job: TranscodeJob, worker_from: datetime, last_report: dateti
         return last_report
     end = worker_from + timedelta(seconds=max(0.0, float(elapsed)))
     return min(max(end, last_report), job.finished_at)
+
+
+def result_timing_seconds(*, result: object, key: str) -> float | None:
+    """One of a result's `timings` (seconds), or None where it is missing or not a duration."""
+    timings = result.get("timings") if isinstance(result, dict) else None
+    value = timings.get(key) if isinstance(timings, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def result_encode_passes(*, result: object) -> list[tuple[str, float]]:
+    """The result's encode passes and their seconds, in the order they ran; [] in older results."""
+    timings = result.get("timings") if isinstance(result, dict) else None
+    found = []
+    for key in timings if isinstance(timings, dict) else {}:
+        match = _ENCODE_TIMING.fullmatch(key) if isinstance(key, str) else None
+        seconds = result_timing_seconds(result=result, key=key) if match else None
+        if match and seconds is not None:
+            found.append((int(match[1]), match[2], seconds))
+    return [(name, seconds) for _, name, seconds in sorted(found)]
+
+
+def _breakdown(*, bars: list[TimelineBar], result: object, attempt: int) -> list[TimelineBar]:
+    """The last attempt's transcoding and uploading bars, broken down by its result's timings.
+
+    The result's seconds are on the worker's clock, the bars on the
+    collector's; each breakdown is scaled to fill its bar, so it starts and
+    ends where the reported stage did and nothing moves around it.
+
+    The encode passes ran one after the other: they follow each other. Verify
+    and upload ran side by side (docs/messages.md): both start where the
+    stage began, and the longer one ends where it ended. Drawn one after the
+    other they would claim a job spent their sum there, and would not fit.
+    """
+    passes = result_encode_passes(result=result)
+    verify = result_timing_seconds(result=result, key=VERIFY)
+    upload = result_timing_seconds(result=result, key=UPLOAD)
+    out: list[TimelineBar] = []
+    for bar in bars:
+        if bar.attempt == attempt and bar.stage == TRANSCODING and sum(s for _, s in passes) > 0:
+            parts = [(f"{ENCODE_PREFIX}{name}", seconds) for name, seconds in passes]
+            out.extend(_scaled(bar=bar, parts=parts, in_turn=True))
+        elif (
+            bar.attempt == attempt
+            and bar.stage == UPLOADING
+            and verify is not None
+            and upload is not None
+            and max(verify, upload) > 0
+        ):
+            parts = [(VERIFY, verify), (UPLOAD, upload)]
+            out.extend(_scaled(bar=bar, parts=parts, in_turn=False))
+        else:
+            out.append(bar)
+    return out
+
+
+def _scaled(
+    *, bar: TimelineBar, parts: list[tuple[str, float]], in_turn: bool
+) -> list[TimelineBar]:
+    """`parts` laid over `bar`: one after the other filling it, or side by side from its start."""
+    seconds = [part for _, part in parts]
+    total = sum(seconds) if in_turn else max(seconds)
+
+    def at(offset: float) -> datetime:
+        return bar.started_at + timedelta(seconds=bar.seconds * offset / total)
+
+    if in_turn:
+        # Each pass ends at the very datetime the next begins: no rounding gap.
+        spans = list(
+            itertools.pairwise(at(edge) for edge in itertools.accumulate(seconds, initial=0))
+        )
+    else:
+        spans = [(bar.started_at, at(part)) for part in seconds]
+    return [
+        _bar(stage=stage, start=start, end=end, attempt=bar.attempt, host=bar.host)
+        for (stage, _), (start, end) in zip(parts, spans, strict=True)
+    ]

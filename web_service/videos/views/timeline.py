@@ -3,13 +3,17 @@
 The page's Content-Security-Policy forbids inline styles, so each bar's place
 and length are SVG attributes (x, width) on a 0-1000 axis, which the policy
 allows, rather than a style or a script setting widths.
+
+Bars need not follow each other: `verify` and `upload` overlap, as they run
+side by side (videos/timelines.py), so each row has its own track and the
+axis runs from the first bar's start to the last bar's end.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from videos.timelines import TimelineBar
+from videos.timelines import ENCODE_PREFIX, TimelineBar
 
 AXIS = 1000
 # A bar of a few milliseconds in a job of a minute would be invisible.
@@ -24,7 +28,11 @@ LABELS = {
     "uploading": "Verify and upload",
     "retrying": "Waiting to retry",
     "collected": "Collected",
+    "verify": "Verify",
+    "upload": "Upload",
 }
+# An encode pass's bar is "encode:<pass>": the MP4 profile, or the ladder's one pass.
+PASS_LABELS = {"hls": "HLS ladder"}
 
 
 def seconds_text(seconds: float) -> str:
@@ -33,12 +41,20 @@ def seconds_text(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
+def bar_label(*, stage: str) -> str:
+    if stage.startswith(ENCODE_PREFIX):
+        name = stage.removeprefix(ENCODE_PREFIX)
+        return f"Encode {PASS_LABELS.get(name, name)}"
+    return LABELS.get(stage, stage.capitalize())
+
+
 def timeline_to_dict(*, bars: list[TimelineBar]) -> dict[str, Any]:
     """Rows with their place on the axis, and the host of each attempt."""
     if not bars:
         return {"rows": [], "attempts": [], "total_text": ""}
     origin = bars[0].started_at
-    total = sum(bar.seconds for bar in bars) or 1.0
+    span = max((bar.started_at - origin).total_seconds() + bar.seconds for bar in bars)
+    total = span or 1.0
     rows = []
     for bar in bars:
         x = (bar.started_at - origin).total_seconds() / total * AXIS
@@ -47,7 +63,9 @@ def timeline_to_dict(*, bars: list[TimelineBar]) -> dict[str, Any]:
         rows.append(
             {
                 "stage": bar.stage,
-                "label": LABELS.get(bar.stage, bar.stage.capitalize()),
+                # Each encode pass is drawn as the transcoding it is part of.
+                "kind": "transcoding" if bar.stage.startswith(ENCODE_PREFIX) else bar.stage,
+                "label": bar_label(stage=bar.stage),
                 "attempt": bar.attempt,
                 "seconds": f"{bar.seconds:.6f}",
                 "seconds_text": seconds_text(bar.seconds),
@@ -63,7 +81,7 @@ def timeline_to_dict(*, bars: list[TimelineBar]) -> dict[str, Any]:
     return {
         "rows": rows,
         "attempts": attempts,
-        "total_text": seconds_text(sum(b.seconds for b in bars)),
+        "total_text": seconds_text(span),
     }
 
 
@@ -78,13 +96,17 @@ VIDEO_DETAIL_SCHEMA = {
             "description": (
                 "How the current job went, one entry per stage in time order: queued, the"
                 " worker's stages, collected; a redelivered job repeats queued and the stages"
-                " with the next attempt. Empty until a worker has reported on the job."
+                " with the next attempt. Where the worker's result times them, the attempt that"
+                " succeeded has one `encode:<pass>` entry per encode pass (its MP4 profile, or"
+                " `hls`) for `transcoding`, and `verify` and `upload` for `uploading`: those"
+                " two start together, as the worker runs them side by side. Empty until a"
+                " worker has reported on the job."
             ),
             "items": {
                 "type": "object",
                 "required": ["stage", "started_at", "seconds", "attempt", "host"],
                 "properties": {
-                    "stage": {"type": "string", "example": "transcoding"},
+                    "stage": {"type": "string", "example": "encode:720p"},
                     "started_at": {"type": "string", "format": "date-time"},
                     "seconds": {"type": "number", "minimum": 0},
                     "attempt": {"type": "integer", "minimum": 1},

@@ -18,6 +18,7 @@ from config.celery_app import app
 from videos import objectstore
 from videos.messaging import contract
 from videos.messaging.reply_decoding import reply_decode
+from videos.timelines import result_encode_passes
 
 from ...factories import hls_result, success_result, success_result_v1
 
@@ -234,6 +235,7 @@ def test_documented_success_reply_decodes():
         "download",
         "probe",
         "transcode",
+        "encode:1:720p",
         "poster",
         "verify",
         "upload",
@@ -279,3 +281,22 @@ def test_progress_and_failure_fields():
         "InvalidMedia",
         "The file is not a video: no video stream was found.",
     )
+
+
+def test_the_result_timings_name_each_encode_pass_with_its_order():
+    # docs/messages.md, `timings`: "encode:<n>:<pass>", n counting the passes
+    # from 1 in the order they ran; the key's own place in the object says nothing.
+    timings = {
+        "download": 0.02,
+        "probe": 0.05,
+        "transcode": 3.2,
+        "encode:2:hls": 2.05,
+        "encode:1:720p": 1.1,
+        "poster": 0.1,
+        "verify": 0.06,
+        "upload": 0.03,
+    }
+    assert result_encode_passes(result={"timings": timings}) == [("720p", 1.1), ("hls", 2.05)]
+    # Additive: a result from before them has none.
+    older = {key: value for key, value in timings.items() if not key.startswith("encode:")}
+    assert result_encode_passes(result={"timings": older}) == []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from videos.messaging.reply_decoding import reply_decode
 from videos.services.replies import reply_apply
+from videos.timelines import TimelineBar
+from videos.views.timeline import timeline_to_dict
 
 from ...factories import success_result, video_with_job
 
@@ -30,21 +33,28 @@ def _redelivered_ready_video(owner):
     return video
 
 
+REPORTED = ["downloading", "probing", "transcoding", "uploading"]
+# The attempt that succeeded, broken down by its result's timings (factories.success_result).
+BROKEN_DOWN = ["downloading", "probing", "encode:720p", "verify", "upload"]
+
+
 def test_the_detail_answer_has_the_timeline_of_both_attempts(session, user):
     video = _redelivered_ready_video(user)
 
     timeline = session[0].get(f"/api/videos/{video.id}/").json()["timeline"]
 
-    worker = ["downloading", "probing", "transcoding", "uploading"]
     assert [bar["stage"] for bar in timeline] == [
-        *["queued", *worker],
-        *["queued", *worker],
+        *["queued", *REPORTED],
+        *["queued", *BROKEN_DOWN],
         "collected",
     ]
     assert set(timeline[0]) == {"stage", "started_at", "seconds", "attempt", "host"}
-    assert [bar["attempt"] for bar in timeline] == [1] * 5 + [2] * 6
-    assert {bar["host"] for bar in timeline if bar["stage"] in worker} == {"worker-a", "worker-b"}
+    assert [bar["attempt"] for bar in timeline] == [1] * 5 + [2] * 7
+    hosts = [(bar["attempt"], bar["host"]) for bar in timeline if bar["host"] is not None]
+    assert hosts == [(1, "worker-a")] * 4 + [(2, "worker-b")] * 5
     assert all(bar["seconds"] >= 0 for bar in timeline)
+    verify, upload = timeline[-3:-1]
+    assert verify["started_at"] == upload["started_at"]  # side by side
 
 
 def test_the_list_answer_carries_no_timeline(session, user):
@@ -59,14 +69,19 @@ def test_the_detail_page_draws_a_bar_per_stage_and_names_the_hosts(session, user
 
     html = session[0].get(f"/videos/{video.id}/").content.decode()
 
-    stages = re.findall(r'class="timeline-row" data-stage="([a-z]+)"', html)
-    worker = ["downloading", "probing", "transcoding", "uploading"]
-    assert stages == ["queued", *worker, "queued", *worker, "collected"]
+    stages = re.findall(r'class="timeline-row" data-stage="([a-z0-9:]+)"', html)
+    assert stages == ["queued", *REPORTED, "queued", *BROKEN_DOWN, "collected"]
     # Placed by SVG attributes: the CSP forbids inline styles.
-    assert (
-        len(re.findall(r'<rect class="timeline-bar [^"]+" x="[\d.]+" y="0" width="[\d.]+"', html))
-        == 11
+    rects = re.findall(
+        r'<rect class="timeline-bar ([^"]+)" x="([\d.]+)" y="0" width="[\d.]+"', html
     )
+    assert len(rects) == 12
+    # An encode pass is coloured as the transcoding it is part of.
+    assert rects[8][0] == "timeline-bar-transcoding"
+    # Verify and upload are drawn from the same place: they run side by side.
+    assert rects[9][1] == rects[10][1]
+    labels = re.findall(r'<span class="timeline-label">([^<]+)', html)
+    assert labels[6:11] == ["Download ", "Probe ", "Encode 720p ", "Verify ", "Upload "]
     assert "style=" not in html[html.index("data-timeline") :]
     assert "Attempt 1 ran on <strong data-host>worker-a</strong>" in html
     assert "Attempt 2 ran on <strong data-host>worker-b</strong>" in html
@@ -84,3 +99,40 @@ def test_the_openapi_schema_describes_the_timeline(session):
     answer = schema["paths"]["/api/videos/{video_id}/"]["get"]["responses"]["200"]
     bar = answer["content"]["application/json"]["schema"]["properties"]["timeline"]["items"]
     assert set(bar["required"]) == {"stage", "started_at", "seconds", "attempt", "host"}
+
+
+def test_overlapping_bars_are_placed_on_one_axis_that_ends_with_the_last_bar():
+    start = timezone.now()
+
+    def bar(stage: str, at: float, seconds: float) -> TimelineBar:
+        return TimelineBar(
+            stage=stage,
+            started_at=start + timedelta(seconds=at),
+            seconds=seconds,
+            attempt=1,
+            host=None if stage == "collected" else "worker-a",
+        )
+
+    # Verify for 2 s beside an upload of 1 s, then 1 s to be collected: 4 s, not 5.
+    drawn = timeline_to_dict(
+        bars=[
+            bar("encode:hls", 0, 1),
+            bar("verify", 1, 2),
+            bar("upload", 1, 1),
+            bar("collected", 3, 1),
+        ]
+    )
+
+    assert drawn["total_text"] == "4.0 s"
+    assert [(row["x"], row["width"]) for row in drawn["rows"]] == [
+        ("0.00", "250.00"),
+        ("250.00", "500.00"),
+        ("250.00", "250.00"),
+        ("750.00", "250.00"),
+    ]
+    assert [row["label"] for row in drawn["rows"]] == [
+        "Encode HLS ladder",
+        "Verify",
+        "Upload",
+        "Collected",
+    ]

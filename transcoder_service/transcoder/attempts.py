@@ -17,6 +17,9 @@ markers found at the start are the deaths. The delivery that finds
 MAX_CRASHED_ATTEMPTS of them fails with WorkerCrashed at once, without
 opening the file, and clears them.
 
+Each marker also keeps its delivery's job span ids (telemetry.py), so the
+redelivery that finds it records the span the dead one never exported.
+
 Two live deliveries of one job (a duplicate, another host) see each
 other's marker too; it takes three at once to be mistaken for deaths.
 """
@@ -29,7 +32,7 @@ import logging
 import socket
 from collections.abc import Iterator
 
-from transcoder import contract
+from transcoder import contract, telemetry
 from transcoder.errors import WorkerCrashed
 from transcoder.objectstore import ObjectStore
 
@@ -41,6 +44,9 @@ def attempt_marked(*, store: ObjectStore, job_id: str, attempt: str) -> Iterator
     """Run the block with this delivery's marker in place; refuse a poison job."""
     prefix = contract.attempts_prefix(job_id)
     dead = store.keys_list(prefix=prefix)
+    # The job span's ids, for the delivery after a death to record it; and
+    # the dead deliveries' spans, recorded now (a poison job's too).
+    ids = telemetry.attempt_begun(attempt=attempt, dead=_markers_read(store=store, keys=dead))
     if len(dead) >= contract.MAX_CRASHED_ATTEMPTS:
         logger.warning("job %s: %d earlier deliveries died; not trying again", job_id, len(dead))
         store.prefix_delete(prefix=prefix)
@@ -50,7 +56,8 @@ def attempt_marked(*, store: ObjectStore, job_id: str, attempt: str) -> Iterator
         )
     key = contract.attempt_marker_key(job_id=job_id, attempt=attempt)
     # Who and where, for an operator looking at a job's leftovers.
-    body = json.dumps({"attempt": attempt, "host": socket.gethostname()}).encode()
+    marker = {"attempt": attempt, "host": socket.gethostname(), **({"trace": ids} if ids else {})}
+    body = json.dumps(marker).encode()
     store.json_create(key=key, body=body)
     try:
         yield
@@ -60,6 +67,17 @@ def attempt_marked(*, store: ObjectStore, job_id: str, attempt: str) -> Iterator
     # The job is done: earlier deaths are history now, and nothing of the
     # job is left under outputs/ beyond what its manifest names.
     _markers_delete(store=store, prefix=prefix)
+
+
+def _markers_read(*, store: ObjectStore, keys: list[str]) -> list[object]:
+    """The dead deliveries' markers, for their spans; what cannot be read is left out."""
+    found = []
+    for key in keys:
+        try:
+            found.append(json.loads(store.json_read(key=key) or b"null"))
+        except Exception:
+            logger.warning("could not read the attempt marker %s", key, exc_info=True)
+    return found
 
 
 def _markers_delete(*, store: ObjectStore, prefix: str) -> None:

@@ -48,7 +48,9 @@ def retry_countdown(*, settings: Settings, retries: int) -> float:
 # does not know. parse_convert_request refuses it as InvalidPayload instead.
 @app.task(bind=True, name=contract.TASK_CONVERT_VIDEO, max_retries=STORAGE_MAX_RETRIES)
 def convert_video(self: Task, *args: object, **kwargs: object) -> dict[str, Any]:
-    with telemetry.job_observed(carrier=_trace_headers(self.request)) as identify:
+    with telemetry.job_observed(
+        carrier=_trace_headers(self.request), redelivered=_redelivered(self.request)
+    ) as identify:
         request = parse_convert_request(args=args, kwargs=kwargs)
         identify(job_id=request.job_id, video_id=_video_id(self.request))
         return _convert_video(self, request=request)
@@ -95,6 +97,12 @@ def _trace_headers(request: Context) -> dict[str, Any]:
         name: getattr(request, name, None) or nested.get(name)
         for name in telemetry.context_headers()
     }
+
+
+def _redelivered(request: Context) -> bool:
+    # RabbitMQ's flag: an earlier delivery of this message was never acknowledged.
+    delivery_info = getattr(request, "delivery_info", None)
+    return isinstance(delivery_info, dict) and delivery_info.get("redelivered") is True
 
 
 def _video_id(request: Context) -> str | None:

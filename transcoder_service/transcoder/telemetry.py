@@ -17,6 +17,13 @@ Traces are exported only when an OTLP endpoint is set (the standard OTEL_*
 variables, read by the SDK itself). Otherwise no tracer provider is ever
 installed: the API's default tracer makes non-recording spans, which cost
 a few microseconds a stage and send nothing.
+
+A delivery killed outright (SIGKILL, the OOM killer) never exports its job
+span, and the stage spans it did export would hang from a parent the trace
+lacks. So each delivery keeps its job span's ids in its attempt marker
+(attempts.py); the redelivery that finds the marker of a dead one records
+that span for it, under its own ids, ended when the death was noticed,
+ERROR "WorkerLost". A redelivered job is then two job spans in one trace.
 """
 
 from __future__ import annotations
@@ -27,13 +34,14 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from transcoder import metrics
 from transcoder.errors import StorageError, TranscodeError
@@ -46,6 +54,21 @@ current_job: contextvars.ContextVar[dict[str, str] | None] = contextvars.Context
 )
 SERVICE_NAME = "transcoder"
 JOB_SPAN = "transcode.convert_video"
+LOST = "WorkerLost"  # the error.type of a dead delivery's job span
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    span: trace.Span
+    redelivered: bool  # RabbitMQ's flag: an earlier delivery was not acknowledged
+
+
+_delivery: contextvars.ContextVar[_Delivery | None] = contextvars.ContextVar(
+    "delivery", default=None
+)
+# What tracing_start installed, for the spans of dead deliveries (None: no tracing).
+_processor: Any = None
+_resource: Any = None
 
 
 def context_headers() -> frozenset[str]:
@@ -86,8 +109,10 @@ def tracing_start() -> None:
     resource = Resource.create({"host.name": socket.gethostname()})
     if resource.attributes.get("service.name", "").startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
+    global _processor, _resource
+    _processor, _resource = BatchSpanProcessor(OTLPSpanExporter()), resource
     provider = TracerProvider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(_processor)
     trace.set_tracer_provider(provider)
 
 
@@ -116,10 +141,11 @@ class JobIdentify(Protocol):
 
 
 @contextlib.contextmanager
-def job_observed(*, carrier: Mapping[str, Any]) -> Iterator[JobIdentify]:
+def job_observed(*, carrier: Mapping[str, Any], redelivered: bool = False) -> Iterator[JobIdentify]:
     """The span, the counters and the log context of one delivery of a job."""
     ids: dict[str, str] = {}
     job_token = current_job.set(ids)
+    delivery_token = _delivery.set(None)
     span_cm = _tracer.start_as_current_span(
         JOB_SPAN,
         context=context_extracted(carrier),
@@ -130,6 +156,8 @@ def job_observed(*, carrier: Mapping[str, Any]) -> Iterator[JobIdentify]:
     in_progress = metrics.jobs_in_progress()
     try:
         with span_cm as span, in_progress:
+            span.set_attribute("job.redelivered", redelivered)
+            _delivery.set(_Delivery(span=span, redelivered=redelivered))
 
             def identify(*, job_id: str, video_id: str | None) -> None:
                 ids["job_id"] = job_id
@@ -147,6 +175,7 @@ def job_observed(*, carrier: Mapping[str, Any]) -> Iterator[JobIdentify]:
                 raise
             metrics.job_finished(outcome="succeeded", code="")
     finally:
+        _delivery.reset(delivery_token)
         current_job.reset(job_token)
 
 
@@ -186,6 +215,77 @@ def stage(name: str, *, media_seconds: float | None = None, **attributes: Any) -
             metrics.stage_observed(stage=name, seconds=elapsed)
         if media_seconds is not None and elapsed > 0:
             metrics.encode_speed_observed(stage=name, speed=media_seconds / elapsed)
+
+
+def attempt_begun(*, attempt: str, dead: Sequence[Any]) -> dict[str, Any]:
+    """Name this delivery's attempt on its span, and record the job spans of `dead` ones.
+
+    `dead` are the markers of earlier deliveries found at the start; they
+    count as dead only on a redelivery (a live duplicate leaves one too).
+    Returns the ids this attempt's own marker keeps: {} without tracing.
+    """
+    delivery = _delivery.get()
+    if delivery is None or not delivery.span.is_recording():
+        return {}
+    delivery.span.set_attribute("job.attempt", attempt)
+    for marker in dead if delivery.redelivered else ():
+        try:
+            _lost_attempt_record(marker=marker)
+        except Exception:  # a span is never worth a job
+            logger.warning("could not record a dead attempt's span", exc_info=True)
+    context = delivery.span.get_span_context()
+    parent = getattr(delivery.span, "parent", None)  # the SDK's span has one
+    return {
+        "trace_id": trace.format_trace_id(context.trace_id),
+        "span_id": trace.format_span_id(context.span_id),
+        "parent_span_id": trace.format_span_id(parent.span_id) if parent else "",
+        "started_ns": getattr(delivery.span, "start_time", None) or time.time_ns(),
+    }
+
+
+def _lost_attempt_record(*, marker: Any) -> None:
+    """The job span a dead delivery could not export, under its own ids."""
+    try:
+        ids = marker["trace"]
+        trace_id, span_id = int(ids["trace_id"], 16), int(ids["span_id"], 16)
+        parent_id = int(ids["parent_span_id"] or "0", 16)
+        started = int(ids["started_ns"])
+        attempt, host = str(marker["attempt"]), str(marker["host"])
+    except (KeyError, TypeError, ValueError):
+        return  # a marker from before tracing was on, or not ours to read
+    if _processor is None or min(trace_id, span_id, started) <= 0:
+        return
+    if trace_id >> 128 or span_id >> 64:
+        return
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    sampled = TraceFlags(TraceFlags.SAMPLED)
+    job = current_job.get() or {}
+    attributes = {
+        f"{name}.id": job[f"{name}_id"] for name in ("job", "video") if job.get(f"{name}_id")
+    }
+    parent = (
+        SpanContext(trace_id, parent_id, is_remote=True, trace_flags=sampled)
+        if parent_id and not parent_id >> 64
+        else None
+    )
+    _processor.on_end(
+        ReadableSpan(
+            name=JOB_SPAN,
+            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled),
+            parent=parent,
+            # The dead delivery's host, not the one that noticed the death.
+            resource=_resource.merge(Resource({"host.name": host[:255]})),
+            attributes={**attributes, "job.attempt": attempt[:64], "error.type": LOST},
+            kind=SpanKind.CONSUMER,
+            status=Status(StatusCode.ERROR, LOST),
+            start_time=started,
+            end_time=max(started, time.time_ns()),
+            instrumentation_scope=InstrumentationScope("transcoder"),
+        )
+    )
 
 
 def log_context() -> dict[str, str]:

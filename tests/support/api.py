@@ -23,7 +23,7 @@ class ApiClient:
 
     It signs up through the page's own form (`/accounts/signup/`), which also
     logs this session in, so HTML pages and /media work with its cookie; then
-    it trades the password for a token (`/api/auth/token/`), as the README
+    it trades the password for a token (`/api/auth/token/`), as docs/api.md
     shows, and sends `Authorization: Token ...` on every call. Writes go out
     with the token and no cookie at all, as a script's would: no CSRF dance.
     """

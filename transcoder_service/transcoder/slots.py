@@ -4,8 +4,9 @@
 
 A lone job's ffmpeg is as fast as plain ffmpeg only with ffmpeg's own
 threads (-threads 0), while jobs running side by side must share the cores
-or each sizes itself for the whole machine (README, "Performance"). Only the
-moment an ffmpeg starts tells which case it is in.
+or each sizes itself for the whole machine (docs/performance.md, "Why
+`-threads` is sized when each ffmpeg starts"). Only the moment an ffmpeg
+starts tells which case it is in.
 
 Why an flock in the attempt folder, rather than a counter or pid files:
 - every pool process, and every worker sharing SCRATCH_DIR, sees the same

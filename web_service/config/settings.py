@@ -60,12 +60,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_results",
     "rest_framework",
-    # API tokens hashed at rest, expiring, revocable; README, "API" (see REST_KNOX).
+    # API tokens hashed at rest, expiring, revocable; docs/api.md, "Tokens" (see REST_KNOX).
     "knox",
     "drf_spectacular",
     # The docs page's Swagger UI files, served by us: no CDN is needed.
     "drf_spectacular_sidecar",
-    # The Content-Security-Policy's middleware and its checks (see Security).
+    # The Content-Security-Policy's middleware and its checks (docs/security.md).
     "csp",
     # Counts failed logins and locks out an address or a username (below).
     "axes",
@@ -423,7 +423,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # Trusted only when on: the proxy in front must then be the only way in, or a
-# client could claim HTTPS itself (README, "Security").
+# client could claim HTTPS itself (docs/running.md, "In production").
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 # HSTS preload is left to whoever owns the domain: once a preload header is
 # served anyone may submit the domain to the browsers' built-in lists, which

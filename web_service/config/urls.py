@@ -8,7 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     # POST username + password (form or JSON) -> {"token", "expiry"}; DELETE
-    # revokes the token sent with it. README, "API".
+    # revokes the token sent with it. docs/api.md, "Tokens".
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script as a file, not inline, and our template

@@ -112,7 +112,7 @@ def test_there_is_no_shared_media_disk_any_more():
     )
 
 
-# Production as README describes it: behind a TLS-terminating proxy
+# Production as docs/running.md describes it: behind a TLS-terminating proxy
 # (DJANGO_HTTPS=1), with a real secret key (check --deploy refuses a short or
 # repetitive one, like the placeholder above).
 DEPLOYED = {

@@ -1,6 +1,6 @@
 """The retention sweep: remove what nobody will ever look at again.
 
-Run by `manage.py retention_sweep` on a schedule (README, "Retention"). Each
+Run by `manage.py retention_sweep` on a schedule (docs/operating.md, "Retention"). Each
 part is idempotent, so a sweep that dies halfway is simply run again.
 
 - Outputs of jobs that ended failed or cancelled (a cancelled run may leave

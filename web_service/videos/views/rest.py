@@ -1,6 +1,6 @@
 """Django REST framework plumbing for the API: errors, pages and throttles.
 
-The API's shapes predate DRF and outside tools rely on them (README, "API"):
+The API's shapes predate DRF and outside tools rely on them (docs/api.md):
 every error is `{"error": "<sentence>"}`, and a list is
 `{"count", "page", "pages", "results"}`. These classes keep them.
 """

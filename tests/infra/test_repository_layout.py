@@ -1,4 +1,5 @@
-"""The README's "Repository layout" names every top-level entry, and every path it names exists."""
+"""The "Repository layout" of docs/development.md names every top-level entry,
+and every path it names exists."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+LAYOUT_DOC = REPO / "docs" / "development.md"
 
 
 def _layout() -> list[tuple[int, list[str]]]:
     """(indent, path names) for each line of the layout block that names paths."""
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("## Repository layout", 1)[1].split("```")[1]
+    doc = LAYOUT_DOC.read_text()
+    block = doc.split("## Repository layout", 1)[1].split("```")[1]
     rows = []
     for line in block.splitlines():
         names = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0] if line.strip() else ""
@@ -30,7 +32,8 @@ def test_every_path_in_the_layout_exists():
         for name in names:
             path = base / name
             assert path.exists(), (
-                f"README layout names {path.relative_to(REPO)}, which is not there"
+                f"the layout in docs/development.md names {path.relative_to(REPO)}, "
+                "which is not there"
             )
             if name.endswith("/") and "/" not in name.rstrip("/"):
                 parents[level] = path
@@ -56,4 +59,6 @@ def test_every_top_level_entry_is_in_the_layout():
             "package-lock.json",
         }
     }
-    assert not unlisted, f"top-level entries missing from the README layout: {sorted(unlisted)}"
+    assert not unlisted, (
+        f"top-level entries missing from the layout in docs/development.md: {sorted(unlisted)}"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import ApiClient
 from tests.support.media import clip_make, ffprobe, stream_of
@@ -123,6 +125,30 @@ def _plays_hls(api: ApiClient, video: dict) -> None:
     assert "#EXT-X-STREAM-INF" in master.text
 
 
+def _check_signals_printed(text: str, *, rabbitmq: bool) -> None:
+    """make run says where each /metrics is, and they answer there; and how to send traces."""
+    where = dict(
+        re.findall(r"\[make run\] metrics  (\w+) +(http://\S+/metrics)", text, flags=re.ASCII)
+    )
+    assert set(where) == {"web", "collector", "transcoder", *(["rabbitmq"] * rabbitmq)}, text
+    # The one job, counted by each service.
+    counted = {
+        "web": ("web_uploads_completed_total", {}),
+        "collector": ("video_jobs_finished_total", {"status": "ready"}),
+        "transcoder": ("transcode_jobs_total", {"outcome": "succeeded", "code": ""}),
+    }
+    for service, (name, labels) in counted.items():
+        answer = requests.get(where[service], timeout=10)
+        assert answer.status_code == 200, (service, answer.text)
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+        }
+        assert samples.get((name, tuple(sorted(labels.items())))) == 1, (service, samples)
+    assert "[make run] traces   off: set OTEL_EXPORTER_OTLP_ENDPOINT=" in text
+
+
 @pytest.mark.parametrize("mode", ["rabbitmq+postgres", "embedded filesystem+sqlite"])
 def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mode: str):
     with rabbitmq_vhost() as broker_url, postgres_database() as database_url:
@@ -162,6 +188,7 @@ def test_make_run_serves_a_video_and_stops_cleanly_on_sigterm(tmp_path: Path, mo
             _check_secrets_are_private(tmp_path / "db.sqlite3" if "sqlite" in mode else None)
             text = log.read_text(errors="replace")
             assert "EMBEDDED SeaweedFS" in text  # said loudly, like the other fallbacks
+            _check_signals_printed(text, rabbitmq=mode == "rabbitmq+postgres")
             _stop_and_check_no_orphans(proc)
             # The generated keys stay in their 0600 file: never printed.
             keys = tmp_path / "s3" / "credentials.json"

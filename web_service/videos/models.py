@@ -90,6 +90,17 @@ class TranscodeJob(models.Model):
     # and the page and the API read it with the job, with no extra query. A
     # job has a handful of transitions (about 7 per attempt), never thousands.
     stage_events = models.JSONField(default=list, blank=True)
+    # The newest attempt's playable ladder while the job runs (the `preview`
+    # of its PROGRESS, docs/messages.md): the web serves that attempt's
+    # in-progress objects, and no other's, until the job is final. Cleared
+    # when the attempt ends (a redelivery's STARTED, a RETRY, a final state).
+    preview_master_key = models.CharField(max_length=255, blank=True)
+    preview_encoded_seconds = models.FloatField(null=True, blank=True)
+    preview_duration = models.FloatField(null=True, blank=True)
+    # Attempts whose preview was replaced or ended: a late PROGRESS of one of
+    # them must not bring it back (the collector tells attempts apart only by
+    # their keys). A few per job: a delivery that dies is retried 3 times at most.
+    preview_retired = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -112,6 +123,12 @@ class TranscodeJob(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def preview_attempt(self) -> str | None:
+        """The <attempt> of outputs/<job_id>/<attempt>/hls/master.m3u8, when there is a preview."""
+        parts = self.preview_master_key.split("/")
+        return parts[2] if len(parts) > 2 else None
 
 
 class UploadState(models.TextChoices):

@@ -11,7 +11,7 @@ serves each playlist itself, with every URI made absolute
   a presigned URL of the store, which serves it with Range.
 
 A URI that is absolute, or resolves outside the playlist's own
-outputs/<job_id>/, is refused with `PlaylistRefused`: our transcoder never
+outputs/<job_id>/<attempt>/, is refused with `PlaylistRefused`: our transcoder never
 writes one, so it is a bug or a tampered object, and signing it would hand
 out a URL to another person's video.
 
@@ -56,10 +56,14 @@ def playlist_uri_resolve(*, uri: str, key: str) -> tuple[str, str]:
     if not path or any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
         raise PlaylistRefused(f"{key}: empty or control characters in URI {uri!r}")
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(key), path))
-    job_prefix = "/".join(key.split("/")[:2]) + "/"  # outputs/<job_id>/
-    inside = resolved.startswith(job_prefix) and len(resolved) > len(job_prefix)
+    # outputs/<job_id>/<attempt>/: a playlist names only its own attempt's
+    # objects, so one attempt's playlist never hands out another's segments
+    # (outputs/<job_id>/ for a key with no attempt folder).
+    segments = key.split("/")
+    folder = "/".join(segments[:3] if len(segments) > 3 else segments[:2]) + "/"
+    inside = resolved.startswith(folder) and len(resolved) > len(folder)
     if not inside or any(part.startswith(".") for part in resolved.split("/")):
-        raise PlaylistRefused(f"{key}: URI {uri!r} resolves outside {job_prefix}")
+        raise PlaylistRefused(f"{key}: URI {uri!r} resolves outside {folder}")
     return resolved, f"#{parts.fragment}" if parts.fragment else ""
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, Subquery, Sum
 
+from videos.messaging import contract
 from videos.models import DispatchState, JobStatus, TranscodeJob, Upload, Video
 
 
@@ -32,13 +34,49 @@ def video_get(*, owner: AbstractBaseUser, video_id: uuid.UUID) -> Video | None:
     return video_list(owner=owner).filter(pk=video_id).first()
 
 
-def job_output_owned(*, owner: AbstractBaseUser, job_id: str) -> bool:
-    """True when `job_id` (from a key outputs/<job_id>/...) is a job of the owner's videos."""
+@dataclass(frozen=True)
+class ServableOutput:
+    """An output key the person may fetch, and how long its playlist's URLs must last."""
+
+    key: str
+    # The source's length for an in-progress playlist, which is shorter than
+    # the video it will become; 0 when the object's own length is the measure.
+    min_media_seconds: float = 0.0
+
+
+def output_key_servable(*, owner: AbstractBaseUser, key: str) -> ServableOutput | None:
+    """`key` (outputs/<job_id>/<attempt>/...) if the owner may fetch it now, else None.
+
+    Only one attempt of a job is ever served: the ready result's, or, while
+    the job runs, the attempt whose preview the collector stored. Another
+    attempt's objects (a dead delivery's leftovers, a losing or stale one)
+    and the job's own bookkeeping (manifest, attempt markers) are not, so a
+    page never mixes two attempts' segments. A v1 result, with no attempt
+    folders, serves exactly the keys it names.
+    """
+    parts = key.split("/")
     try:
-        parsed = uuid.UUID(job_id)
+        job_id = str(uuid.UUID(parts[1])) if len(parts) > 2 else ""
     except ValueError:
-        return False
-    return TranscodeJob.objects.filter(pk=parsed, video__owner_id=owner.pk).exists()
+        return None
+    if parts[1] != job_id:  # only the canonical spelling, the one the keys use
+        return None
+    job = (
+        TranscodeJob.objects.filter(pk=job_id, video__owner_id=owner.pk)
+        .only("id", "status", "result", "preview_master_key", "preview_duration")
+        .first()
+    )
+    if job is None:
+        return None
+    attempt = contract.output_key_attempt(key=key, job_id=job_id)
+    if job.status == JobStatus.READY and isinstance(job.result, dict):
+        if key in contract.result_keys(result=job.result):
+            return ServableOutput(key=key)
+        if attempt and attempt in contract.result_attempts(result=job.result, job_id=job_id):
+            return ServableOutput(key=key)
+    elif job.status == JobStatus.PROCESSING and attempt and attempt == job.preview_attempt:
+        return ServableOutput(key=key, min_media_seconds=job.preview_duration or 0.0)
+    return None
 
 
 def _outputs_bytes(result: object) -> int:

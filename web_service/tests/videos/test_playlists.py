@@ -216,3 +216,18 @@ def test_a_storyboard_pointing_elsewhere_is_refused():
     text = "WEBVTT\n\n00:00.000 --> 00:02.000\nhttps://evil.example/a.jpg#xywh=0,0,1,1\n"
     with pytest.raises(PlaylistRefused):
         storyboard_rewrite(text=text, key=f"{JOB}/a1/storyboard.vtt", sign=sign)
+
+
+def test_an_in_progress_playlist_keeps_its_event_tags_and_only_its_own_attempt():
+    # Written while the ladder is encoded (docs/messages.md): EVENT, no ENDLIST yet.
+    event = MEDIA.replace("#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-PLAYLIST-TYPE:EVENT").replace(
+        "#EXT-X-ENDLIST\n", ""
+    )
+    out = playlist_rewrite(text=event, key=MEDIA_KEY, sign=sign, proxy=proxy).splitlines()
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in out
+    assert not any("ENDLIST" in line for line in out)
+    assert playlist_seconds(text=event) == 11.5
+    # Another attempt's folder of the same job is as foreign as another job.
+    for uri in ("../../../b2/hls/720p/seg_00001.m4s", "../../../b2/hls/master.m3u8"):
+        with pytest.raises(PlaylistRefused):
+            playlist_uri_resolve(uri=uri, key=MEDIA_KEY)

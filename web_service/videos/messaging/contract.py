@@ -7,6 +7,9 @@ test_contract.py; the transcoder pins the same values in its own test.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from kombu import Exchange, Queue
 
@@ -160,3 +163,79 @@ def result_hls_rungs(*, result: dict) -> list[dict]:
 def result_storyboard_vtt_key(*, result: dict) -> str | None:
     storyboard = result.get("storyboard")
     return _key_or_none(storyboard.get("vtt_key")) if isinstance(storyboard, dict) else None
+
+
+# The `preview` a PROGRESS carries once the attempt's ladder is playable
+# (docs/messages.md, "Watching while it transcodes"): its master playlist
+# under the attempt's own keys. Nothing else is accepted: the key is the one
+# thing the web will later serve from the store, so it must name this job's
+# master in an attempt folder, not another job's or another object.
+PREVIEW_MASTER_SUFFIX = "hls/master.m3u8"
+_ATTEMPT = re.compile(r"[0-9a-f]{16}")
+# No source is longer than a week (the transcoder's own cap is hours); a
+# larger number is not a duration but a forged or broken field.
+PREVIEW_MAX_SECONDS = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Preview:
+    master_key: str
+    attempt: str
+    encoded_seconds: float
+    duration: float
+
+
+def _seconds_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    # Compared before float(): JSON integers are unbounded, float(10**400) raises.
+    if not 0 <= value <= PREVIEW_MAX_SECONDS:  # NaN fails this too
+        return None
+    return float(value)
+
+
+def output_key_attempt(*, key: str, job_id: str) -> str | None:
+    """The <attempt> of a key outputs/<job_id>/<attempt>/..., or None for any other key."""
+    parts = key.split("/")
+    if len(parts) < 4 or parts[0] != "outputs" or parts[1] != job_id:
+        return None
+    return parts[2] if _ATTEMPT.fullmatch(parts[2]) else None
+
+
+def progress_preview(*, result: object, job_id: str) -> Preview | None:
+    """A PROGRESS result's valid `preview` for the job `job_id`, or None.
+
+    Raises ValueError, with what is wrong, when a `preview` is there but
+    invalid; None when there is none (an attempt not yet playable, an older worker).
+    """
+    preview = result.get("preview") if isinstance(result, dict) else None
+    if preview is None:
+        return None
+    if not isinstance(preview, dict):
+        raise ValueError(f"preview is not an object: {preview!r:.200}")
+    key = preview.get("master_key")
+    attempt = output_key_attempt(key=key, job_id=job_id) if isinstance(key, str) else None
+    if attempt is None or key != f"outputs/{job_id}/{attempt}/{PREVIEW_MASTER_SUFFIX}":
+        raise ValueError(f"preview.master_key is not this job's master: {key!r:.200}")
+    encoded = _seconds_or_none(preview.get("encoded_seconds"))
+    duration = _seconds_or_none(preview.get("duration"))
+    if encoded is None or duration is None:
+        raise ValueError(f"preview seconds out of range: {preview!r:.200}")
+    return Preview(master_key=key, attempt=attempt, encoded_seconds=encoded, duration=duration)
+
+
+def result_keys(*, result: dict) -> frozenset[str]:
+    """Every key a SUCCESS result names itself: MP4s, poster, master, storyboard cues."""
+    keys = [result_output_key(output=o) for o in result.get("outputs") or [] if isinstance(o, dict)]
+    keys += [
+        result_poster_key(result=result),
+        result_hls_master_key(result=result),
+        result_storyboard_vtt_key(result=result),
+    ]
+    return frozenset(key for key in keys if key)
+
+
+def result_attempts(*, result: dict, job_id: str) -> frozenset[str]:
+    """The attempts whose folders a SUCCESS result names: one for v2, none for v1 (no folders)."""
+    attempts = (output_key_attempt(key=key, job_id=job_id) for key in result_keys(result=result))
+    return frozenset(attempt for attempt in attempts if attempt)

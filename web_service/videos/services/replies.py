@@ -31,6 +31,7 @@ from videos.models import TIMELINE_STARTED, JobStatus, TranscodeJob
 logger = logging.getLogger(__name__)
 
 UNEXPECTED_RESULT = "The transcoder returned a result this site does not understand."
+PREVIEW_RETIRED_KEPT = 16
 
 
 def _task_result_store(*, reply: Reply, task_name: str | None) -> None:
@@ -64,8 +65,10 @@ def _result_is_valid(result: Any) -> bool:
     )
 
 
-def _stage_event_record(*, job: TranscodeJob, reply: Reply, now: datetime) -> None:
+def _stage_event_record(*, job: TranscodeJob, reply: Reply, now: datetime) -> bool:
     """Append a stage transition to job.stage_events, or mark the last one as reported again.
+
+    True when the reply is a STARTED that begins a new attempt.
 
     Times are the collector's clock, not the worker's, so the bars of jobs
     run on different hosts are comparable. `last_at` (the latest report in
@@ -85,29 +88,73 @@ def _stage_event_record(*, job: TranscodeJob, reply: Reply, now: datetime) -> No
         # redelivered job starts in another process, so its pid differs.
         started = [e for e in events if e.get("stage") == TIMELINE_STARTED]
         if started and (started[-1].get("host"), started[-1].get("pid")) == (host[:255], pid):
-            return
+            return False
         event = {"stage": TIMELINE_STARTED, "at": at, "last_at": at, "host": host[:255]}
         events.append({**event, "pid": pid})
+        job.stage_events = events
+        return True
+    stage = reply.stage if reply.status == contract.STATE_PROGRESS else "retrying"
+    if last is not None and last.get("stage") == stage:
+        last["last_at"] = at
     else:
-        stage = reply.stage if reply.status == contract.STATE_PROGRESS else "retrying"
-        if last is not None and last.get("stage") == stage:
-            last["last_at"] = at
-        else:
-            events.append({"stage": stage or "working", "at": at, "last_at": at})
+        events.append({"stage": stage or "working", "at": at, "last_at": at})
     job.stage_events = events
+    return False
+
+
+def _preview_retire(*, job: TranscodeJob) -> None:
+    """Forget the stored preview; a late PROGRESS of its attempt will not bring it back."""
+    attempt = job.preview_attempt
+    retired = job.preview_retired if isinstance(job.preview_retired, list) else []
+    if attempt and attempt not in retired:
+        # Bounded: deliveries are few, and only the newest ones matter.
+        job.preview_retired = [*retired, attempt][-PREVIEW_RETIRED_KEPT:]
+    job.preview_master_key = ""
+    job.preview_encoded_seconds = job.preview_duration = None
+
+
+def _preview_store(*, job: TranscodeJob, reply: Reply) -> None:
+    """Keep the newest attempt's playable ladder from a PROGRESS; ignore a forged one.
+
+    The collector can tell attempts apart only by their keys: a preview of
+    an attempt not seen before is the newest one, and replaces (retires)
+    the stored one; a retired attempt's preview is a late message, ignored.
+    """
+    try:
+        preview = contract.progress_preview(result=reply.result, job_id=job.job_id)
+    except ValueError as exc:
+        logger.warning("job %s: PROGRESS preview ignored: %s", job.id, exc)
+        return
+    if preview is None or preview.attempt in (job.preview_retired or []):
+        return
+    if job.preview_attempt == preview.attempt:
+        # Replies of one attempt can be stored out of order (a requeued
+        # message): how far it is encoded never goes back.
+        encoded = max(job.preview_encoded_seconds or 0.0, preview.encoded_seconds)
+    else:
+        _preview_retire(job=job)
+        encoded = preview.encoded_seconds
+    job.preview_master_key = preview.master_key
+    job.preview_encoded_seconds = encoded
+    job.preview_duration = preview.duration
 
 
 def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
     now = timezone.now()
     if reply.status in (contract.STATE_STARTED, contract.STATE_PROGRESS, contract.STATE_RETRY):
-        _stage_event_record(job=job, reply=reply, now=now)
+        new_attempt = _stage_event_record(job=job, reply=reply, now=now)
         job.status = JobStatus.PROCESSING
         job.started_at = job.started_at or now
         if reply.status == contract.STATE_PROGRESS:
             job.progress = reply.percent
             job.stage = reply.stage
-        elif reply.status == contract.STATE_RETRY:
-            job.stage = "retrying"
+            _preview_store(job=job, reply=reply)
+        elif reply.status == contract.STATE_RETRY or new_attempt:
+            # That attempt is over (a retry is a new delivery, with new keys),
+            # and its objects are being deleted: nothing of it is served.
+            _preview_retire(job=job)
+            if reply.status == contract.STATE_RETRY:
+                job.stage = "retrying"
     elif reply.status == contract.STATE_SUCCESS and _result_is_valid(reply.result):
         job.status = JobStatus.READY
         job.progress = 100
@@ -130,6 +177,9 @@ def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
     elif reply.status == contract.STATE_REVOKED:
         job.status = JobStatus.CANCELLED
         job.finished_at = now
+    if job.is_final:
+        # A ready job serves its result's attempt; no job serves a preview once final.
+        _preview_retire(job=job)
     job.save()
 
 

@@ -27,7 +27,7 @@ from videos.selectors import video_get, video_list
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 from videos.services.videos import video_delete
 from videos.timelines import job_timeline
-from videos.views.openapi import UploadFileField, error_responses
+from videos.views.openapi import UploadFileField, detail_schema_with_preview, error_responses
 from videos.views.presenters import video_to_dict
 from videos.views.rest import PagePagination, UploadRateThrottle
 from videos.views.timeline import VIDEO_DETAIL_SCHEMA
@@ -133,7 +133,7 @@ class VideoCollectionView(APIView):
 
 class VideoDetailView(APIView):
     @extend_schema(
-        responses={200: VIDEO_DETAIL_SCHEMA},
+        responses={200: detail_schema_with_preview(schema=VIDEO_DETAIL_SCHEMA)},
         operation_id="videos_retrieve",
         summary="One video and its transcode",
     )

@@ -4,13 +4,16 @@ The browser then fetches the object from the store itself, Range requests
 and seeking included, so no web thread is held for a download
 (docs/storage.md, "Playback"). The web decides at each request whether to
 sign: only outputs of the requesting person's own videos are signed
-(keys are outputs/<job_id>/...); uploaded sources are never signed. Anyone
+(keys are outputs/<job_id>/<attempt>/...), and of one attempt only: the
+ready result's, or the one the job is playable from while it runs
+(selectors.output_key_servable). Uploaded sources are never signed. Anyone
 else gets a 404, so nobody learns that a key exists.
 
 An HLS playlist or a storyboard VTT is the exception: it is small text whose
 relative URIs a signature would not cover, so the web reads it and answers
 with it rewritten (videos/playlists.py), its segments signed for as long as
-the video plays.
+the video plays. A playlist still being written (EVENT, no ENDLIST) is served
+the same way: it is never cached, so each reload shows its new segments.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_safe
 
 from videos import objectstore, playlists
-from videos.selectors import job_output_owned
+from videos.selectors import ServableOutput, output_key_servable
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,8 @@ def playback_seconds(*, media_seconds: float) -> int:
     return min(PRESIGN_MAX_SECONDS, max(settings.S3_PRESIGN_SECONDS, wanted))
 
 
-def _playlist_response(*, key: str) -> HttpResponse:
+def _playlist_response(*, output: ServableOutput) -> HttpResponse:
+    key = output.key
     try:
         text = objectstore.object_text_read(key=key, max_bytes=MAX_PLAYLIST_BYTES)
     except objectstore.ObjectStoreUnavailable:
@@ -79,7 +83,9 @@ def _playlist_response(*, key: str) -> HttpResponse:
     seconds = (playlists.playlist_seconds if is_playlist else playlists.storyboard_seconds)(
         text=text
     )
-    lifetime = playback_seconds(media_seconds=seconds)
+    # A playlist still being written lists the seconds encoded so far, and
+    # grows while the person watches: its URLs last for the whole source.
+    lifetime = playback_seconds(media_seconds=max(seconds, output.min_media_seconds))
 
     def sign(target: str) -> str:
         return objectstore.object_url_presign(key=target, expires_seconds=lifetime)
@@ -111,11 +117,11 @@ def _playlist_response(*, key: str) -> HttpResponse:
 def media_redirect(request: HttpRequest, path: str) -> HttpResponse:
     if not output_key_is_public(key=path):
         raise Http404("Not a public media file.")
-    job_id = path.split("/")[1]
-    if not job_output_owned(owner=request.user, job_id=job_id):
+    output = output_key_servable(owner=request.user, key=path)
+    if output is None:
         raise Http404("Not a media file of yours.")
     if posixpath.splitext(path)[1] in TEXT_TYPES:
-        return _playlist_response(key=path)
+        return _playlist_response(output=output)
     download = posixpath.basename(path) if request.GET.get("download") == "1" else None
     response = HttpResponseRedirect(
         objectstore.object_url_presign(key=path, download_name=download)

@@ -129,3 +129,43 @@ class ApiAutoSchema(AutoSchema):
         if str(status_code) in {str(status) for status in _WAIT}:
             headers = {**headers, **_RETRY_AFTER}
         return headers
+
+
+# A video's `preview` (videos/views/presenters.job_preview), in the detail and
+# in each list item: null unless the job is processing and already playable.
+PREVIEW_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": (
+        "While the job is processing, once the first seconds of every rung are stored:"
+        " the in-progress HLS ladder, which grows until the job is ready. Null otherwise."
+        " A redelivered job gets a new `hls_url` (another attempt); never mix the two."
+    ),
+    "required": ["hls_url", "encoded_seconds", "duration"],
+    "properties": {
+        "hls_url": {
+            "type": "string",
+            "example": "/media/outputs/<job_id>/9f2c4e1a7b3d5f60/hls/master.m3u8",
+            "description": "The master playlist (EVENT playlists, no ENDLIST until ready).",
+        },
+        "encoded_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Seconds of video stored in every rung: how far a viewer may seek.",
+        },
+        "duration": {
+            "type": "number",
+            "minimum": 0,
+            "description": "The source's length in seconds.",
+        },
+    },
+}
+
+
+def detail_schema_with_preview(*, schema: dict) -> dict:
+    """A video's detail schema with its required `preview` field added."""
+    return {
+        **schema,
+        "properties": {**schema.get("properties", {}), "preview": PREVIEW_SCHEMA},
+        "required": [*schema.get("required", []), "preview"],
+    }

@@ -43,6 +43,21 @@ def job_eta_seconds(*, job: TranscodeJob | None, now: datetime) -> int | None:
     return max(0, round(elapsed * (100 - job.progress) / job.progress))
 
 
+def job_preview(*, job: TranscodeJob | None) -> dict[str, Any] | None:
+    """What the page plays while the job runs: the newest attempt's growing ladder, or None.
+
+    `encoded_seconds` is how far every rung is in the store (the seek bar's
+    edge), `duration` the source's length (the video's length once done).
+    """
+    if job is None or job.status != JobStatus.PROCESSING or not job.preview_master_key:
+        return None
+    return {
+        "hls_url": media_url(key=job.preview_master_key),
+        "encoded_seconds": job.preview_encoded_seconds or 0.0,
+        "duration": job.preview_duration or 0.0,
+    }
+
+
 def _seconds_text(seconds: int) -> str:
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
 
@@ -104,6 +119,8 @@ def video_to_dict(*, video: Video) -> dict[str, Any]:
         "hls_url": media_url(key=contract.result_hls_master_key(result=result)),
         "rungs": contract.result_hls_rungs(result=result),
         "storyboard_url": media_url(key=contract.result_storyboard_vtt_key(result=result)),
+        # While processing, once playable: hls_url, encoded_seconds, duration.
+        "preview": job_preview(job=job),
         "created_at": video.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job and job.finished_at else None,
         "url": f"/api/videos/{video.id}/",

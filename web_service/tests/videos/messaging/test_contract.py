@@ -20,7 +20,7 @@ from videos.messaging import contract
 from videos.messaging.reply_decoding import reply_decode
 from videos.timelines import result_encode_passes
 
-from ...factories import hls_result, success_result, success_result_v1
+from ...factories import hls_result, progress_with_preview, success_result, success_result_v1
 
 
 def test_task_and_queue_names():
@@ -300,3 +300,51 @@ def test_the_result_timings_name_each_encode_pass_with_its_order():
     # Additive: a result from before them has none.
     older = {key: value for key, value in timings.items() if not key.startswith("encode:")}
     assert result_encode_passes(result={"timings": older}) == []
+
+
+def test_the_progress_preview_field():
+    # docs/messages.md: once every rung's first segment, init section and
+    # playlist and the master are stored, each PROGRESS of that attempt
+    # carries `preview`. Additive: the contract stays v2.
+    body = {
+        "task_id": "j1",
+        "status": "PROGRESS",
+        "result": progress_with_preview(job_id="j1", encoded_seconds=4.0, duration=60.5),
+    }
+    reply = reply_decode(body=body)
+    assert (reply.percent, reply.stage) == (10, "transcoding")
+    assert set(reply.result["preview"]) == {"master_key", "encoded_seconds", "duration"}
+    preview = contract.progress_preview(result=reply.result, job_id="j1")
+    assert preview == contract.Preview(
+        master_key="outputs/j1/9f2c4e1a7b3d5f60/hls/master.m3u8",
+        attempt="9f2c4e1a7b3d5f60",
+        encoded_seconds=4.0,
+        duration=60.5,
+    )
+    # The same keys as the final outputs: the ready result's master is this one.
+    assert preview.master_key == contract.result_hls_master_key(result=hls_result(job_id="j1"))
+    assert contract.PREVIEW_MASTER_SUFFIX == "hls/master.m3u8"
+    # Without it (a worker older than it, an attempt not playable yet): today's PROGRESS.
+    assert contract.progress_preview(result={"percent": 1, "stage": "probing"}, job_id="j1") is None
+    assert contract.CONTRACT_VERSION == 2
+
+
+def test_the_attempt_of_an_output_key():
+    assert (
+        contract.output_key_attempt(
+            key="outputs/j1/9f2c4e1a7b3d5f60/hls/720p/seg_00001.m4s", job_id="j1"
+        )
+        == "9f2c4e1a7b3d5f60"
+    )
+    for key in (
+        "outputs/j1/720p.mp4",  # v1: no attempt folder
+        "outputs/j1/attempts/9f2c4e1a7b3d5f60.json",
+        "outputs/j1/manifest.json",
+        "outputs/j2/9f2c4e1a7b3d5f60/720p.mp4",
+        "outputs/j1/9F2C4E1A7B3D5F60/720p.mp4",
+    ):
+        assert contract.output_key_attempt(key=key, job_id="j1") is None, key
+    assert contract.result_attempts(result=hls_result(job_id="j1"), job_id="j1") == {
+        "9f2c4e1a7b3d5f60"
+    }
+    assert contract.result_attempts(result=success_result_v1(job_id="j1"), job_id="j1") == set()

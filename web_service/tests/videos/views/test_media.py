@@ -1,6 +1,8 @@
 """Playback: /media/<key> redirects to a signed URL that the real store serves, with Range.
 
-Only the owner of the key's job gets a signed URL; anyone else a 404.
+Only the owner of the key's job gets a signed URL, and only for the attempt
+the job is played from (the ready result's here; the preview's in
+test_media_attempts.py); anyone else a 404.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import urllib.request
 import pytest
 from django.test import Client
 
+from videos.models import JobStatus
+
 from ...conftest import logged_in_client
-from ...factories import video_with_job
+from ...factories import hls_result, video_with_job
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +25,14 @@ JOB_ID = "0b7e4c36-8f61-4d59-9a51-7d0c2f3e9a10"
 KEY = f"outputs/{JOB_ID}/9f2c4e1a7b3d5f60/720p.mp4"
 
 
+def ready_job(*, owner) -> None:
+    """The job of JOB_ID, ready, its result naming attempt 9f2c4e1a7b3d5f60."""
+    video_with_job(owner=owner, id=JOB_ID, status=JobStatus.READY, result=hls_result(job_id=JOB_ID))
+
+
 @pytest.fixture
 def output_object(object_store, transcoder_s3, user) -> str:
-    video_with_job(owner=user, id=JOB_ID)
+    ready_job(owner=user)
     # Written with the transcoder's key: the web's may not write outputs/.
     transcoder_s3.put_object(
         Bucket=object_store.bucket, Key=KEY, Body=CONTENT, ContentType="video/mp4"
@@ -146,7 +155,7 @@ HLS_OBJECTS = {
 
 @pytest.fixture
 def hls_objects(object_store, transcoder_s3, user) -> str:
-    video_with_job(owner=user, id=JOB_ID)
+    ready_job(owner=user)
     for name, body in HLS_OBJECTS.items():
         transcoder_s3.put_object(Bucket=object_store.bucket, Key=f"{ATTEMPT}/{name}", Body=body)
     return ATTEMPT

@@ -29,7 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import browser, e2e, messaging, responsiveness, throughput, uploads
+from bench import browser, e2e, messaging, observability, responsiveness, throughput, uploads
 from bench.harness import MP4_ONLY, Bench, cores, cpu_model
 from bench.params import MODES
 from bench.table import Row, format_table, results_write
@@ -43,6 +43,7 @@ SECTIONS = {
     "throughput": ("4", throughput.run),
     "responsiveness": ("5", responsiveness.run),
     "browser": ("8", browser.run),
+    "observability": ("9", observability.run),
 }
 # Explorations, run only with --explore or --only (and by --smoke, which checks
 # that every section still runs). Sections 6 and 7 were explorations too, since

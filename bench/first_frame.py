@@ -1,4 +1,4 @@
-"""9. Upload complete → first frame playing (issue 26), in a real browser.
+"""10. Upload complete → first frame playing (issue 26), in a real browser.
 
 The worker publishes the ladder as ffmpeg makes it and the detail page plays
 it while the job runs (static/videos/live_player.js). Measured as a person
@@ -28,7 +28,7 @@ from bench.browser import signed_in_page
 from bench.harness import Bench, rounds_rotated
 from bench.table import Row, fmt, ratios, verdict
 
-SECTION = "9"
+SECTION = "10"
 PROFILES = "720p,hls"  # the site's default (web_service/config/settings.py)
 TARGET_SECONDS = 5.0
 # (seconds, width, height) per source, and rounds per source, by bench mode.

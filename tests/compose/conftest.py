@@ -38,7 +38,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _env_file(path: Path, images: dict[str, str], web_port: int, s3_port: int) -> Path:
+def _env_file(
+    path: Path, images: dict[str, str], web_port: int, s3_port: int, prometheus_port: int
+) -> Path:
     """What a user puts in .env, with throwaway credentials and free ports."""
     values = {
         "RABBITMQ_USER": "pipeline",
@@ -60,6 +62,10 @@ def _env_file(path: Path, images: dict[str, str], web_port: int, s3_port: int) -
         "WEB_PORT": str(web_port),
         "S3_PUBLISHED_PORT": str(s3_port),
         "S3_PUBLIC_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+        "PROMETHEUS_PORT": str(prometheus_port),
+        # What the monitoring profile's Prometheus shows the web's /metrics
+        # (test_4_monitoring.py): the web answers only loopback without it.
+        "METRICS_TOKEN": secrets.token_hex(16),
         # One job per transcoder, so "the other one" is free to take a job.
         "TRANSCODER_CONCURRENCY": "1",
         # The broker notices a transcoder cut off the network within seconds.
@@ -81,7 +87,7 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compos
         images = local_images()
         project = ComposeProject(
             name=f"vptest{secrets.token_hex(4)}",
-            env_file=_env_file(scratch / "env", images, _free_port(), _free_port()),
+            env_file=_env_file(scratch / "env", images, _free_port(), _free_port(), _free_port()),
             log_dir=REPO / "artifacts" / "compose",
         )
         try:

@@ -16,8 +16,10 @@ def test_down_with_volumes_leaves_nothing_of_the_project_behind(compose_project)
     before = compose_project.leftovers()
     # Something to remove: the containers, the default network and the
     # named volumes of the running services (broker, database, store,
-    # nginx's buffers). Compose v1 also creates Prometheus's, whose service
-    # runs only with `--profile monitoring`; Compose v2 does not.
+    # nginx's buffers), and Prometheus's once test_2e_monitoring.py has
+    # started it (Compose v1 creates that one even while its monitoring
+    # profile is off; Compose v2 does not). `down` without the profile takes
+    # Prometheus's container away too.
     assert before["containers"], before
     assert before["networks"], before
     running = {"rabbitmq-data", "postgres-data", "seaweedfs-data", "nginx-buffers"}

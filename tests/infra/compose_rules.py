@@ -62,6 +62,7 @@ IMAGE_VARIABLES = {
     "postgres": "POSTGRES_IMAGE",
     "seaweedfs": "SEAWEEDFS_IMAGE",
     "nginx": "NGINX_IMAGE",
+    "prometheus": "PROMETHEUS_IMAGE",
 }
 SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|AUTH", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"://[^:/@]*:([^@/]*)@")

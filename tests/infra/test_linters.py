@@ -45,7 +45,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_there_is_something_to_check():
     assert len(WORKFLOWS) >= 4, WORKFLOWS
-    assert len(LOCAL_DOCKERFILES) == 5, LOCAL_DOCKERFILES
+    assert len(LOCAL_DOCKERFILES) == 6, LOCAL_DOCKERFILES
     for path in COMPOSE_FILES + DOCKERFILES:
         assert path.is_file(), path
 

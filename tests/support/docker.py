@@ -36,6 +36,7 @@ IMAGE_VARIABLES = {
     "POSTGRES_IMAGE": "postgres",
     "SEAWEEDFS_IMAGE": "seaweedfs",
     "NGINX_IMAGE": "nginx",
+    "PROMETHEUS_IMAGE": "prometheus",
 }
 SERVICES_BUILT = ("web_service", "transcoder_service")
 # The names docker-compose.yml gives the images it builds.

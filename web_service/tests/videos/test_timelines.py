@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
 
 from videos.messaging.reply_decoding import reply_decode
-from videos.models import TranscodeJob
+from videos.models import TIMELINE_STARTED, TranscodeJob
 from videos.services.replies import reply_apply
 from videos.timelines import job_timeline, result_encode_passes
 
@@ -28,24 +29,29 @@ def _apply(job: TranscodeJob, status: str, result=None) -> None:
     time.sleep(STEP)
 
 
-def _attempt(job: TranscodeJob, *, host: str, pid: int, stages: list[str]) -> float:
-    """The attempt's states; returns when (monotonic) the worker began, after its STARTED."""
+def _attempt(job: TranscodeJob, *, host: str, pid: int, stages: list[str]) -> None:
+    """The attempt's states: its STARTED, then two reports per stage."""
     started = {"pid": pid, "hostname": host}
     reply_apply(
         reply=reply_decode(body={"task_id": str(job.id), "status": "STARTED", "result": started})
     )
-    first_report = time.monotonic()
     time.sleep(STEP)
     for stage in stages:
         # Two reports per stage, as the worker sends while a stage runs.
         _apply(job, "PROGRESS", {"percent": 10, "stage": stage})
         _apply(job, "PROGRESS", {"percent": 20, "stage": stage})
-    return first_report
 
 
-def _succeed(job: TranscodeJob, *, first_report: float, timings=None) -> None:
-    """SUCCESS with the worker's own elapsed time, as the worker measures it."""
-    elapsed = time.monotonic() - first_report
+def _succeed(job: TranscodeJob, *, timings=None) -> None:
+    """SUCCESS with the worker's elapsed time: from its STARTED, to now.
+
+    Counted from the STARTED as the collector stored it, on the collector's
+    clock: a time the test took itself around storing it would be off by as
+    long as that took, which under load is longer than a pause between reports.
+    """
+    job.refresh_from_db()
+    started = [event for event in job.stage_events if event["stage"] == TIMELINE_STARTED][-1]
+    elapsed = (timezone.now() - datetime.fromisoformat(started["at"])).total_seconds()
     result = {**success_result(job_id=str(job.id)), "elapsed_seconds": elapsed}
     if timings is not None:
         result["timings"] = timings
@@ -76,9 +82,9 @@ def _assert_contiguous_over_the_span(job: TranscodeJob, bars) -> None:
 def test_one_attempt_has_a_bar_per_stage_in_order_summing_to_the_span():
     job = _sent_job()
     stages = ["downloading", "probing", "transcoding", "uploading"]
-    first_report = _attempt(job, host="worker-a", pid=11, stages=stages)
+    _attempt(job, host="worker-a", pid=11, stages=stages)
     # A result that breaks down none of the stages keeps the reported ones.
-    _succeed(job, first_report=first_report, timings={"download": 0.01, "transcode": 0.1})
+    _succeed(job, timings={"download": 0.01, "transcode": 0.1})
     job.refresh_from_db()
 
     bars = job_timeline(job=job)
@@ -99,10 +105,8 @@ def test_a_redelivered_job_shows_both_attempts_and_the_wait_between():
     job = _sent_job()
     _attempt(job, host="worker-a", pid=11, stages=["downloading", "transcoding"])
     # worker-a dies here; the broker delivers the job again to worker-b.
-    first_report = _attempt(
-        job, host="worker-b", pid=22, stages=["downloading", "transcoding", "uploading"]
-    )
-    _succeed(job, first_report=first_report)
+    _attempt(job, host="worker-b", pid=22, stages=["downloading", "transcoding", "uploading"])
+    _succeed(job)
     job.refresh_from_db()
 
     bars = job_timeline(job=job)
@@ -166,8 +170,8 @@ def _breakdown_job(timings) -> tuple[TranscodeJob, list]:
     """A one-attempt job whose SUCCESS has `timings`; its bars and the reported ones."""
     job = _sent_job()
     stages = ["downloading", "probing", "transcoding", "poster", "uploading"]
-    first_report = _attempt(job, host="worker-a", pid=11, stages=stages)
-    _succeed(job, first_report=first_report, timings=timings)
+    _attempt(job, host="worker-a", pid=11, stages=stages)
+    _succeed(job, timings=timings)
     job.refresh_from_db()
     reported = job_timeline(job=_without_breakdown(job))
     return job, reported

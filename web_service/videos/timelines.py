@@ -13,8 +13,9 @@ so their durations add up to the job's whole span.
 A SUCCESS result says more than the stages the worker reports (its
 `timings`, docs/messages.md), so the attempt that produced it has its
 `transcoding` bar broken into one `encode:<pass>` bar per encode pass, and
-its `uploading` bar into `verify` and `upload` (_breakdown). Older results,
-and failures, keep the reported stages.
+its `uploading` bar into `verify` and `upload` (_breakdown). Those two run
+side by side, so they start together: the one overlap in the timeline.
+Older results, and failures, keep the reported stages.
 """
 
 from __future__ import annotations

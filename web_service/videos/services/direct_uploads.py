@@ -56,6 +56,9 @@ MIN_PART_BYTES = 8 * MiB  # S3's floor is 5 MiB (except the last part)
 # sends again.
 PREFERRED_MAX_PART_BYTES = 64 * MiB
 MAX_PARTS = 10_000  # S3's ceiling
+# Part URLs signed by one request (direct_upload_part_urls): the page asks
+# for the next ones together instead of one signing round trip per part.
+PART_URLS_PER_REQUEST = 16
 
 # The collector drops abandoned uploads once a minute (consumers/collector.py).
 SWEEP_SECONDS = 60
@@ -201,6 +204,22 @@ def direct_upload_part_url(*, upload: Upload, number: int) -> str:
         number=number,
         length=_part_length(upload=upload, number=number),
     )
+
+
+def direct_upload_part_urls(*, upload: Upload, first: int, count: int) -> list[dict]:
+    """PUT URLs for parts `first`.. (at most `count`, PART_URLS_PER_REQUEST, and no part the
+    declared size does not need), each signed for its part's exact length:
+    [{"PartNumber", "url"}]. One request instead of one per part."""
+    if not 1 <= count <= PART_URLS_PER_REQUEST:
+        raise DirectUploadRefused(
+            f"Ask for 1 to {PART_URLS_PER_REQUEST} part URLs at a time, not {count}."
+        )
+    _part_length(upload=upload, number=first)  # refuses a first part the upload does not have
+    last = min(first + count - 1, direct_upload_part_count(size_bytes=upload.size_bytes))
+    return [
+        {"PartNumber": number, "url": direct_upload_part_url(upload=upload, number=number)}
+        for number in range(first, last + 1)
+    ]
 
 
 def direct_upload_parts_list(*, upload: Upload) -> list[dict]:

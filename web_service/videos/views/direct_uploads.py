@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -22,6 +23,7 @@ from rest_framework.views import APIView
 from videos import objectstore
 from videos.models import Upload
 from videos.services.direct_uploads import (
+    PART_URLS_PER_REQUEST,
     DirectUploadRefused,
     direct_upload_abort,
     direct_upload_complete,
@@ -29,6 +31,7 @@ from videos.services.direct_uploads import (
     direct_upload_get,
     direct_upload_part_size,
     direct_upload_part_url,
+    direct_upload_part_urls,
     direct_upload_parts_list,
 )
 from videos.views.fields import StrictCharField, StrictIntegerField
@@ -53,6 +56,13 @@ class PartSerializer(serializers.Serializer):
     ETag = StrictCharField(max_length=256)
 
 
+class PartUrlsSerializer(serializers.Serializer):
+    first = StrictIntegerField(min_value=1)
+    count = StrictIntegerField(
+        min_value=1, max_value=PART_URLS_PER_REQUEST, required=False, default=PART_URLS_PER_REQUEST
+    )
+
+
 class UploadCompleteSerializer(serializers.Serializer):
     parts = PartSerializer(many=True, allow_empty=False)
 
@@ -72,6 +82,17 @@ PARTS = inline_serializer(
     },
 )
 PART_URL = inline_serializer("UploadPartUrl", {"url": serializers.URLField()})
+PART_URLS = inline_serializer(
+    "UploadPartUrls",
+    {
+        "parts": inline_serializer(
+            "UploadPartUrlNumbered",
+            {"PartNumber": serializers.IntegerField(), "url": serializers.URLField()},
+            many=True,
+        ),
+        "expires_in": serializers.IntegerField(help_text="Seconds each URL stays valid."),
+    },
+)
 QUEUED = inline_serializer(
     "UploadQueued",
     {
@@ -157,11 +178,26 @@ class UploadDetailView(APIView):
 
 
 class UploadPartsView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(responses={200: PARTS}, summary="The parts the store holds, to resume an upload")
     @_refusals_answered
     def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         parts = direct_upload_parts_list(upload=_upload_owned(request, upload_id))
         return Response({"parts": parts})
+
+    @extend_schema(
+        request=PartUrlsSerializer,
+        responses={200: PART_URLS},
+        summary="Short-lived URLs to PUT the next parts to, several in one request",
+    )
+    @_refusals_answered
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _upload_owned(request, upload_id)
+        data = PartUrlsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        parts = direct_upload_part_urls(upload=upload, **data.validated_data)
+        return Response({"parts": parts, "expires_in": settings.S3_PRESIGN_SECONDS})
 
 
 class UploadPartSignView(APIView):

@@ -96,3 +96,52 @@ def test_a_completion_that_names_an_unsigned_part_is_refused(session):
         400,
         {"error": "This upload has 3 parts: part numbers run from 1 to 3."},
     )
+
+
+def _sign_batch(client: Client, token: str, upload_id: str, **body):
+    return client.post(
+        f"/api/uploads/{upload_id}/parts/",
+        body,
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+
+
+def test_part_urls_signed_together_each_take_their_exact_length(session, object_store, web_s3):
+    # The page asks for the next parts' URLs in one request (issue 26): each is
+    # still signed for its own part's length, and none for a part not needed.
+    client, token = session
+    started = _start(client, token, 2 * PART + 100)  # three parts: PART, PART, 100
+    answer = _sign_batch(client, token, started["id"], first=1)
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["expires_in"] > 0
+    urls = {p["PartNumber"]: p["url"] for p in body["parts"]}
+    assert sorted(urls) == [1, 2, 3]
+    for url in urls.values():
+        assert parse_qs(urlsplit(url).query)["X-Amz-SignedHeaders"] == ["content-length;host"]
+
+    assert urllib3.request("PUT", urls[3], body=b"z" * PART).status == 403
+    assert urllib3.request("PUT", urls[1], body=b"z" * 100).status == 403
+    assert _stored_parts(web_s3, object_store.bucket, started) == []
+    assert urllib3.request("PUT", urls[1], body=os.urandom(PART)).status == 200
+    assert urllib3.request("PUT", urls[2], body=os.urandom(PART)).status == 200
+    assert urllib3.request("PUT", urls[3], body=b"z" * 100).status == 200
+    assert _stored_parts(web_s3, object_store.bucket, started) == [(1, PART), (2, PART), (3, 100)]
+
+    later = _sign_batch(client, token, started["id"], first=2, count=1).json()["parts"]
+    assert [p["PartNumber"] for p in later] == [2]
+
+
+def test_part_urls_signed_together_only_for_parts_the_upload_has(session):
+    client, token = session
+    started = _start(client, token, MiB)  # one part
+    for body, error in (
+        ({"first": 2}, "This upload has 1 part: part numbers run from 1 to 1."),
+        ({"first": 10000, "count": 1}, "This upload has 1 part: part numbers run from 1 to 1."),
+    ):
+        refused = _sign_batch(client, token, started["id"], **body)
+        assert (refused.status_code, refused.json()) == (400, {"error": error})
+    for body in ({"first": 0}, {"first": 1, "count": 17}, {"first": 1, "count": 0}, {}):
+        assert _sign_batch(client, token, started["id"], **body).status_code == 400, body
+    assert len(_sign_batch(client, token, started["id"], first=1).json()["parts"]) == 1

@@ -1,7 +1,7 @@
 // The upload form: resumable uploads straight to the object store, with Uppy.
 //
-// The web starts the multipart upload and signs one PUT per part
-// (/api/uploads/, videos/views/direct_uploads.py); the browser sends the parts
+// The web starts the multipart upload and signs a PUT per part, several in one
+// request (/api/uploads/, videos/views/direct_uploads.py); the browser sends the parts
 // to the store, so a dropped connection costs one part, not the file. Uppy's
 // @uppy/aws-s3 (4.x) does the part loop, progress, retries and resume through
 // its documented multipart callbacks, which call our endpoints with the
@@ -91,6 +91,35 @@
     });
   }
 
+  // Part URLs are signed several at a time (POST /parts/ {first}): one
+  // signing round trip per PART_URLS parts instead of one per part, each
+  // URL still for its part's exact length. A URL is used only while it has
+  // more than half its life left, so a retry after a pause asks anew.
+  var signed = {}; // "<uploadId>:<partNumber>" -> {url, until}
+  var asking = {}; // uploadId -> {first, promise} of the batch being signed
+  var PART_URLS = 16; // the server's most per request (PART_URLS_PER_REQUEST)
+  function partUrl(opts) {
+    var id = opts.uploadId, number = opts.partNumber, name = id + ":" + number;
+    var kept = signed[name];
+    delete signed[name]; // each URL once: a retried part gets a fresh one
+    if (kept && kept.until > Date.now()) return Promise.resolve(kept.url);
+    var batch = asking[id];
+    if (batch && number > batch.first && number < batch.first + PART_URLS) {
+      return batch.promise.then(function () { return partUrl(opts); }); // parts sent side by side
+    }
+    var promise = api("POST", id + "/parts/", { first: number, count: PART_URLS }, opts.signal);
+    asking[id] = { first: number, promise: promise.catch(function () {}) };
+    return promise.then(function (data) {
+      var until = Date.now() + (data.expires_in * 1000) / 2, url = null;
+      data.parts.forEach(function (p) {
+        if (p.PartNumber === number) url = p.url;
+        else signed[id + ":" + p.PartNumber] = { url: p.url, until: until };
+      });
+      if (asking[id] && asking[id].first === number) delete asking[id];
+      return url;
+    });
+  }
+
   // Uppy's multipart callbacks, each one call to /api/uploads/. Uppy keeps
   // {uploadId, key} in the file's state (GoldenRetriever saves it), so after a
   // reload it lists the parts the store holds and sends only the others.
@@ -118,8 +147,7 @@
         }).then(function (created) { return { uploadId: created.id, key: created.key }; });
       },
       signPart: function (file, opts) {
-        return api("POST", opts.uploadId + "/parts/" + opts.partNumber + "/", undefined, opts.signal)
-          .then(function (data) { return { method: "PUT", url: data.url }; });
+        return partUrl(opts).then(function (url) { return { method: "PUT", url: url }; });
       },
       listParts: function (file, opts) {
         return api("GET", opts.uploadId + "/parts/", undefined, opts.signal)

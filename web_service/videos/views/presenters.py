@@ -1,6 +1,6 @@
 """The JSON shape of a video, shared by the API and the page's live updates.
 
-Outside tools rely on these keys (see the README's API section); add keys,
+Outside tools rely on these keys (docs/api.md, "The API"); add keys,
 never rename them.
 """
 

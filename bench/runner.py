@@ -29,7 +29,16 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import browser, e2e, messaging, observability, responsiveness, throughput, uploads
+from bench import (
+    browser,
+    client_view,
+    e2e,
+    messaging,
+    observability,
+    responsiveness,
+    throughput,
+    uploads,
+)
 from bench.harness import MP4_ONLY, Bench, cores, cpu_model
 from bench.params import MODES
 from bench.table import Row, format_table, results_write
@@ -38,6 +47,7 @@ from tests.support.stack import REPO, stack_running
 SECTIONS = {
     "e2e": ("1", e2e.run),
     "ladder": ("1", e2e.ladder_run),
+    "client_view": ("1", client_view.run),
     "messaging": ("2", messaging.run),
     "uploads": ("3", uploads.run),
     "throughput": ("4", throughput.run),

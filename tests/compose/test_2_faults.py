@@ -52,6 +52,11 @@ def test_a_transcoder_cut_off_the_network_mid_job_its_job_completes_elsewhere(
     video_id = upload(api, long_clip, "cut off")
     victim = running_in_one_transcoder(compose_project, api, video_id)
     network = f"{compose_project.name}_default"
+    # Its names on the network (the service's among them), which a bare
+    # `network connect` would not give back: without them Docker's DNS no
+    # longer answers `transcoder` with this replica, and Prometheus's
+    # discovery (test_2e_monitoring.py) would never find it again.
+    aliases = compose_project.states()[victim]["NetworkSettings"]["Networks"][network]["Aliases"]
 
     # The process lives on, unreachable: only the missed heartbeats
     # (BROKER_HEARTBEAT=2 here) tell RabbitMQ to hand its job on.
@@ -61,7 +66,8 @@ def test_a_transcoder_cut_off_the_network_mid_job_its_job_completes_elsewhere(
         assert final["status"] == "ready", (final, compose_project.logs(80))
         assert seen - {victim}, "no other transcoder ran the job"
     finally:
-        docker("network", "connect", network, victim)
+        docker("network", "connect", *(f"--alias={alias}" for alias in aliases or []),
+               network, victim)  # fmt: skip
     # Back on the network, the worker reconnects by itself; whatever its
     # late attempt wrote is removed, and the job stays as the other left it.
     consumers_ready(compose_project, TRANSCODERS, timeout=120)

@@ -303,23 +303,28 @@ def test_the_result_timings_name_each_encode_pass_with_its_order():
 
 
 def test_the_progress_preview_field():
-    # docs/messages.md: once every rung's first segment, init section and
-    # playlist and the master are stored, each PROGRESS of that attempt
-    # carries `preview`. Additive: the contract stays v2.
-    body = {
-        "task_id": "j1",
-        "status": "PROGRESS",
-        "result": progress_with_preview(job_id="j1", encoded_seconds=4.0, duration=60.5),
+    # docs/messages.md, "Results and states": once every rung's first
+    # segment, init section and playlist and the master are stored, each
+    # PROGRESS of that attempt carries `preview`. Additive: the contract stays v2.
+    result = progress_with_preview(job_id="j1", encoded_seconds=5.0, duration=60.0, percent=12)
+    assert result == {
+        "percent": 12,
+        "stage": "transcoding",
+        "preview": {
+            "master_key": "outputs/j1/9f2c4e1a7b3d5f60/hls/master.m3u8",
+            "encoded_seconds": 5.0,
+            "duration": 60.0,
+        },
     }
-    reply = reply_decode(body=body)
-    assert (reply.percent, reply.stage) == (10, "transcoding")
+    reply = reply_decode(body={"task_id": "j1", "status": "PROGRESS", "result": result})
+    assert (reply.percent, reply.stage) == (12, "transcoding")
     assert set(reply.result["preview"]) == {"master_key", "encoded_seconds", "duration"}
     preview = contract.progress_preview(result=reply.result, job_id="j1")
     assert preview == contract.Preview(
         master_key="outputs/j1/9f2c4e1a7b3d5f60/hls/master.m3u8",
         attempt="9f2c4e1a7b3d5f60",
-        encoded_seconds=4.0,
-        duration=60.5,
+        encoded_seconds=5.0,
+        duration=60.0,
     )
     # The same keys as the final outputs: the ready result's master is this one.
     assert preview.master_key == contract.result_hls_master_key(result=hls_result(job_id="j1"))

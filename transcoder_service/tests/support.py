@@ -127,16 +127,20 @@ class PipelineJob:
         *,
         profiles: tuple[str, ...] = ("720p",),
         progress: list[tuple[str, int]] | None = None,
+        previews: list[dict[str, Any]] | None = None,
         settings: Settings | None = None,
     ) -> dict[str, Any]:
         """One delivery of this job; `settings` replaces the test's own (for stricter limits).
 
-        Progress reports are appended to `progress`, as (stage, percent).
+        Progress reports are appended to `progress`, as (stage, percent),
+        and the `preview` of those that carry one to `previews`.
         """
         sink = progress if progress is not None else []
 
-        def on_progress(*, stage: str, percent: int) -> None:
+        def on_progress(*, stage: str, percent: int, preview: dict[str, Any] | None = None) -> None:
             sink.append((stage, percent))
+            if preview is not None and previews is not None:
+                previews.append(preview)
 
         request = ConvertRequest(
             job_id=self.job_id, source_key=source_key, profiles=profiles, contract_version=2

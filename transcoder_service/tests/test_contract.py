@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from typing import Any
 
 from kombu import Queue
 
@@ -191,6 +192,13 @@ def test_progress_state() -> None:
         contract.STAGE_UPLOADING,
     )
     assert stages == STAGES
+    # docs/messages.md, "Results and states": the optional preview of a playable attempt.
+    assert contract.PROGRESS_PREVIEW == "preview"
+    assert (
+        contract.PREVIEW_MASTER_KEY,
+        contract.PREVIEW_ENCODED_SECONDS,
+        contract.PREVIEW_DURATION,
+    ) == ("master_key", "encoded_seconds", "duration")
 
 
 def test_failure_codes_are_the_exception_class_names() -> None:
@@ -286,9 +294,19 @@ def test_hls_profile_keys_and_rungs() -> None:
 
 
 def test_hls_result_fields(job: PipelineJob, sources: SourceKeys) -> None:
-    result = job.convert(sources["clip.mp4"], profiles=("hls",))
+    previews: list[dict[str, Any]] = []
+    result = job.convert(sources["clip.mp4"], profiles=("hls",), previews=previews)
     assert list(result)[-2:] == ["hls", "storyboard"]
     assert result["outputs"] == []
+    # Every PROGRESS once the attempt was playable: its master, under the
+    # keys the result names, and numbers (docs/messages.md, "preview").
+    assert previews
+    for preview in previews:
+        assert set(preview) == {"master_key", "encoded_seconds", "duration"}
+        assert preview["master_key"] == result["hls"]["master_key"]
+        assert isinstance(preview["encoded_seconds"], float)
+        assert 0 < preview["encoded_seconds"] <= preview["duration"] + 0.1
+        assert preview["duration"] == result["source"]["duration"]
     # The ladder's one pass writes every rung.
     assert set(result["timings"]) == TIMINGS | {"encode:1:hls"}
     attempt = f"{result['poster_key'].rsplit('/', 1)[0]}/"

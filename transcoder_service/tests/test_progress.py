@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 from transcoder.progress import ProgressReporter
 
 
@@ -73,3 +77,61 @@ def test_percent_never_goes_back_and_stays_in_range() -> None:
     clock.now += 1
     reporter.report(stage="poster", percent=250)
     assert sent == [("transcoding", 40), ("poster", 40), ("poster", 100)]
+
+
+def recorder(interval: float) -> tuple[ProgressReporter, list[tuple[Any, ...]], FakeClock]:
+    """Like make(), but keeping each report's preview when it has one."""
+    sent: list[tuple[Any, ...]] = []
+    clock = FakeClock()
+
+    def emit(*, stage: str, percent: int, **preview: Any) -> None:
+        sent.append((stage, percent, *preview.values()))
+
+    return ProgressReporter(emit=emit, interval=interval, clock=clock), sent, clock
+
+
+PREVIEW = {"master_key": "outputs/j/0123456789abcdef/hls/master.m3u8", "duration": 60.0}
+
+
+def test_the_first_preview_is_sent_at_once_and_rides_on_every_later_report() -> None:
+    reporter, sent, clock = recorder(1.0)
+    reporter.report(stage="transcoding", percent=10)
+    clock.now += 0.01  # well within the interval, same stage and percent
+    reporter.preview_set({**PREVIEW, "encoded_seconds": 1.0})
+    assert sent == [
+        ("transcoding", 10),
+        ("transcoding", 10, {**PREVIEW, "encoded_seconds": 1.0}),
+    ]
+    # A newer figure waits for the next report, throttled as any other.
+    reporter.preview_set({**PREVIEW, "encoded_seconds": 2.0})
+    reporter.report(stage="transcoding", percent=11)
+    clock.now += 1.0
+    reporter.report(stage="transcoding", percent=12)
+    reporter.report(stage="poster", percent=90)
+    assert sent[2:] == [
+        ("transcoding", 12, {**PREVIEW, "encoded_seconds": 2.0}),
+        ("poster", 90, {**PREVIEW, "encoded_seconds": 2.0}),
+    ]
+
+
+def test_a_preview_from_another_thread_is_sent_alone() -> None:
+    """The publisher's thread and the ffmpeg reader's report at once: never two emits together."""
+    inside = threading.Lock()
+    overlaps: list[int] = []
+
+    def emit(*, stage: str, percent: int, **preview: Any) -> None:
+        if not inside.acquire(blocking=False):
+            overlaps.append(percent)
+            return
+        time.sleep(0.002)  # a message on its way to the broker
+        inside.release()
+
+    for _ in range(20):
+        reporter = ProgressReporter(emit=emit, interval=0)
+        reporter.report(stage="transcoding", percent=0)
+        publisher = threading.Timer(0.005, reporter.preview_set, args=(PREVIEW,))
+        publisher.start()
+        for percent in range(1, 8):
+            reporter.report(stage="transcoding", percent=percent)
+        publisher.join()
+    assert overlaps == []

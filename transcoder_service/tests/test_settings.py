@@ -51,6 +51,7 @@ def test_defaults() -> None:
     assert settings.max_duration_seconds == 10800
     assert settings.max_pixels == 35389440
     assert settings.progress_interval == 1.0
+    assert settings.hls_progressive is True
     assert settings.broker_filesystem_dir is None
 
 
@@ -121,6 +122,7 @@ def test_values_are_read() -> None:
             "S3_READ_TIMEOUT": "2",
             "TRANSCODE_SOFT_TIME_LIMIT": "100",
             "PROGRESS_INTERVAL": "0",
+            "HLS_PROGRESSIVE": "false",
         }
     )
     assert settings.broker_url == "amqp://u:p@rabbit:5672/v"
@@ -132,6 +134,7 @@ def test_values_are_read() -> None:
     assert (settings.s3_connect_timeout, settings.s3_read_timeout) == (1, 2)
     assert settings.time_limit == 160  # follows the soft limit
     assert settings.progress_interval == 0.0
+    assert settings.hls_progressive is False
 
 
 @pytest.mark.parametrize(
@@ -145,6 +148,7 @@ def test_values_are_read() -> None:
         ({"PROGRESS_INTERVAL": "nan"}, "must be a finite number"),
         ({"BROKER_HEARTBEAT": "-1"}, "BROKER_HEARTBEAT must be a finite number of at least 0"),
         ({"STORAGE_RETRY_DELAY": "soon"}, "STORAGE_RETRY_DELAY must be a number"),
+        ({"HLS_PROGRESSIVE": "maybe"}, "HLS_PROGRESSIVE must be true or false, got 'maybe'"),
         # 0 would mean "no timeout" to botocore: a hung store would hang the job.
         ({"S3_READ_TIMEOUT": "0"}, "S3_READ_TIMEOUT must be at least 1, got 0"),
         ({"S3_CONNECT_TIMEOUT": "1.5"}, "S3_CONNECT_TIMEOUT must be a whole number"),

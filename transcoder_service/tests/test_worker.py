@@ -17,7 +17,7 @@ import pytest
 from kombu import Producer
 
 from .broker import FINAL_STATES, TRANSCODE_QUEUE, Caller, running_worker
-from .clips import SourceKeys
+from .clips import SourceKeys, h264_clip
 from .processes import process_alive
 from .seaweed import SeaweedStore
 from .support import (
@@ -28,6 +28,7 @@ from .support import (
     keys_under,
     new_job_id,
     scratch_entries,
+    source_put,
 )
 from .worker_process import WorkerProcess
 
@@ -147,6 +148,40 @@ def test_convert_video_then_delete_outputs(
     assert keys_under(seaweed, f"outputs/{job_id}/") == {}
     caller.wait(caller.send("transcode.ping"), until=FINAL_STATES)  # replies are in order
     assert delete_id not in caller.replies
+
+
+def test_a_ladder_job_says_when_it_is_playable(
+    caller: Caller, seaweed: SeaweedStore, tmp_path: Path
+) -> None:
+    """The preview reaches the caller from the publisher's own thread (the
+    ladder still being made), with this task's id and reply queue
+    (docs/messages.md, "Results and states")."""
+    source = tmp_path / "six.mp4"
+    h264_clip(source, size="640x360", seconds=6)
+    task_id = caller.send(
+        "transcode.convert_video",
+        job_id=new_job_id(),
+        source_key=source_put(seaweed, source),
+        profiles=["hls"],
+        contract_version=2,
+    )
+    states = caller.wait(task_id, until=FINAL_STATES)
+    assert states[-1]["status"] == "SUCCESS"
+    progress = [state["result"] for state in states if state["status"] == "PROGRESS"]
+    at = next(i for i, meta in enumerate(progress) if "preview" in meta)
+    # Playable with part of the video made, and said so mid-pass: ffmpeg
+    # reports nothing then (the storyboard holds its -progress back), so
+    # these came from the publisher's thread. Of "transcoding"'s 5-90 %,
+    # the ladder's pass ends at 90.
+    assert progress[at]["preview"]["encoded_seconds"] < 6.0
+    assert [
+        meta for meta in progress[at:] if meta["stage"] == "transcoding" and meta["percent"] < 80
+    ]
+    assert all("preview" in meta for meta in progress[at:])
+    assert {meta["preview"]["master_key"] for meta in progress[at:]} == {
+        states[-1]["result"]["hls"]["master_key"]
+    }
+    assert progress[at]["preview"]["duration"] == states[-1]["result"]["source"]["duration"]
 
 
 def test_unsafe_key_fails_with_invalid_payload(caller: Caller) -> None:

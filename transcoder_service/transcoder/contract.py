@@ -66,6 +66,13 @@ STAGE_PROBING: Final = "probing"
 STAGE_TRANSCODING: Final = "transcoding"
 STAGE_POSTER: Final = "poster"
 STAGE_UPLOADING: Final = "uploading"
+# Once the attempt's ladder is playable, while it is still made
+# (docs/messages.md, "Results and states"): every later PROGRESS carries
+# {"preview": {"master_key": ..., "encoded_seconds": ..., "duration": ...}}.
+PROGRESS_PREVIEW: Final = "preview"
+PREVIEW_MASTER_KEY: Final = "master_key"
+PREVIEW_ENCODED_SECONDS: Final = "encoded_seconds"
+PREVIEW_DURATION: Final = "duration"
 
 # Failure codes have no constants: Celery sends an exception's class name as
 # `exc_type`, so the class names in transcoder/errors.py are the codes.

@@ -1,8 +1,11 @@
 """The local part of a job: probe, transcode and verify, all on scratch files.
 
-    probe the source -> check limits -> one ffmpeg per MP4 profile, the first
-    also writing the poster -> the HLS ladder, if asked, also writing the
-    storyboard (packaging.py)
+    probe the source -> check limits -> the HLS ladder, if asked, also
+    writing the storyboard and the poster (packaging.py; published while it
+    is made, live.py) -> one ffmpeg per MP4 profile, the first also writing
+    the poster if the ladder did not
+
+(With HLS_PROGRESSIVE off, the ladder comes after the MP4s, as it used to.)
 
 verified.py then checks every output. Nothing here knows about the object
 store or Celery: it reads one local file and writes into one local folder,
@@ -31,7 +34,7 @@ from transcoder.media.probe import SourceInfo, check_limits, probe_source
 from transcoder.media.profiles import PROFILES
 from transcoder.media.runner import PercentCallback, ProcessLimits, run_ffmpeg
 from transcoder.media.verify import poster_written
-from transcoder.packaging import Packaged, ladder_make
+from transcoder.packaging import LadderWatch, Packaged, ladder_make
 from transcoder.payload import ConvertRequest
 from transcoder.progress import ProgressReporter
 from transcoder.settings import Settings
@@ -74,8 +77,13 @@ def media_make(
     settings: Settings,
     shares: Shares,
     timings: dict[str, float],
+    watch: LadderWatch | None = None,
 ) -> Made:
-    """Make every output of `request` in `folder`; media_verify checks them."""
+    """Make every output of `request` in `folder`; media_verify checks them.
+
+    `watch` wraps the ladder's pass when it is published as it is made
+    (settings.hls_progressive; pipeline.py gives live.py's publisher).
+    """
     limits = process_limits(settings)
     reporter.report(stage=contract.STAGE_PROBING, percent=shares.probe)
     with timed(timings, "probe"):
@@ -95,7 +103,7 @@ def media_make(
     rungs = ladder_rungs(width=info.width, height=info.height) if request.wants_hls else []
     # The poster is as large as the first (normally the largest) rendition, or
     # as the ladder's top rung when only the ladder was asked for, and is
-    # written by that rendition's pass.
+    # written by the first pass, whichever it is.
     width, height = mp4s[0][2] if mp4s else (rungs[0].width, rungs[0].height)
     poster = PosterFrame(
         target=folder / contract.POSTER_FILENAME,
@@ -104,10 +112,43 @@ def media_make(
         height=height,
     )
     units = len(mp4s) + (_LADDER_WEIGHT if rungs else 0)
+    # Published while it is made (live.py), the ladder goes first: the page
+    # plays it before the MP4s are even started. Its pass then writes the
+    # poster, at the size it always has.
+    ladder_first = bool(rungs) and settings.hls_progressive
+
+    def ladder_pass(*, start: int, poster: PosterFrame | None) -> Packaged:
+        # One ffmpeg pass writes every rung and the storyboard's sprite.
+        with (
+            telemetry.stage("ladder", media_seconds=info.duration, rungs=len(rungs)),
+            pass_timed(timings, contract.PROFILE_HLS),
+        ):
+            return ladder_make(
+                source=source,
+                folder=folder,
+                info=info,
+                rungs=rungs,
+                threads=threads_now(
+                    configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
+                ),
+                poster=poster,
+                limits=limits,
+                job_id=request.job_id,
+                on_progress=_rendition_progress(
+                    reporter, start=start, weight=_LADDER_WEIGHT, units=units, shares=shares
+                ),
+                progressive=settings.hls_progressive,
+                watch=watch if settings.hls_progressive else None,
+            )
+
     ladder = None
     # Held from the first ffmpeg to the last, so other jobs on this host
     # size their ffmpegs knowing this one runs (slots.py).
     with encoding_slot(folder=folder), timed(timings, "transcode"):
+        # Now, not at the first figure from ffmpeg, which may come late (live.py).
+        reporter.report(stage=contract.STAGE_TRANSCODING, percent=shares.probe)
+        if ladder_first:
+            ladder = ladder_pass(start=0, poster=poster)
         for index, (name, target, _) in enumerate(mp4s):
             with (
                 telemetry.stage("encode", media_seconds=info.duration, profile=name),
@@ -123,36 +164,21 @@ def media_make(
                             configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
                         ),
                         max_pixels=limits.max_pixels,
-                        poster=poster if index == 0 else None,
+                        poster=poster if index == 0 and not ladder_first else None,
                     ),
                     duration=info.duration,
                     on_progress=_rendition_progress(
-                        reporter, start=index, weight=1, units=units, shares=shares
+                        reporter,
+                        start=index + (_LADDER_WEIGHT if ladder_first else 0),
+                        weight=1,
+                        units=units,
+                        shares=shares,
                     ),
                     job_id=request.job_id,
                     limits=limits,
                 )
-        if rungs:
-            # One ffmpeg pass writes every rung and the storyboard's sprite.
-            with (
-                telemetry.stage("ladder", media_seconds=info.duration, rungs=len(rungs)),
-                pass_timed(timings, contract.PROFILE_HLS),
-            ):
-                ladder = ladder_make(
-                    source=source,
-                    folder=folder,
-                    info=info,
-                    rungs=rungs,
-                    threads=threads_now(
-                        configured=settings.ffmpeg_threads, scratch_dir=settings.scratch_dir
-                    ),
-                    poster=None if mp4s else poster,
-                    limits=limits,
-                    job_id=request.job_id,
-                    on_progress=_rendition_progress(
-                        reporter, start=len(mp4s), weight=_LADDER_WEIGHT, units=units, shares=shares
-                    ),
-                )
+        if rungs and not ladder_first:
+            ladder = ladder_pass(start=len(mp4s), poster=None if mp4s else poster)
     reporter.report(stage=contract.STAGE_POSTER, percent=shares.transcode_end)
     with timed(timings, "poster"):
         if not poster_written(poster.target):

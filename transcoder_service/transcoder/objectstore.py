@@ -102,6 +102,15 @@ class ObjectStore:
                 f"The object store holds {stored} bytes for {key!r} after uploading {size}."
             )
 
+    def output_put(self, *, key: str, body: bytes, content_type: str) -> None:
+        """Store `body` at `key` in one PUT (a playlist: small, and rewritten in memory)."""
+        with store_errors(f"uploading {key!r}"):
+            # One request, answered only once the whole object is stored: no
+            # managed transfer whose parts would need the HEAD check above.
+            self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            )
+
     def object_size(self, *, key: str) -> int | None:
         """The size of the object at `key`, or None if there is none."""
         with store_errors(f"checking {key!r}"):

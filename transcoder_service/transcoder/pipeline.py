@@ -3,9 +3,11 @@
     sweep dead scratch -> return the manifest's result if this job is done
     -> refuse a job whose earlier deliveries died (attempts.py), mark this one
     -> download the source into this attempt's scratch folder
-    -> probe, transcode (encode.py)
-    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object (publish.py),
-       while verified.py checks the same files
+    -> probe, transcode (encode.py); the ladder, first, is published
+       while it is made, under the same keys as the final outputs (live.py)
+    -> upload to outputs/<job_id>/<attempt>/ and HEAD each object not yet
+       there (publish.py; the playlists, now VOD, last), while verified.py
+       checks the same files
     -> create the manifest, naming every object, only if absent
 
 Each delivery writes under its own random attempt prefix, so two deliveries
@@ -30,6 +32,7 @@ from typing import Any
 from transcoder import contract, metrics, telemetry
 from transcoder.attempts import attempt_marked
 from transcoder.encode import Made, Shares, media_make, timed
+from transcoder.live import LadderPublisher
 from transcoder.manifest import manifest_create, manifest_read
 from transcoder.media.probe import SourceInfo
 from transcoder.objectstore import DownloadProgress, ObjectStore
@@ -100,25 +103,29 @@ def _convert(
                 on_progress=_download_progress(reporter),
             )
         metrics.bytes_transferred(direction="downloaded", count=source.stat().st_size)
-        made = media_make(
-            request=request,
-            source=source,
-            folder=folder,
-            reporter=reporter,
-            settings=settings,
-            shares=_SHARES,
-            timings=timings,
-        )
+        publisher = LadderPublisher(store=store, prefix=prefix, on_preview=reporter.preview_set)
         try:
+            made = media_make(
+                request=request,
+                source=source,
+                folder=folder,
+                reporter=reporter,
+                settings=settings,
+                shares=_SHARES,
+                timings=timings,
+                watch=publisher.watching,
+            )
             uploads = uploads_planned(made=made, prefix=prefix)
             encoded = _uploaded_and_verified(
                 made=made,
-                uploads=uploads,
+                # What the publisher already stored, unchanged since, stays.
+                uploads=[u for u in uploads if not publisher.holds(key=u.key, path=u.path)],
                 store=store,
                 reporter=reporter,
                 settings=settings,
                 timings=timings,
             )
+            metrics.bytes_transferred(direction="uploaded", count=publisher.uploaded_bytes)
             fields = result_fields(encoded=encoded, prefix=prefix)
             result = {
                 "contract_version": request.contract_version,
@@ -139,9 +146,9 @@ def _convert(
                     objects={upload.key: upload.size for upload in uploads},
                 )
         except BaseException:
-            # Objects no manifest names are leftovers anyway; deleting them
-            # now keeps the bucket tidy. Best effort: the store may be the
-            # very thing that failed.
+            # Objects no manifest names are leftovers anyway (the ladder in
+            # progress among them); deleting them now keeps the bucket tidy.
+            # Best effort: the store may be the very thing that failed.
             _attempt_discard(store=store, prefix=prefix)
             raise
     if winner is not None:

@@ -62,34 +62,41 @@ def uploads_run(
     start: int,
     end: int,
 ) -> None:
-    """Upload each file (HEAD-checked by the store adapter); report `start`..`end` percent."""
-    # Progress is reported from this thread only: ProgressReporter is not
-    # thread-safe, and the uploads finish in any order.
+    """Upload each file (HEAD-checked by the store adapter); report `start`..`end` percent.
+
+    The playlists go once everything else is stored: a player that reads
+    one (the ladder may be playing already, live.py) finds every segment
+    and init section it names.
+    """
+    # Progress is reported from this thread only: the uploads finish in any order.
     reporter.report(stage=stage, percent=start)
+    playlists = [upload for upload in uploads if upload.path.suffix == ".m3u8"]
+    batches = [[upload for upload in uploads if upload not in playlists], playlists]
+    done_count = 0
     with ThreadPoolExecutor(max_workers=_PARALLEL_UPLOADS) as pool:
-        pending = {
-            pool.submit(
-                store.output_upload,
-                path=upload.path,
-                key=upload.key,
-                content_type=_CONTENT_TYPES[upload.path.suffix],
-            )
-            for upload in uploads
-        }
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    future.result()  # the first failure ends the job
-                done_count += len(done)
-                reporter.report(
-                    stage=stage, percent=start + done_count * (end - start) // len(uploads)
+        for batch in batches:
+            pending = {
+                pool.submit(
+                    store.output_upload,
+                    path=upload.path,
+                    key=upload.key,
+                    content_type=_CONTENT_TYPES[upload.path.suffix],
                 )
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+                for upload in batch
+            }
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        future.result()  # the first failure ends the job
+                    done_count += len(done)
+                    reporter.report(
+                        stage=stage, percent=start + done_count * (end - start) // len(uploads)
+                    )
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
 
 
 def result_fields(*, encoded: Encoded, prefix: str) -> dict[str, Any]:

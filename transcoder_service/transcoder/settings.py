@@ -65,6 +65,9 @@ class Settings:
     # Seconds an ffprobe may take before it is killed and the file refused.
     probe_timeout: float
     progress_interval: float
+    # The ladder first, published segment by segment while it is made, with
+    # short first segments (live.py); off: after the MP4s, published at the end.
+    hls_progressive: bool = True
     # Observability (transcoder/telemetry.py, metrics.py, logs.py). Defaults
     # keep a Settings built by hand quiet: no /metrics, text logs, no traces.
     # The port of /metrics, or None for no endpoint at all.
@@ -149,6 +152,7 @@ def load_settings(*, environ: Mapping[str, str]) -> Settings:
         # 1 s costs 0.6 % of a job's CPU against 2.1 % at 0.25 s, and the page
         # polls about once a second anyway (bench/results.md, section 6).
         progress_interval=_float(environ, "PROGRESS_INTERVAL", default=1.0, minimum=0.0),
+        hls_progressive=_bool(environ, "HLS_PROGRESSIVE", default=True),
         # 0 or unset: no /metrics endpoint (and no multiprocess files).
         metrics_port=_int(environ, "TRANSCODER_METRICS_PORT", default=0, minimum=0, maximum=65535)
         or None,
@@ -195,6 +199,17 @@ def _choice(
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value
+
+
+def _bool(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (_raw(environ, name) or "").lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}.")
 
 
 def _raw(environ: Mapping[str, str], name: str) -> str | None:

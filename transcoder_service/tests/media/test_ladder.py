@@ -47,11 +47,14 @@ def test_rungs_never_upscale(source: tuple[int, int], expected: list[tuple[str, 
     assert rung_sizes(*source) == expected
 
 
-def command(*, width: int = 1920, height: int = 1080, audio: bool = True) -> list[str]:
+def command(
+    *, width: int = 1920, height: int = 1080, audio: bool = True, progressive: bool = False
+) -> list[str]:
     source = info(width=width, height=height, audio=audio, duration=60.0)
     rungs = ladder_rungs(width=width, height=height)
     args: list[str] = ladder_command(
-        source=SOURCE, folder=FOLDER, rungs=rungs, info=source, threads=2, max_pixels=MAX_PIXELS
+        **{"source": SOURCE, "folder": FOLDER, "rungs": rungs, "info": source},
+        **{"threads": 2, "max_pixels": MAX_PIXELS, "progressive": progressive},
     ).get_args()
     return args
 
@@ -119,6 +122,25 @@ def test_four_rungs_one_pass() -> None:
         *("-v", "error", "-nostats", "-progress", "pipe:1"),
         "-y",
     ]
+
+
+def test_a_progressive_ladder_grows_event_playlists_with_short_first_segments() -> None:
+    """The same pass, but published while it runs (live.py): EVENT playlists,
+    a keyframe each second for the first 4 s, then each 4 s, and the muxer
+    cutting at every one of them (hls_time 1)."""
+    args = command(progressive=True)
+    assert value(args, "-force_key_frames") == (
+        "expr:if(lt(t,4),gte(t,n_forced*1),gte(t,4+(n_forced-4)*4))"
+    )
+    assert value(args, "-hls_playlist_type") == "event"
+    assert value(args, "-hls_time") == "1"
+    # Everything else is the VOD pass's, option for option, in the same order.
+    changed = {"-force_key_frames", "-hls_playlist_type", "-hls_time"}
+
+    def others(argv: list[str]) -> list[str]:
+        return [a for i, a in enumerate(argv) if a not in changed and argv[i - 1] not in changed]
+
+    assert others(args) == others(command())
 
 
 def test_three_rungs_from_720p() -> None:

@@ -1,4 +1,5 @@
-"""Reading playlists: variants, segments, the init rename, and what counts as a relative URI."""
+"""Reading playlists: variants, segments, the init rename, the in-progress and VOD
+rewrites, and what counts as a relative URI."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pytest
 from transcoder.media.playlists import (
     Variant,
     master_parse,
+    media_in_progress,
     media_init_renamed,
     media_parse,
+    media_vod,
     playlist_uris,
     uri_relative,
 )
@@ -54,6 +57,47 @@ def test_media_and_init_rename() -> None:
     assert playlist_uris(renamed) == ["init.mp4", "seg_00001.m4s", "seg_00002.m4s"]
     unfinished = media_parse(MEDIA.replace("#EXT-X-ENDLIST\n", ""))
     assert not unfinished.ended
+
+
+# ffmpeg's EVENT playlist as it is after the first segments (target 1 s so
+# far), and once closed (target raised to 4 s, ENDLIST added).
+GROWING = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:1
+#EXT-X-MEDIA-SEQUENCE:1
+#EXT-X-PLAYLIST-TYPE:EVENT
+#EXT-X-MAP:URI="init_0.mp4"
+#EXTINF:1.000000,
+seg_00001.m4s
+#EXTINF:1.000000,
+seg_00002.m4s
+"""
+CLOSED = GROWING.replace("TARGETDURATION:1", "TARGETDURATION:4") + (
+    "#EXTINF:4.000000,\nseg_00003.m4s\n#EXT-X-ENDLIST\n"
+)
+
+
+def test_in_progress_keeps_its_target_duration_and_has_no_end() -> None:
+    growing = media_in_progress(GROWING, target_seconds=4)
+    assert growing == GROWING.replace("TARGETDURATION:1", "TARGETDURATION:4")
+    closed = media_in_progress(CLOSED, target_seconds=4)
+    assert closed == CLOSED.replace("#EXT-X-ENDLIST\n", "")
+    assert not media_parse(closed).ended
+    # Never lowered: a longer segment keeps ffmpeg's higher target.
+    assert "#EXT-X-TARGETDURATION:6" in media_in_progress(
+        CLOSED.replace("TARGETDURATION:4", "TARGETDURATION:6"), target_seconds=4
+    )
+
+
+def test_vod_is_the_same_segments_ended() -> None:
+    vod = media_vod(CLOSED)
+    assert vod == CLOSED.replace("PLAYLIST-TYPE:EVENT", "PLAYLIST-TYPE:VOD")
+    assert media_parse(vod).vod
+    assert media_parse(vod).ended
+    # The published in-progress playlist, made VOD, is the final one.
+    assert media_vod(media_in_progress(CLOSED, target_seconds=4)) == vod
+    # Already VOD and ended: unchanged.
+    assert media_vod(MEDIA) == MEDIA
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,11 @@ _PIX_FMT = "yuv420p"
 _MAX_FRAME_RATE = 60
 _AUDIO_CODEC = "aac"
 _AUDIO_CHANNELS = 2
+# A ladder published while it is made (live.py) starts with short segments,
+# so its first one is in the store about a second of media after the pass
+# starts, and a player can start that much sooner: this many seconds each,
+# up to the first full segment's boundary (contract.HLS_SEGMENT_SECONDS).
+FIRST_SEGMENT_SECONDS = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,9 +91,16 @@ def ladder_command(
     max_pixels: int,
     poster: PosterFrame | None = None,
     storyboard: StoryboardSprite | None = None,
+    progressive: bool = False,
 ) -> ffmpeg.nodes.OutputStream:
     """ffmpeg command writing every rung of the ladder, and the master playlist, into `folder`;
-    also the poster and the storyboard's sprite, when given."""
+    also the poster and the storyboard's sprite, when given.
+
+    `progressive`: each rung's playlist is an EVENT playlist, rewritten as
+    each segment closes (live.py publishes it while the pass runs), and the
+    first segments are short (`FIRST_SEGMENT_SECONDS`); packaging.py makes
+    the playlists VOD once the pass is done.
+    """
     stream = ffmpeg.input(str(source), **input_options(max_pixels=max_pixels, threads=threads))
     # Split after deinterlacing and the frame-rate cap, so every rung gets the
     # very same frames: with the same forced keyframes, segments line up.
@@ -115,15 +127,21 @@ def ladder_command(
         # A keyframe at every segment boundary, and none chosen by scene
         # cuts: each rung then cuts its segments at the same instants, and a
         # player switching rungs mid-stream never shows a jump.
-        "force_key_frames": f"expr:gte(t,n_forced*{contract.HLS_SEGMENT_SECONDS})",
+        "force_key_frames": _keyframes(progressive=progressive),
         "sc_threshold": 0,
         "fps_mode": "vfr",  # keep each frame's timestamp, as the MP4 does
         "threads": threads,
         "t": duration_cap(info.duration),
         "map_metadata": -1,
         "map_chapters": -1,
-        "hls_time": contract.HLS_SEGMENT_SECONDS,
-        "hls_playlist_type": "vod",
+        # The muxer cuts at the first keyframe at least hls_time after the
+        # last cut, so the forced keyframes alone decide the segments: short
+        # ones first, then HLS_SEGMENT_SECONDS. (hls_init_time cannot do it:
+        # it lasts until the list is first full, which an EVENT list never is.)
+        "hls_time": FIRST_SEGMENT_SECONDS if progressive else contract.HLS_SEGMENT_SECONDS,
+        # EVENT: ffmpeg rewrites it (a temporary file, then a rename) after
+        # each segment, listing only closed segments, which are written whole.
+        "hls_playlist_type": "event" if progressive else "vod",
         "hls_segment_type": "fmp4",
         "hls_fmp4_init_filename": contract.HLS_INIT_FILENAME,
         "hls_segment_filename": str(folder / "%v" / contract.HLS_SEGMENT_PATTERN),
@@ -154,6 +172,24 @@ def ladder_command(
     return passes_merged(
         ffmpeg.output(*outputs, str(folder / "%v" / contract.HLS_PLAYLIST_FILENAME), **options),
         *side_outputs,
+    )
+
+
+def _keyframes(*, progressive: bool) -> str:
+    """ffmpeg's -force_key_frames expression: where every rung's segments start.
+
+    Evaluated per rung on the very same frames (split after the frame-rate
+    cap), so every rung gets its keyframes, and its cuts, at the same instants.
+    """
+    segment = contract.HLS_SEGMENT_SECONDS
+    if not progressive:
+        return f"expr:gte(t,n_forced*{segment})"
+    # n_forced keyframes so far: one each FIRST_SEGMENT_SECONDS until the
+    # first full segment's boundary, then one each `segment` seconds.
+    short = segment // FIRST_SEGMENT_SECONDS
+    return (
+        f"expr:if(lt(t,{segment}),gte(t,n_forced*{FIRST_SEGMENT_SECONDS}),"
+        f"gte(t,{segment}+(n_forced-{short})*{segment}))"
     )
 
 

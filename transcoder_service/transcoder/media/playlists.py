@@ -1,7 +1,8 @@
 """Reading the HLS playlists ffmpeg wrote: pure text in, small records out.
 
-Only what verification needs: the master's variants, and a media
-playlist's init segment and segments. Every URI is also checked to be
+Only what verification and the in-progress ladder (live.py) need: the
+master's variants, a media playlist's init segment and segments, and the
+few rewrites between ffmpeg's EVENT playlists and what is published. Every URI is also checked to be
 relative, because the web rewrites each one to a signed URL or its proxy
 (docs/messages.md, "Outputs in the object store") and an absolute one
 would point a browser elsewhere.
@@ -78,6 +79,35 @@ def media_parse(text: str) -> MediaPlaylist:
 def media_init_renamed(text: str, *, name: str) -> str:
     """`text` with its EXT-X-MAP URI replaced by `name`."""
     return re.sub(r'(#EXT-X-MAP:URI=)"[^"]*"', rf'\1"{name}"', text)
+
+
+def media_in_progress(text: str, *, target_seconds: int) -> str:
+    """A growing (EVENT) playlist as published while the ladder is made.
+
+    Without `#EXT-X-ENDLIST`, which ffmpeg adds when it closes the list
+    (the finished playlist is published as VOD instead), and with a
+    `#EXT-X-TARGETDURATION` of at least `target_seconds` from the first
+    version on: ffmpeg raises it when the first long segment comes, and
+    RFC 8216 (4.3.3.1) says it must not change.
+    """
+    lines = []
+    for line in text.splitlines():
+        if line.strip() == "#EXT-X-ENDLIST":
+            continue
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            written = line.partition(":")[2].strip()
+            seconds = int(written) if written.isdigit() else 0
+            line = f"#EXT-X-TARGETDURATION:{max(seconds, target_seconds)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def media_vod(text: str) -> str:
+    """The finished EVENT playlist `text` made VOD: the same segments, ended."""
+    text = text.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
+    if "#EXT-X-ENDLIST" not in _lines(text):
+        text = text.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
+    return text
 
 
 def playlist_uris(text: str) -> list[str]:

@@ -182,6 +182,42 @@ def rows_make(rounds: list[dict[str, dict[str, Any]]], *, label: str) -> list[Ro
                 for k in stages
             ),
         ),
+        *(
+            compared(
+                "1",
+                f"·· stage `{name}` vs by hand",
+                [s["timings"].get(name, float("nan")) * 1000 for s in system],
+                [b[name] * 1000 for b in store],
+                unit="ms",
+                digits=0,
+            )
+            for name in ("download", "probe", "transcode")
+        ),
+        compared(
+            "1",
+            "·· outputs out: `verify` beside `upload` (the longer of the two) vs by hand: "
+            "the poster command, then `upload_file` of the outputs",
+            [
+                max(s["timings"].get("verify", 0), s["timings"].get("upload", 0)) * 1000
+                for s in system
+            ],
+            [(b["poster"] + b["upload_outputs"]) * 1000 for b in store],
+            unit="ms",
+            digits=0,
+        ),
+        ms(
+            "·· the worker's time outside its stages (scratch sweep, manifest lookup, attempt "
+            "marker, manifest written)",
+            [
+                (
+                    s["elapsed"]
+                    - sum(s["timings"].get(k, 0) for k in ("download", "probe", "transcode"))
+                    - max(s["timings"].get("verify", 0), s["timings"].get("upload", 0))
+                )
+                * 1000
+                for s in system
+            ],
+        ),
         ms(
             "· STARTED → `ready` stored, minus the worker's `elapsed_seconds`",
             [

@@ -55,8 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile == HLS_PROFILE:
         rungs = ladder_rungs(width=info.width, height=info.height)
         rendition = out_dir  # master.m3u8 and a folder per rung
-        command = ladder_command(folder=out_dir, rungs=rungs, threads=threads, **common)
-        profile_fields = {"name": HLS_PROFILE, "rungs": [r.name for r in rungs]}
+        # As the worker runs it: progressive (EVENT playlists, short first
+        # segments) unless HLS_PROGRESSIVE is off.
+        progressive = getattr(settings, "hls_progressive", False)
+        command = ladder_command(
+            folder=out_dir, rungs=rungs, threads=threads, progressive=progressive, **common
+        )
+        profile_fields = {
+            "name": HLS_PROFILE,
+            "rungs": [r.name for r in rungs],
+            "progressive": progressive,
+        }
     else:
         profile = PROFILES[args.profile]
         box = {"box_width": profile.box_width, "box_height": profile.box_height}

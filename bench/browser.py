@@ -2,7 +2,8 @@
 Playwright as tests/browser does), logged in as an account of its own.
 
 - upload throughput: random bytes through the page's Uppy uploader
-  (static/videos/uploader.js: the web signs each part, the browser PUTs it
+  (static/videos/uploader.js: the web signs the parts' URLs, 16 to a request,
+  each for its part's exact length; the browser PUTs each part
   straight to the store) against bench/uploads.py's baseline, boto3's
   `upload_file` of the same file to the same store. The page's time runs from
   the form's submit to the new row in the list, which the page adds once
@@ -122,7 +123,8 @@ def upload_row(bench: Bench, page: Page, api: ApiClient) -> Row:
     return compared(
         "8",
         f"browser upload {p.browser_upload_bytes / MIB:.0f} MiB: Chromium, the page's Uppy "
-        "(parts of an eighth of the file, 8–64 MiB, PUT to the store, 1 in flight), "
+        "(parts of an eighth of the file, 8–64 MiB, their URLs signed 16 to a request, "
+        "PUT to the store, 1 in flight), "
         f"submit → `/complete/` answered (video created) vs boto3, n={len(rate['browser'])}",
         rate["browser"],
         rate["boto3"],

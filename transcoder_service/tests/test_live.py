@@ -295,3 +295,44 @@ def test_a_store_error_while_publishing_is_left_to_the_final_upload(
     assert previews == []
     assert publisher.uploaded == {}
     assert [t for t in threading.enumerate() if t.name == "ladder-publisher"] == []
+
+
+def test_a_master_caught_half_written_waits_for_the_next_look(
+    job: PipelineJob, tmp_path: Path
+) -> None:
+    """ffmpeg writes the master in place, unlike the media playlists: one read
+    while it is written names fewer rungs, or half a URI, and is not sent."""
+    folder = tmp_path / "hls"
+    for index, rung in enumerate(("720p", "360p")):
+        (folder / rung).mkdir(parents=True)
+        (folder / rung / f"init_{index}.mp4").write_bytes(b"init")
+        (folder / rung / "seg_00001.m4s").write_bytes(b"segment")
+        (folder / rung / "index.m3u8").write_text(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+            f'#EXT-X-MAP:URI="init_{index}.mp4"\n#EXTINF:1.000000,\nseg_00001.m4s\n'
+        )
+    whole = (
+        "#EXTM3U\n#EXT-X-VERSION:7\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=3370400,RESOLUTION=1280x720\n720p/index.m3u8\n\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=915200,RESOLUTION=640x360\n360p/index.m3u8\n"
+    )
+    prefix = f"outputs/{job.job_id}/0123456789abcdef/"
+    previews: list[dict[str, Any]] = []
+    publisher = LadderPublisher(store=job.store, prefix=prefix, on_preview=previews.append)
+    rungs = ["720p", "360p"]
+    for half in (whole[: whole.index("360p/index") + 6], whole[: whole.index("#EXT-X-STREAM")]):
+        (folder / "master.m3u8").write_text(half)
+        with publisher.watching(folder=folder, rungs=rungs, duration=10.0):
+            pass
+        assert f"{prefix}hls/master.m3u8" not in job.stored()
+        assert previews == []
+    (folder / "master.m3u8").write_text(whole)
+    with publisher.watching(folder=folder, rungs=rungs, duration=10.0):
+        pass
+    assert object_bytes(job.seaweed, f"{prefix}hls/master.m3u8").decode() == whole
+    assert previews == [
+        {"master_key": f"{prefix}hls/master.m3u8", "encoded_seconds": 1.0, "duration": 10.0}
+    ]
+    assert object_bytes(job.seaweed, f"{prefix}hls/360p/init.mp4") == b"init"
+    assert publisher.holds(key=f"{prefix}hls/master.m3u8", path=folder / "master.m3u8")
+    job.store.prefix_delete(prefix=prefix)

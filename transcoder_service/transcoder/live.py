@@ -34,7 +34,12 @@ from typing import Any
 
 from transcoder import contract
 from transcoder.errors import StorageDenied, StorageError
-from transcoder.media.playlists import media_in_progress, media_init_renamed, media_parse
+from transcoder.media.playlists import (
+    master_parse,
+    media_in_progress,
+    media_init_renamed,
+    media_parse,
+)
 from transcoder.media.runner import PercentCallback
 from transcoder.objectstore import ObjectStore
 
@@ -60,6 +65,8 @@ class _Rung:
     # The text of the playlist last uploaded, and the media seconds it lists.
     published: str | None = None
     seconds: float = 0.0
+    # The playlist file's stamp when last read: unchanged, it is not read again.
+    seen: Stamp | None = None
 
 
 @dataclass(kw_only=True)
@@ -159,19 +166,37 @@ class LadderPublisher:
         if self._master_sent or any(rung.published is None for rung in self._rungs):
             return
         master = folder / contract.HLS_MASTER_FILENAME
-        if not master.is_file():
+        try:
+            stamp, text = _stamp(master), master.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        # ffmpeg writes the master in place (no temporary file, unlike the
+        # media playlists): only one naming every rung, in order, is whole.
+        expected = [f"{rung.name}/{contract.HLS_PLAYLIST_FILENAME}" for rung in self._rungs]
+        if [variant.uri for variant in master_parse(text)] != expected:
             return
         # Last, so a player that finds the master finds every rung playable.
-        self._file_upload(master, key=self._master_key(), kind=_PLAYLIST_TYPE)
+        self.store.output_put(
+            key=self._master_key(), body=text.encode("utf-8"), content_type=_PLAYLIST_TYPE
+        )
+        self.uploaded_bytes += stamp[0]
+        if _stamp(master) == stamp:  # what was sent is the file as it stays
+            self.uploaded[self._master_key()] = stamp
         self._master_sent = True
         self._preview_send()
 
     def _rung_publish(self, rung_folder: Path, rung: _Rung) -> None:
+        playlist_path = rung_folder / contract.HLS_PLAYLIST_FILENAME
         try:
-            text = (rung_folder / contract.HLS_PLAYLIST_FILENAME).read_text(encoding="utf-8")
+            # ffmpeg renames a new version into place: a new stamp each time.
+            seen = _stamp(playlist_path)
+            if seen == rung.seen:
+                return
+            text = playlist_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return  # no segment closed yet
         if text == rung.published:
+            rung.seen = seen
             return
         playlist = media_parse(text)
         if playlist.init_uri is None or not playlist.segments:
@@ -185,7 +210,9 @@ class LadderPublisher:
             kind=_INIT_TYPE,
         )
         for _, uri in playlist.segments:
-            self._file_upload(rung_folder / uri, key=self._key(base + uri), kind=_SEGMENT_TYPE)
+            key = self._key(base + uri)
+            if key not in self.uploaded:  # segments are never rewritten: no stat needed
+                self._file_upload(rung_folder / uri, key=key, kind=_SEGMENT_TYPE)
         published = media_in_progress(
             media_init_renamed(text, name=contract.HLS_INIT_FILENAME),
             target_seconds=contract.HLS_SEGMENT_SECONDS,
@@ -196,7 +223,7 @@ class LadderPublisher:
             body=published.encode("utf-8"),
             content_type=_PLAYLIST_TYPE,
         )
-        rung.published = text
+        rung.published, rung.seen = text, seen
         rung.seconds = sum(seconds for seconds, _ in playlist.segments)
         if self._master_sent:
             self._preview_send()

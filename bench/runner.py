@@ -33,6 +33,7 @@ from bench import (
     browser,
     client_view,
     e2e,
+    first_frame,
     messaging,
     observability,
     responsiveness,
@@ -54,6 +55,7 @@ SECTIONS = {
     "responsiveness": ("5", responsiveness.run),
     "browser": ("8", browser.run),
     "observability": ("9", observability.run),
+    "first_frame": ("10", first_frame.run),
 }
 # Explorations, run only with --explore or --only (and by --smoke, which checks
 # that every section still runs). Sections 6 and 7 were explorations too, since

@@ -216,3 +216,28 @@ def _a_seek_past_the_edge_waits_then_plays(page: Page) -> None:
     assert "waiting" not in state["box"], state
     assert state["note"] == "", state
     assert "lastError" not in state["box"], state  # never an error on the way
+
+
+def test_cancelling_a_job_being_watched_stops_the_player_and_says_why(
+    page: Page, stack, api: ApiClient, long_clip: Path
+):
+    page.add_init_script(WATCH)
+    uploaded = api.upload(long_clip, title="Cancelled while watched")
+    assert uploaded.status_code == 201, uploaded.text
+    video_id = uploaded.json()["id"]
+    page.goto(f"{stack.base_url}/videos/{video_id}/", wait_until="domcontentloaded")
+    page.wait_for_function("window.__firstPlayingAt !== null", timeout=120_000)
+    _wait_time_past(page, 0, by=1)
+
+    page.click("[data-action=cancel]")
+    page.wait_for_function("document.querySelector('[data-player]').dataset.state === 'stopped'")
+    state = page.evaluate(STATE)
+    assert state["paused"], state
+    # No source left in the element: hls.js is gone, nothing loads any more.
+    assert page.evaluate("document.getElementById('player').getAttribute('src')") is None
+    expect(page.locator("[data-player]")).to_be_hidden()
+    expect(page.locator("[data-field=status]")).to_have_text("cancelled")
+    body = api.video(video_id)
+    assert body["status"] == "cancelled", body
+    expect(page.locator("[data-field=error]")).to_have_text(body["error"])
+    assert body["error"]

@@ -89,12 +89,15 @@ def test_a_viewer_follows_the_new_attempt_when_the_worker_is_killed_mid_job(
         worker.start()  # the next worker: the broker delivers the job again
 
         # The page switches to the new attempt's playlists and plays on.
-        page.wait_for_function(
-            "old => { const s = document.querySelector('[data-player]').dataset.source || '';"
-            " return s && !s.includes('/' + old + '/'); }",
+        switched = page.wait_for_function(
+            "old => { const box = document.querySelector('[data-player]');"
+            " const s = box.dataset.source || '';"
+            " return s && !s.includes('/' + old + '/') && box.dataset.state; }",
             arg=first,
             timeout=120_000,
         )
+        # Followed while the new attempt runs (its preview), not only once it is ready.
+        assert switched.json_value() == "processing"
         switched_at = len(hls_requests)
         second = _attempt(page.evaluate(SOURCE))
         assert second != first

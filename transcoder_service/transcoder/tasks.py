@@ -58,17 +58,22 @@ def convert_video(self: Task, *args: object, **kwargs: object) -> dict[str, Any]
 
 def _convert_video(self: Task, *, request: ConvertRequest) -> dict[str, Any]:
     settings = get_settings()
-    # Taken here, on the task's thread: Celery keeps both per thread, and the
-    # ladder's publisher (live.py) reports the first playable moment from
-    # its own. ProgressReporter sends one report at a time.
-    context, backend = self.request, self.backend
+    # Taken here, on the task's thread: Celery keeps the current request per
+    # thread, and the ladder's publisher (live.py) reports the first
+    # playable moment from its own. ProgressReporter sends one report at a time.
+    context = self.request
 
     def on_progress(*, stage: str, percent: int, preview: dict[str, Any] | None = None) -> None:
         meta: dict[str, Any] = {contract.PROGRESS_PERCENT: percent, contract.PROGRESS_STAGE: stage}
         if preview is not None:
             meta[contract.PROGRESS_PREVIEW] = preview
-        # What self.update_state does, with this task's request wherever it runs.
-        backend.store_result(context.id, meta, contract.STATE_PROGRESS, request=context)
+        # Lent to whichever thread reports, so update_state finds this task's
+        # id and reply queue there too (on the task's thread it already does).
+        self.request_stack.push(context)
+        try:
+            self.update_state(state=contract.STATE_PROGRESS, meta=meta)
+        finally:
+            self.request_stack.pop()
 
     try:
         return pipeline.convert(

@@ -72,10 +72,15 @@ def _video_owned(request: HttpRequest, video_id: uuid.UUID):
 @require_GET
 def detail(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
     video = _video_owned(request, video_id)
+    shown = video_to_dict(video=video)
+    # "How the job went" is drawn once it went: while it runs, the page is
+    # not redrawn, and bars cut at the moment of loading (a queue wait, no
+    # host yet) would read as the job's whole story. The API has them live.
+    job = video.current_job if shown["status"] in FINAL_STATUSES else None
     context = {
-        "video": video_to_dict(video=video),
+        "video": shown,
         "final_statuses": FINAL,
-        "timeline": timeline_to_dict(bars=job_timeline(job=video.current_job)),
+        "timeline": timeline_to_dict(bars=job_timeline(job=job)),
     }
     return render(request, "videos/detail.html", context)
 

@@ -94,6 +94,20 @@ def test_a_video_no_worker_took_yet_has_no_timeline_section(session, user):
     assert session[0].get(f"/api/videos/{video.id}/").json()["timeline"] == []
 
 
+def test_a_running_job_has_its_timeline_in_the_api_and_none_on_the_page(session, user):
+    # Drawn at the moment of loading, a running job's bars would say it ran
+    # on "an unknown host" for as long as it had waited "to be collected".
+    video, job = video_with_job(owner=user, sent_at=timezone.now())
+    _apply(str(job.id), "STARTED", {"pid": 11, "hostname": "worker-a"})
+    _apply(str(job.id), "PROGRESS", {"percent": 50, "stage": "transcoding"})
+
+    html = session[0].get(f"/videos/{video.id}/").content.decode()
+
+    assert "data-timeline" not in html
+    timeline = session[0].get(f"/api/videos/{video.id}/").json()["timeline"]
+    assert [bar["stage"] for bar in timeline] == ["queued", "transcoding"]
+
+
 def test_the_openapi_schema_describes_the_timeline(session):
     schema = session[0].get("/api/schema/?format=json").json()
     answer = schema["paths"]["/api/videos/{video_id}/"]["get"]["responses"]["200"]

@@ -34,7 +34,8 @@ node_modules/.installed: package.json package-lock.json | system-packages
 run: setup ## set everything up, then run web + collector + worker in the foreground
 	$(VENV)/bin/python bin/run
 
-test: setup ## set everything up, then run every test suite
+test: setup ## set everything up, lint and type-check, then run every test suite
+	$(MAKE) lint
 	$(MAKE) test-units
 	$(MAKE) test-repo
 
@@ -51,11 +52,12 @@ test-e2e: setup ## only the end-to-end suite
 	$(VENV)/bin/pytest tests/e2e
 
 # bin/run is named without .py, so ruff skips it unless it is named.
-lint: setup ## ruff and import-linter over everything
+lint: setup ## ruff, import-linter and mypy over everything
 	$(MAKE) -C transcoder_service lint
 	$(MAKE) -C web_service lint
 	$(VENV)/bin/ruff check tests bench bin bin/run
 	$(VENV)/bin/ruff format --check tests bench bin bin/run
+	$(VENV)/bin/mypy
 
 # One table, also written into bench/results.md. BENCH_QUICK=1 for fewer
 # repeats; BENCH_ARGS="--only e2e,messaging --profile" and more: python -m bench --help.

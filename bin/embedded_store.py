@@ -28,6 +28,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -57,7 +58,7 @@ def pair_free(port: int) -> bool:
     return True
 
 
-def free_port_pair(exclude: set[int] = frozenset()) -> int:
+def free_port_pair(exclude: Set[int] = frozenset()) -> int:
     """A loopback port whose +10000 partner is free too (below 55536, so it exists)."""
     for _ in range(200):
         port = 20000 + secrets.randbelow(35000)

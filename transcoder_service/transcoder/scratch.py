@@ -131,4 +131,5 @@ def _older_than(entry: os.DirEntry[str], *, seconds: float) -> bool:
 def _log_removal_error(function: object, path: str, exc_info: object) -> None:
     if isinstance(exc_info, tuple) and isinstance(exc_info[1], FileNotFoundError):
         return  # already gone: another sweep or the owner got there first
-    logger.warning("could not remove %s from scratch", os.path.basename(path), exc_info=exc_info)
+    error = exc_info[1] if isinstance(exc_info, tuple) else None
+    logger.warning("could not remove %s from scratch", os.path.basename(path), exc_info=error)

@@ -107,7 +107,7 @@ def tracing_start() -> None:
     # Resource.create lets OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES add
     # to these; the SDK also reads OTEL_TRACES_SAMPLER and the OTLP settings.
     resource = Resource.create({"host.name": socket.gethostname()})
-    if resource.attributes.get("service.name", "").startswith("unknown_service"):
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
     global _processor, _resource
     _processor, _resource = BatchSpanProcessor(OTLPSpanExporter()), resource

@@ -116,7 +116,8 @@ def _api_uploader(
     The view's DRF machinery is set up as dispatch() sets it up, so the
     answer (401 and its sentence, WWW-Authenticate) is the one the view gives.
     """
-    view = view_func.cls(**view_func.initkwargs)
+    # as_view() leaves the class and its arguments on the function it returns.
+    view = view_func.cls(**view_func.initkwargs)  # type: ignore[attr-defined]
     view.setup(request, *view_args, **view_kwargs)
     view.headers = view.default_response_headers
     view.format_kwarg = None

@@ -94,7 +94,7 @@ def tracing_start(*, service_name: str) -> None:
     # Resource.create adds OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; the
     # SDK also reads OTEL_TRACES_SAMPLER and the OTLP settings itself.
     resource = Resource.create({"host.name": socket.gethostname()})
-    if resource.attributes.get("service.name", "").startswith("unknown_service"):
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": service_name}))
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

@@ -237,6 +237,8 @@ def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float | None:
     # The container's duration covers all streams; some formats (raw
     # streams, some MKVs) only have it per stream.
     for raw in (fmt.get("duration"), video.get("duration")):
+        if raw is None:
+            continue
         try:
             value = float(raw)
         except (TypeError, ValueError):

@@ -207,7 +207,9 @@ def _child_setup(*, parent_pid: int, limits: ProcessLimits) -> None:
 
 def _kill_and_reap(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        logger.warning("killing %s pid=%d", os.path.basename(str(process.args[0])), process.pid)
+        args = process.args
+        program = args[0] if isinstance(args, list | tuple) else args
+        logger.warning("killing %s pid=%d", os.path.basename(str(program)), process.pid)
         process.kill()
     # wait() after kill() returns at once; it removes the zombie.
     process.wait()

@@ -37,8 +37,10 @@ class _CompressionRefusing(Message):
             refusal = CompressedReplyRefused(
                 f"compressed reply ({str(compression)[:64]!r}) refused without decompressing"
             )
-            self.errors = [(CompressedReplyRefused, refusal, None)]
-        super().__init__(*args, headers=headers, **kwargs)
+            # kombu types each error as a full exc_info; one never raised has no traceback.
+            self.errors = [(CompressedReplyRefused, refusal, None)]  # type: ignore[list-item]
+        # Every transport passes headers by keyword, never among *args.
+        super().__init__(*args, headers=headers, **kwargs)  # type: ignore[misc]
 
 
 def channel_refuse_compressed(channel: Any) -> None:

@@ -72,8 +72,8 @@ class Reply:
         KeyError) may name paths or code, so it is logged, not shown.
         """
         meta = self.result if isinstance(self.result, dict) else {}
-        code = meta.get("exc_type") if isinstance(meta.get("exc_type"), str) else "Unknown"
-        code = code[:64]
+        exc_type = meta.get("exc_type")
+        code = exc_type[:64] if isinstance(exc_type, str) else "Unknown"
         message = meta.get("exc_message")
         if isinstance(message, list | tuple) and message:
             message = message[0]

@@ -268,7 +268,7 @@ def direct_upload_complete(*, upload: Upload, parts: list[tuple[int, str]]) -> V
                 owner=upload.owner,
                 source_key=upload.key,
                 original_filename=upload.filename,
-                size_bytes=stored,
+                size_bytes=upload.size_bytes,  # what was stored, checked above
                 title=upload.title,
             )
     except BaseException as exc:

@@ -81,7 +81,8 @@ def _stage_event_record(*, job: TranscodeJob, reply: Reply, now: datetime) -> bo
     at = now.isoformat()
     if reply.status == contract.STATE_STARTED:
         meta = reply.result if isinstance(reply.result, dict) else {}
-        host = meta.get("hostname") if isinstance(meta.get("hostname"), str) else ""
+        hostname = meta.get("hostname")
+        host = hostname if isinstance(hostname, str) else ""
         pid = meta.get("pid") if isinstance(meta.get("pid"), int) else None
         # The same STARTED stored twice (a reply redelivered after the
         # collector stopped between commit and ack) is not a new attempt; a

@@ -39,6 +39,9 @@ class Uploads:
     metrics_url: str
     before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # collector metrics at start
     web_before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # the web's, at start
+    worker_url: str
+    worker_before: dict[tuple[str, tuple[tuple[str, str], ...]], float]  # the worker's, at start
+    sources_bytes: int  # the two uploads' sizes together
     ready: dict  # the API's final answer for the clip
     failed: dict  # ... and for the text file
 
@@ -56,7 +59,7 @@ def metrics_samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 @pytest.fixture(scope="module")
 def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
     workdir = tmp_path_factory.mktemp("traces")
-    port = free_port()
+    port, worker_port = free_port(), free_port()
     with (
         otlp_receiving() as receiver,
         stack_running(
@@ -65,12 +68,15 @@ def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
             # Export within 0.1 s of a span's end, not the default 5 s.
             OTEL_BSP_SCHEDULE_DELAY="100",
             COLLECTOR_METRICS_PORT=str(port),
+            TRANSCODER_METRICS_PORT=str(worker_port),
         ) as stack,
     ):
         metrics_url = f"http://127.0.0.1:{port}/metrics"
         before = metrics_samples(metrics_url)
         # From loopback: no token needed.
         web_before = metrics_samples(f"{stack.base_url}/metrics")
+        worker_url = f"http://127.0.0.1:{worker_port}/metrics"
+        worker_before = metrics_samples(worker_url)
         api = ApiClient(stack.base_url)
         clip = api.upload(clip_make(workdir / "clip.mp4", seconds=2), title="traced")
         fake = workdir / "notes.mp4"
@@ -80,7 +86,18 @@ def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uploads]:
         ready, _ = api.wait_final(clip.json()["id"], timeout=180)
         failed, _ = api.wait_final(text.json()["id"], timeout=120)
         assert (ready["status"], failed["status"]) == ("ready", "failed"), stack.logs()
-        yield Uploads(stack, receiver, metrics_url, before, web_before, ready, failed)
+        yield Uploads(
+            stack,
+            receiver,
+            metrics_url,
+            before,
+            web_before,
+            worker_url,
+            worker_before,
+            (workdir / "clip.mp4").stat().st_size + fake.stat().st_size,
+            ready,
+            failed,
+        )
 
 
 def _stored(spans: list[ReceivedSpan], *, video_id: str, status: str) -> bool:
@@ -209,3 +226,28 @@ def test_the_web_counts_the_two_uploads_across_its_gunicorn_workers(uploads):
     assert sum(v for (name, _), v in after.items() if name == "web_uploads_refused_total") == 0
     created = {"view": "videos:api-list", "method": "POST", "status": "201"}
     assert grew("web_request_duration_seconds_count", **created) == 2
+
+
+def test_the_worker_counts_the_two_jobs_exactly_across_its_pool_processes(uploads):
+    after = metrics_samples(uploads.worker_url)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - uploads.worker_before.get(key, 0.0)
+
+    assert grew("transcode_jobs_total", outcome="succeeded", code="") == 1
+    assert grew("transcode_jobs_total", outcome="failed", code="InvalidMedia") == 1
+    ended = sum(v for (name, _), v in after.items() if name == "transcode_jobs_total")
+    assert (
+        ended
+        - sum(v for (name, _), v in uploads.worker_before.items() if name == "transcode_jobs_total")
+        == 2
+    )
+    # Both were downloaded and probed; only the clip got as far as encoding and uploading.
+    assert grew("transcode_stage_seconds_count", stage="download") == 2
+    assert grew("transcode_stage_seconds_count", stage="probe") == 2
+    assert grew("transcode_stage_seconds_count", stage="upload") == 1
+    # Each source downloaded whole, once.
+    assert grew("transcode_transfer_bytes_total", direction="downloaded") == uploads.sources_bytes
+    assert grew("transcode_transfer_bytes_total", direction="uploaded") > 0
+    assert after[("transcode_jobs_in_progress", ())] == 0

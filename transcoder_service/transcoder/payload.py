@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from transcoder import contract
 from transcoder.errors import InvalidPayload
-from transcoder.media.profiles import HLS_PROFILE, PROFILE_NAMES
+from transcoder.media.profiles import PROFILE_NAMES
 
 # How much of an offending value a message quotes: enough to recognise it,
 # not enough to echo a megabyte of junk back through the result queue.
@@ -33,12 +33,12 @@ class ConvertRequest:
     @property
     def mp4_profiles(self) -> tuple[str, ...]:
         """The MP4 renditions asked for, in the caller's order."""
-        return tuple(name for name in self.profiles if name != HLS_PROFILE)
+        return tuple(name for name in self.profiles if name != contract.PROFILE_HLS)
 
     @property
     def wants_hls(self) -> bool:
         """Whether the adaptive HLS ladder (and its storyboard) was asked for."""
-        return HLS_PROFILE in self.profiles
+        return contract.PROFILE_HLS in self.profiles
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -71,7 +71,6 @@ RUNGS: tuple[Rung, ...] = (
     Rung(name="360p", box_width=640, box_height=360, maxrate="800k", bufsize="1600k",
          audio_bitrate="64k"),
 )  # fmt: skip
-# The profile name that asks for the ladder instead of one MP4.
-HLS_PROFILE = contract.PROFILE_HLS
-# Every name a caller may put in `profiles`.
-PROFILE_NAMES: frozenset[str] = frozenset({*PROFILES, HLS_PROFILE})
+# Every name a caller may put in `profiles`: the MP4s, and contract.PROFILE_HLS,
+# which asks for the ladder instead of one MP4.
+PROFILE_NAMES: frozenset[str] = frozenset({*PROFILES, contract.PROFILE_HLS})

@@ -186,7 +186,9 @@ class UploadPartsView(APIView):
         parts = direct_upload_parts_list(upload=_upload_owned(request, upload_id))
         return Response({"parts": parts})
 
+    # Named, because drf-spectacular derives the same id from both parts/ paths.
     @extend_schema(
+        operation_id="uploads_parts_sign_batch",
         request=PartUrlsSerializer,
         responses={200: PART_URLS},
         summary="Short-lived URLs to PUT the next parts to, several in one request",
@@ -202,6 +204,7 @@ class UploadPartsView(APIView):
 
 class UploadPartSignView(APIView):
     @extend_schema(
+        operation_id="uploads_part_sign",
         request=None,
         responses={200: PART_URL, **error_responses(400)},
         summary="A short-lived URL to PUT one part to",

@@ -145,9 +145,11 @@ def test_cancel_a_running_job_then_retry_it(
     assert stack.store.multipart_uploads("outputs/") == [], "a partial upload left behind"
 
     page.click(f"{card} [data-action=retry]")
-    # The page reloads itself once ready, to show the player.
-    page.wait_for_selector("video#player", timeout=300_000)
+    # The retried job plays while it transcodes (the growing ladder), and on
+    # into the finished one: the player shows before ready, and stays.
+    _wait_status(page, card, "ready", 300)
     assert api.video(created["id"])["status"] == "ready"
+    expect(page.locator("video#player")).to_be_visible()
 
 
 def test_non_video_files_show_the_reason(page: Page, stack, screenshot_dir: Path, tmp_path: Path):

@@ -32,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import ffmpeg
+    from transcoder.contract import PROFILE_HLS
     from transcoder.encode import process_limits
     from transcoder.media import commands
     from transcoder.media import probe as probe_module
     from transcoder.media.ladder import ladder_command, ladder_rungs
-    from transcoder.media.profiles import HLS_PROFILE, PROFILES
+    from transcoder.media.profiles import PROFILES
     from transcoder.settings import load_settings
 
     settings = load_settings(environ=os.environ)
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     probe_argv = probe_module.probe_command(source=source, max_pixels=limits.max_pixels)
     common = {"source": source, "info": info, "max_pixels": limits.max_pixels}
     # The names a user would give; the worker's own are temporary names in its scratch.
-    if args.profile == HLS_PROFILE:
+    if args.profile == PROFILE_HLS:
         rungs = ladder_rungs(width=info.width, height=info.height)
         rendition = out_dir  # master.m3u8 and a folder per rung
         # As the worker runs it: progressive (EVENT playlists, short first
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             folder=out_dir, rungs=rungs, threads=threads, progressive=progressive, **common
         )
         profile_fields = {
-            "name": HLS_PROFILE,
+            "name": PROFILE_HLS,
             "rungs": [r.name for r in rungs],
             "progressive": progressive,
         }

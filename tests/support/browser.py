@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Headless, and nothing that phones home: this machine has no network.
@@ -31,6 +32,24 @@ class ChromiumMissing(RuntimeError):
     pass
 
 
+_playwright: Playwright | None = None
+
+
+def _playwright_started() -> Playwright:
+    """The process's one Playwright, started at first use and stopped at exit.
+
+    Playwright's sync API runs an event loop on this thread, and a second
+    `sync_playwright()` while one is open fails ("using Playwright Sync API
+    inside the asyncio loop"): the browser suite's session-long context and
+    a fault test's own browser, in one pytest process, must share it.
+    """
+    global _playwright
+    if _playwright is None:
+        _playwright = sync_playwright().start()
+        atexit.register(_playwright.stop)
+    return _playwright
+
+
 @contextlib.contextmanager
 def chromium_context(*, profile: Path, **options: Any) -> Iterator[BrowserContext]:
     """Chromium with its profile in `profile`, closed when the block ends.
@@ -43,17 +62,16 @@ def chromium_context(*, profile: Path, **options: Any) -> Iterator[BrowserContex
         raise ChromiumMissing(
             f"Chromium not found at {CHROMIUM}: run `make setup` (it installs chromium)."
         )
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **options
-        )
-        for page in context.pages:
-            _waits_without_eval(page)
-        context.on("page", _waits_without_eval)
-        try:
-            yield context
-        finally:
-            context.close()
+    context = _playwright_started().chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **options
+    )
+    for page in context.pages:
+        _waits_without_eval(page)
+    context.on("page", _waits_without_eval)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 # The site's Content-Security-Policy refuses eval(). Playwright's

@@ -9,7 +9,8 @@ one place decides how a failure reaches the caller (docs/messages.md,
 - a source key that names no object       -> `InvalidPayload`
 
 Messages name keys, never the endpoint or a local path: they end up in front
-of a person, who has no use for the worker's file system.
+of a person, who has no use for the worker's file system. Every write is
+over before a SIGTERM or a time limit goes on past it (interrupts.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from transcoder.errors import InvalidMedia, InvalidPayload, StorageDenied, StorageError
+from transcoder.interrupts import call_to_the_end
 from transcoder.scratch import scratch_errors
 from transcoder.settings import Settings
 
@@ -89,12 +91,14 @@ class ObjectStore:
         with store_errors(f"uploading {key!r}"):
             # boto3's managed transfer: multipart above the threshold, parts
             # retried on their own. An object appears only when complete.
-            self._client.upload_file(
-                Filename=str(path),
-                Bucket=self.bucket,
-                Key=key,
-                ExtraArgs={"ContentType": content_type},
-                Config=TRANSFER_CONFIG,
+            call_to_the_end(
+                lambda: self._client.upload_file(
+                    Filename=str(path),
+                    Bucket=self.bucket,
+                    Key=key,
+                    ExtraArgs={"ContentType": content_type},
+                    Config=TRANSFER_CONFIG,
+                )
             )
         stored = self.object_size(key=key)
         if stored != size:
@@ -107,8 +111,10 @@ class ObjectStore:
         with store_errors(f"uploading {key!r}"):
             # One request, answered only once the whole object is stored: no
             # managed transfer whose parts would need the HEAD check above.
-            self._client.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            call_to_the_end(
+                lambda: self._client.put_object(
+                    Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+                )
             )
 
     def object_size(self, *, key: str) -> int | None:
@@ -141,12 +147,14 @@ class ObjectStore:
         """
         with store_errors(f"writing {key!r}"):
             try:
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType="application/json",
-                    IfNoneMatch="*",
+                call_to_the_end(
+                    lambda: self._client.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=body,
+                        ContentType="application/json",
+                        IfNoneMatch="*",
+                    )
                 )
             except ClientError as exc:
                 if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:

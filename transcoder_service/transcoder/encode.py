@@ -7,7 +7,7 @@
 
 (With HLS_PROGRESSIVE off, the ladder comes after the MP4s, as it used to.)
 
-verified.py then checks every output. Nothing here knows about the object
+encoded.py then checks every output. Nothing here knows about the object
 store or Celery: it reads one local file and writes into one local folder,
 which pipeline.py owns and removes.
 """
@@ -79,7 +79,7 @@ def media_make(
     timings: dict[str, float],
     watch: LadderWatch | None = None,
 ) -> Made:
-    """Make every output of `request` in `folder`; media_verify checks them.
+    """Make every output of `request` in `folder`; outputs_check checks them.
 
     `watch` wraps the ladder's pass when it is published as it is made
     (settings.hls_progressive; pipeline.py gives live.py's publisher).

@@ -6,7 +6,7 @@
     -> probe, transcode (encode.py); the ladder, first, is published
        while it is made, under the same keys as the final outputs (live.py)
     -> upload to outputs/<job_id>/<attempt>/ and HEAD each object not yet
-       there (publish.py; the playlists, now VOD, last), while verified.py
+       there (publish.py; the playlists, now VOD, last), while encoded.py
        checks the same files
     -> create the manifest, naming every object, only if absent
 
@@ -32,6 +32,7 @@ from typing import Any
 from transcoder import contract, metrics, telemetry
 from transcoder.attempts import attempt_marked
 from transcoder.encode import Made, Shares, media_make, timed
+from transcoder.encoded import Encoded, outputs_check
 from transcoder.live import LadderPublisher
 from transcoder.manifest import manifest_create, manifest_read
 from transcoder.media.probe import SourceInfo
@@ -42,7 +43,6 @@ from transcoder.publish import Upload, result_fields, uploads_planned, uploads_r
 from transcoder.redact import failures_redacted
 from transcoder.scratch import attempt_folder, scratch_sweep
 from transcoder.settings import Settings
-from transcoder.verified import Encoded, media_verify
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def _uploaded_and_verified(
         # In a copy of this context, so the check's spans and log lines belong to the job.
         checking = checker.submit(
             contextvars.copy_context().run,
-            media_verify,
+            outputs_check,
             made=made,
             settings=settings,
             timings=timings,

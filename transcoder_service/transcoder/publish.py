@@ -14,10 +14,10 @@ from typing import Any
 
 from transcoder import contract
 from transcoder.encode import Made
+from transcoder.encoded import Encoded
 from transcoder.objectstore import ObjectStore
 from transcoder.packaging import ladder_files
 from transcoder.progress import ProgressReporter
-from transcoder.verified import Encoded
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",

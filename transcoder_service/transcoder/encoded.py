@@ -1,6 +1,6 @@
 """A job's outputs, checked: every file ffprobed before it is published.
 
-pipeline.py runs media_verify while the same files upload. That is safe
+pipeline.py runs outputs_check while the same files upload. That is safe
 because nothing is published until the manifest names it (docs/storage.md):
 a failed check costs only the upload, whose objects the attempt deletes.
 """
@@ -49,7 +49,7 @@ class Encoded:
     storyboard: Storyboard | None = None
 
 
-def media_verify(*, made: Made, settings: Settings, timings: dict[str, float]) -> Encoded:
+def outputs_check(*, made: Made, settings: Settings, timings: dict[str, float]) -> Encoded:
     """Check every file of `made`; `TranscodeFailed` (or `InvalidMedia`) for the first bad one."""
     limits = process_limits(settings)
     info, ladder = made.info, made.ladder

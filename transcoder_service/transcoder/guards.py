@@ -19,7 +19,13 @@ to decide. A caller is not trusted with any of them (docs/messages.md,
   compression kombu knows is refused without decompressing.
 
 Plugged in as Celery documents it: `Task.Request` (a custom request class)
-and a `Task` base class (worker.py's `task_cls`).
+and a `Task` base class (worker.py's `task_cls`). Three things here lean on
+internals, checked against the versions in CHECKED_AGAINST (requirements.txt
+pins them): Request.__init__ assigns `time_limits` from the header and keeps
+the ETA in `_eta` and the retries in `_request_dict`; kombu.compression keeps
+its codecs in `_encoders`/`_decoders`. tests/test_guards.py fails when an
+upgrade moves one of them; tests/test_untrusted_messages.py checks the
+outcome on a real worker.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from kombu.exceptions import ContentDisallowed
 from transcoder.errors import InvalidPayload
 from transcoder.settings import get_settings
 
+# The versions the internals above were read in; an upgrade re-reads them.
+CHECKED_AGAINST = {"celery": "5.7.0", "kombu": "5.7.0"}
 SCHEDULE_REFUSED = (
     "This worker does not accept scheduled jobs (eta/countdown): send the job when it should run."
 )

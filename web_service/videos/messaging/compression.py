@@ -14,6 +14,10 @@ constructor records a refusal in `errors` first. Message.__init__ keeps
 errors that are already set and skips decompression when there are any,
 and the Consumer hands a message with errors to `on_decode_error`, where
 the collector rejects it to the dead-letter queue with its body untouched.
+
+Those three behaviours are kombu's internals, read in the version in
+CHECKED_AGAINST (requirements.txt pins it); tests/videos/messaging/
+test_compression.py fails when an upgrade changes one of them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from kombu.message import Message
+
+# The kombu these internals were read in; an upgrade re-reads them.
+CHECKED_AGAINST = {"kombu": "5.7.0"}
 
 
 class CompressedReplyRefused(ValueError):

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import threading
-import time
-import urllib.parse
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -233,74 +226,3 @@ def test_a_wrong_bucket_is_never_reported_as_a_missing_source(
     with pytest.raises(StorageDenied) as caught:
         download_with(settings, key=source_key, target=tmp_path / "s")
     assert "refused the transcoder's credentials" in caught.value.message
-
-
-class _HeldLine:
-    """A TCP line to the store that carries nothing toward it until released.
-
-    What a cut link does to a request in flight: its bytes wait in the
-    kernel, and reach the store once the link is back.
-    """
-
-    def __init__(self, upstream: str) -> None:
-        parts = urllib.parse.urlsplit(upstream)
-        self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.released = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            client, _ = self._listener.accept()
-            server = socket.create_connection(self._upstream)
-            threading.Thread(target=self._carry, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._carry, args=(server, client, False), daemon=True).start()
-
-    def _carry(self, source: socket.socket, target: socket.socket, held: bool) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                if held:
-                    self.released.wait()
-                target.sendall(data)
-
-    def close(self) -> None:
-        self._listener.close()
-
-
-def _sigterm_raises_system_exit(signum: int, frame: object) -> None:
-    raise SystemExit(signum)  # what billiard's handler does in a pool process
-
-
-@pytest.mark.parametrize("write", ["output_put", "output_upload", "json_create"])
-def test_a_write_interrupted_by_sigterm_is_over_before_systemexit_goes_on(
-    write: str, seaweed: SeaweedStore, scratch_dir: Path, prefix: str, tmp_path: Path
-) -> None:
-    """Otherwise the request lands after the attempt deleted its objects (pipeline.py)."""
-    line = _HeldLine(seaweed.endpoint_url)
-    store = store_connect(settings=make_settings(seaweed, scratch_dir, S3_ENDPOINT_URL=line.url))
-    key = f"{prefix}interrupted.m3u8"
-    (tmp_path / "body").write_bytes(b"#EXTM3U\n")
-    calls: dict[str, Callable[[], object]] = {
-        "output_put": lambda: store.output_put(key=key, body=b"#EXTM3U\n", content_type="x/y"),
-        "output_upload": lambda: store.output_upload(
-            path=tmp_path / "body", key=key, content_type="x/y"
-        ),
-        "json_create": lambda: store.json_create(key=key, body=b"{}"),
-    }
-    previous = signal.signal(signal.SIGTERM, _sigterm_raises_system_exit)
-    # SIGTERM while the request is held on the line; the link comes back later.
-    threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
-    threading.Timer(2.0, line.released.set).start()
-    started = time.monotonic()
-    try:
-        with pytest.raises(SystemExit):
-            calls[write]()
-        waited = time.monotonic() - started
-        # The request was over when SystemExit went on: here, landed.
-        assert keys_under(seaweed, prefix) == {key: 8 if write != "json_create" else 2}
-        assert waited >= 2.0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        line.released.set()
-        line.close()

@@ -24,7 +24,6 @@ ffmpeg's progress (a slow store must not stall ffmpeg's stdout pipe).
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from typing import Any
 
 from transcoder import contract
 from transcoder.errors import StorageDenied, StorageError
+from transcoder.interrupts import future_wait_to_the_end, thread_started
 from transcoder.media.playlists import (
     master_parse,
     media_in_progress,
@@ -107,49 +107,38 @@ class LadderPublisher:
         storyboard's sprite has it only at the end.
 
         On a clean exit everything the pass wrote is published before this
-        returns; on an exception the thread stops at once. Either way it is
-        joined: no upload happens after this block, so a failed attempt's
+        returns; on an exception the thread stops at once. Either way it has
+        ended when this block does, even when SIGTERM interrupts the wait
+        (interrupts.py): no upload happens after it, so a failed attempt's
         deletion never races one.
         """
         self._rungs = [_Rung(name=name) for name in rungs]
         self._duration = duration
         self._on_progress = on_progress
         stop = threading.Event()
-        failure: list[BaseException] = []
-        context = contextvars.copy_context()  # the job's log fields and trace
-        thread = threading.Thread(
-            target=context.run,
-            args=(self._run, folder, stop, failure),
-            name="ladder-publisher",
-            daemon=True,
-        )
-        thread.start()
+        publishing = thread_started(lambda: self._run(folder, stop), name="ladder-publisher")
         try:
             yield
         except BaseException:
             stop.set()
-            thread.join()
+            future_wait_to_the_end(publishing)
             raise
         stop.set()
-        thread.join()
-        if failure:
-            raise failure[0]
+        future_wait_to_the_end(publishing)
+        publishing.result()  # a bug in the thread: raised here, not lost
         # ffmpeg has exited: whatever it wrote last goes up now (in this
         # thread, the thread being gone), so the preview covers the whole
         # video while later passes run.
         self._sweep_guarded(folder)
 
-    def _run(self, folder: Path, stop: threading.Event, failure: list[BaseException]) -> None:
+    def _run(self, folder: Path, stop: threading.Event) -> None:
         backoff = 0.0
-        try:
-            while not stop.wait(backoff or self.poll_seconds):
-                backoff = (
-                    0.0
-                    if self._sweep_guarded(folder)
-                    else min(max(backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
-                )
-        except BaseException as exc:  # a bug here: reported by watching(), not lost
-            failure.append(exc)
+        while not stop.wait(backoff or self.poll_seconds):
+            backoff = (
+                0.0
+                if self._sweep_guarded(folder)
+                else min(max(backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
+            )
 
     def _sweep_guarded(self, folder: Path) -> bool:
         """One sweep; False (logged) if the store failed it."""

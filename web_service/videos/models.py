@@ -79,7 +79,13 @@ class TranscodeJob(models.Model):
     source_metadata = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The first send; the timeline starts the worker's part there.
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The latest send (first or re-send) and how many re-sends the reaper
+    # made (services/reaper.py). Their own fields, not inferred from
+    # updated_at: any save (the admin, a preview) bumps that one.
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    resend_count = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

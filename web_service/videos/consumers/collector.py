@@ -7,8 +7,9 @@ writes each state to PostgreSQL before acknowledging it. If the collector is
 down, results wait in the queue; if the database is down, messages are
 requeued and applied once it is back. Every other message settles at once:
 applied, or rejected to the dead-letter queue (malformed, compressed, or
-data the database refuses). Between messages it relays the outbox, reaps
-stuck jobs and aborts abandoned multipart uploads (`on_iteration`).
+data the database refuses). Between messages it runs three chores, each on
+its own interval (`on_iteration`, consumers/chores.py): the outbox relay,
+the abandoned-uploads sweep and the reaper.
 
 kombu's ConsumerMixin reconnects to the broker by itself, with back-off.
 https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.mixins.html
@@ -20,23 +21,18 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu import Connection
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 
-from videos import metrics, objectstore
+from videos import metrics
+from videos.consumers.chores import collector_chores
 from videos.messaging import contract
 from videos.messaging.compression import channel_refuse_compressed
 from videos.messaging.reply_decoding import MalformedReply, reply_decode
-from videos.selectors import jobs_pending_count
-from videos.services.direct_uploads import direct_uploads_forget_abandoned
-from videos.services.dispatch import jobs_dispatch_pending
-from videos.services.reaper import jobs_reap
 from videos.services.replies import reply_apply
 
 logger = logging.getLogger(__name__)
@@ -52,9 +48,6 @@ DATABASE_RETRY_PAUSE = 1.0
 # the driver, a bug) fails the same way every time, so requeueing it would
 # loop forever; it is dead-lettered instead.
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
-# Listing multipart uploads is a request to the store: far less often than
-# the outbox relay, yet often against UPLOAD_ABANDONED_AFTER.
-SWEEP_INTERVAL = 60.0
 
 
 def _database_down(exc: BaseException) -> bool:
@@ -81,13 +74,12 @@ class _Stopped(Exception):
 class ResultCollector(ConsumerMixin):
     def __init__(self, *, connection: Connection, relay_interval: float) -> None:
         self.connection = connection
-        self.relay_interval = relay_interval
-        self._next_relay = 0.0
-        self._next_sweep = 0.0
-        self._next_reap = 0.0
         # The channel being consumed, once there is one: the reaper asks it
         # how many replies still wait.
         self._channel: Any = None
+        self._chores = collector_chores(
+            relay_interval=relay_interval, replies_channel=lambda: self._channel
+        )
 
     def run(self, _tokens: int = 1, **kwargs: Any) -> None:
         """Consume until `should_stop` is set, whether or not the broker is up."""
@@ -132,75 +124,8 @@ class ResultCollector(ConsumerMixin):
         logger.warning("broker connection lost (%s); retrying in %.1f s", exc, interval)
 
     def on_iteration(self) -> None:
-        # Housekeeping rides along: when the broker is reachable for us, it is
-        # reachable for sending the jobs the web could not send. And this is
-        # the web service's one long-running process besides gunicorn, so it
-        # also aborts the multipart uploads of web processes that died.
-        now = time.monotonic()
-        if now >= self._next_relay:
-            self._next_relay = now + self.relay_interval
-            self._outbox_relay()
-        if now >= self._next_sweep:
-            self._next_sweep = now + SWEEP_INTERVAL
-            self._abandoned_uploads_sweep()
-        if now >= self._next_reap:
-            # As often as the relay: a few indexed queries and one passive
-            # declare, and a lost job is noticed soon after its deadline.
-            self._next_reap = now + self.relay_interval
-            if self._replies_drained():
-                self._stuck_jobs_reap()
-
-    def _replies_drained(self) -> bool:
-        # A state still waiting in the queue (say, after the collector was
-        # down for an hour) would make a live job look stuck: reap only once
-        # the backlog is read. Connection errors propagate to kombu's loop.
-        if self._channel is None:
-            return False
-        _, waiting, _ = self._channel.queue_declare(queue=settings.RESULTS_QUEUE, passive=True)
-        return waiting == 0
-
-    def _stuck_jobs_reap(self) -> None:
-        try:
-            close_old_connections()
-            report = jobs_reap(
-                resend_after=timedelta(seconds=settings.JOB_RESEND_AFTER),
-                stalled_after=timedelta(seconds=settings.JOB_STALLED_AFTER),
-                resend_limit=settings.JOB_RESEND_LIMIT,
-            )
-        except DatabaseError as exc:
-            logger.warning("stuck jobs not reaped: database unavailable (%s)", exc)
-            return
-        for action in metrics.REAPER_ACTIONS:
-            metrics.reaper_actions.labels(action=action).inc(getattr(report, action))
-        # Both make the job failed (services/reaper.py).
-        metrics.jobs_finished.labels(status="failed").inc(report.given_up + report.stalled)
-        if report.resent or report.given_up or report.stalled:
-            logger.warning("reaper: %s", report)
-
-    def _abandoned_uploads_sweep(self) -> None:
-        older_than = timedelta(seconds=settings.UPLOAD_ABANDONED_AFTER)
-        try:
-            aborted = objectstore.multipart_uploads_abort_abandoned(older_than=older_than)
-        except objectstore.ObjectStoreError as exc:
-            # Caught here, and never an OSError: ConsumerMixin would take
-            # that for a broker connection error and reconnect.
-            logger.warning("abandoned uploads not swept: %s", exc)
-            return
-        try:  # the rows of direct uploads whose parts just went
-            direct_uploads_forget_abandoned(older_than=older_than, aborted_keys=aborted)
-        except DatabaseError as exc:
-            logger.warning("abandoned upload rows not deleted: %s", exc)
-
-    def _outbox_relay(self) -> None:
-        try:
-            close_old_connections()
-            sent = jobs_dispatch_pending()
-            metrics.outbox_pending.set(jobs_pending_count())
-        except DatabaseError as exc:
-            logger.warning("outbox relay skipped: database unavailable (%s)", exc)
-            return
-        if sent:
-            logger.info("outbox relay sent %d job(s)", sent)
+        """Run the chores whose time has come (consumers/chores.py)."""
+        self._chores.run_due(now=time.monotonic())
 
     def on_decode_error(self, message: Message, exc: Exception) -> None:
         # Not JSON (pickle included), or compressed: never decoded, kept

@@ -89,8 +89,9 @@ def _job_publish(*, job_id: uuid.UUID) -> bool:
             return False
         job_send(job=job, span_name="transcode.dispatch")
         job.dispatch_state = DispatchState.SENT
-        job.sent_at = timezone.now()
-        job.save(update_fields=["dispatch_state", "sent_at", "updated_at"])
+        # The first send is also the last so far: the reaper counts from it.
+        job.sent_at = job.last_sent_at = timezone.now()
+        job.save(update_fields=["dispatch_state", "sent_at", "last_sent_at", "updated_at"])
     logger.info("job %s sent", job_id)
     return True
 

@@ -5,18 +5,21 @@ see it: a broker that crashes before writing it, a queue purged by hand, or a
 result that never comes back would leave a job `queued` or `processing`
 forever. The collector calls `jobs_reap` between messages:
 
-- a job `sent` but still `queued` for `resend_after` is sent again; re-sending
-  is safe because the transcoder is idempotent per job_id (docs/messages.md);
-- once it has waited `resend_after * (resend_limit + 1)` since its first send,
-  it is failed instead, with a reason a person can act on;
+- a job `sent` but still `queued` for `resend_after` since its last send is
+  sent again; re-sending is safe because the transcoder is idempotent per
+  job_id (docs/messages.md);
+- once it has been re-sent `resend_limit` times and `resend_after` has passed
+  since the last, it is failed instead, with a reason a person can act on;
 - a `processing` job with no state message for `stalled_after` (above the
-  worker's hard time limit, which always ends a live task) is failed.
+  worker's hard time limit, which always ends a live task) is failed; each
+  stored state saves the row, so `updated_at` is its last word.
 
-No model field counts the re-sends: `sent_at` keeps the first send and
-`updated_at` (which every save bumps) marks the last one, so the give-up
-point follows from time alone. A re-send is published here, under the row
-lock, rather than by marking the row `pending` for the relay: the relay's
-send would overwrite `sent_at`, and the count with it.
+The row counts the re-sends (`resend_count`) and keeps the last send
+(`last_sent_at`) beside the first (`sent_at`), so a save for any other
+reason (the admin, a preview) moves neither the count nor the give-up point.
+A re-send is published here, under the row lock, rather than by marking the
+row `pending` for the relay: the relay's send would overwrite `sent_at`, the
+first send that the timeline and the give-up reason start from.
 """
 
 from __future__ import annotations
@@ -72,18 +75,19 @@ def _queued_job_reap(
                 pk=job_id,
                 status=JobStatus.QUEUED,
                 dispatch_state=DispatchState.SENT,
-                updated_at__lte=now - resend_after,
+                last_sent_at__lte=now - resend_after,
             )
             .first()
         )
         if job is None:
             return None  # started, cancelled or locked meanwhile
-        waited = now - (job.sent_at or job.created_at)
-        if waited >= resend_after * (resend_limit + 1):
+        if job.resend_count >= resend_limit:
+            waited = now - (job.sent_at or job.created_at)
+            again = ", even though it was sent again" if job.resend_count else ""
             reason = (
-                f"No transcoder took this video in {_minutes(waited)} minutes, even though"
-                " it was sent again: the job was given up. Retry it, or ask an operator"
-                " whether the transcoders are running."
+                f"No transcoder took this video in {_minutes(waited)} minutes{again}:"
+                " the job was given up. Retry it, or ask an operator whether the"
+                " transcoders are running."
             )
             _job_fail(job=job, code=NOT_TAKEN_CODE, reason=reason, now=now)
             return "given_up"
@@ -92,9 +96,17 @@ def _queued_job_reap(
         except PUBLISH_ERRORS as exc:
             logger.warning("job %s not re-sent, broker unavailable: %s", job.id, exc)
             return "unsent"
-        # updated_at only: sent_at keeps the first send (see the module docstring).
-        job.save(update_fields=["updated_at"])
-    logger.warning("job %s re-sent: no word from a transcoder for %s", job_id, resend_after)
+        # Under the row lock, so two collectors cannot both count one re-send.
+        job.resend_count += 1
+        job.last_sent_at = timezone.now()
+        job.save(update_fields=["resend_count", "last_sent_at", "updated_at"])
+    logger.warning(
+        "job %s re-sent (%d of %d): no word from a transcoder for %s",
+        job_id,
+        job.resend_count,
+        resend_limit,
+        resend_after,
+    )
     return "resent"
 
 
@@ -125,8 +137,8 @@ def jobs_reap(
     queued = TranscodeJob.objects.filter(
         status=JobStatus.QUEUED,
         dispatch_state=DispatchState.SENT,
-        updated_at__lte=now - resend_after,
-    ).order_by("updated_at")
+        last_sent_at__lte=now - resend_after,
+    ).order_by("last_sent_at")
     outcomes: list[str | None] = []
     for job_id in queued.values_list("id", flat=True)[:BATCH]:
         outcomes.append(

@@ -1,4 +1,4 @@
-"""`manage.py run_collector`: consume the reply queue, relay the outbox, sweep uploads."""
+"""`manage.py run_collector`: store replies; relay the outbox, sweep uploads, reap jobs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Store transcode results from the reply queue in the database, send outbox jobs,"
-        " and abort abandoned multipart uploads."
+        "Store transcode results from the reply queue in the database; between them, send"
+        " outbox jobs, abort abandoned multipart uploads, and re-send or fail stuck jobs."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

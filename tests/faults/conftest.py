@@ -17,9 +17,9 @@ import pytest
 
 from tests.support.media import clip_make
 from tests.support.object_store import SeaweedFS, seaweedfs_running
-from tests.support.outages import TcpLine
 from tests.support.resources import DEFAULT_BROKER_URL
 from tests.support.stack import Stack, stack_running
+from tests.support.tcp_line import TcpLine
 
 StartStack = Callable[..., Stack]
 MakeClip = Callable[..., Path]

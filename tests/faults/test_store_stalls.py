@@ -30,9 +30,9 @@ import pytest
 from tests.support.api import ApiClient
 from tests.support.object_store import SeaweedFS
 from tests.support.observe import db_rows, job_of, wait_until
-from tests.support.outages import TcpLine
 from tests.support.processes import descendants, ffmpeg_pids
 from tests.support.stack import Stack
+from tests.support.tcp_line import TcpLine
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 1, 2  # seconds, short so the suite stays short
 TIMEOUTS = {"S3_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT), "S3_READ_TIMEOUT": str(READ_TIMEOUT)}

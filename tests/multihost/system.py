@@ -25,9 +25,9 @@ import psycopg2
 
 from tests.support.hosts import Host
 from tests.support.observe import db_rows
-from tests.support.outages import TcpLine
 from tests.support.processes import ManagedProcess
 from tests.support.stack import REPO, Stack
+from tests.support.tcp_line import TcpLine
 
 HOST_NAMES = ("east", "west")
 # Low, so a host lost without a FIN or RST is noticed by RabbitMQ within

@@ -1,4 +1,4 @@
-"""The line between a host and a loopback-only server (tests/support/outages.py, TcpLine).
+"""The line between a host and a loopback-only server (tests/support/tcp_line.py, TcpLine).
 
 A sink on the root namespace's loopback counts what it receives and answers
 with the count; a client inside a host reaches it only through a line in the
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.hosts import Host, host_running
-from tests.support.outages import BrokerLine, TcpLine
+from tests.support.tcp_line import BrokerLine, TcpLine
 
 PAYLOAD = 400_000  # bytes
 RATE = 200_000  # bytes per second: the payload takes about 2 s

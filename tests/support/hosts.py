@@ -7,7 +7,7 @@ address, `gateway`.
 
 With `behind_lines=True` the far end is not the root namespace but a "wire"
 namespace of the host's own, where nothing listens but the lines
-`host.line_to(url)` makes: TCP forwarders (tests/support/outages.py,
+`host.line_to(url)` makes: TCP forwarders (tests/support/tcp_line.py,
 TcpLine) whose listening socket lives in the wire namespace and whose
 upstream is the root namespace's loopback. Such a host reaches nothing of
 this machine, not even a server on 0.0.0.0, except through its lines, as a
@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.outages import TcpLine
+from tests.support.tcp_line import TcpLine
 
 NETWORK = ipaddress.ip_network("10.231.0.0/16")
 SUBNETS = list(NETWORK.subnets(new_prefix=30))

@@ -22,9 +22,9 @@ import requests
 
 from tests.support.celery_client import bare_client
 from tests.support.object_store import BucketView, SeaweedFS, s3_client, seaweedfs_running
-from tests.support.outages import TcpLine
 from tests.support.processes import ManagedProcess
 from tests.support.resources import postgres_database, rabbitmq_vhost
+from tests.support.tcp_line import TcpLine
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = {

@@ -34,6 +34,7 @@ from bench import (
     client_view,
     e2e,
     first_frame,
+    ladder,
     messaging,
     observability,
     responsiveness,
@@ -47,7 +48,7 @@ from tests.support.stack import REPO, stack_running
 
 SECTIONS = {
     "e2e": ("1", e2e.run),
-    "ladder": ("1", e2e.ladder_run),
+    "ladder": ("1", ladder.run),
     "client_view": ("1", client_view.run),
     "messaging": ("2", messaging.run),
     "uploads": ("3", uploads.run),

@@ -62,10 +62,7 @@ def plain_job(
     """What a user would type for the MP4 and a poster; `threads` adds `-threads N`."""
     threads_flag = [] if threads is None else ["-threads", str(threads)]
     return HandJob(
-        probe=[
-            *["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"],
-            str(source),
-        ],
+        probe=plain_probe(source),
         transcode=[
             *_FFMPEG,
             *["-i", str(source), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
@@ -79,6 +76,10 @@ def plain_job(
     )
 
 
+def plain_probe(source: Path) -> list[str]:
+    return ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(source)]
+
+
 def plain_poster(source: Path, out_dir: Path, *, duration: float) -> list[str]:
     """A user's poster command: seek, one frame, a JPEG."""
     # Where the worker grabs its poster (commands.poster_time): 10 %, at most 10 s in.
@@ -88,6 +89,40 @@ def plain_poster(source: Path, out_dir: Path, *, duration: float) -> list[str]:
         *["-ss", str(poster_at), "-i", str(source)],
         *["-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg")],
     ]
+
+
+def plain_ladder(
+    source: Path, out_dir: Path, *, rungs: list[dict[str, Any]], audio: bool
+) -> list[str]:
+    """A user's one-command HLS ladder, as ffmpeg's own docs and most guides write it:
+    `split` and `scale` per rung, `-var_stream_map`, 4 s fMP4 segments in VOD
+    playlists, a keyframe at each segment boundary. The same rungs, x264
+    preset, quality and rates as the worker's, so only the work they share is
+    compared; nothing of the worker's own choices (no -threads, no frame-rate
+    cap, no short first segments, no EVENT playlists, no storyboard)."""
+    count = len(rungs)
+    graph = f"[0:v]split={count}" + "".join(f"[s{i}]" for i in range(count)) + ";"
+    graph += ";".join(f"[s{i}]scale={r['width']}:{r['height']}[v{i}]" for i, r in enumerate(rungs))
+    argv = [*_FFMPEG, "-i", str(source), "-filter_complex", graph]
+    argv += [arg for i in range(count) for arg in ("-map", f"[v{i}]")]
+    argv += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    for i, rung in enumerate(rungs):
+        argv += [f"-crf:v:{i}", str(rung["crf"]), f"-maxrate:v:{i}", rung["maxrate"]]
+        argv += [f"-bufsize:v:{i}", rung["bufsize"]]
+    argv += ["-force_key_frames", "expr:gte(t,n_forced*4)", "-sc_threshold", "0"]
+    if audio:
+        argv += [arg for _ in range(count) for arg in ("-map", "0:a:0")]
+        argv += ["-c:a", "aac", "-ac", "2"]
+        argv += [arg for i, r in enumerate(rungs) for arg in (f"-b:a:{i}", r["audio_bitrate"])]
+    streams = " ".join(
+        f"v:{i},a:{i},name:{r['name']}" if audio else f"v:{i},name:{r['name']}"
+        for i, r in enumerate(rungs)
+    )
+    argv += ["-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod"]
+    argv += ["-hls_segment_type", "fmp4", "-master_pl_name", "master.m3u8"]
+    argv += ["-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.m4s")]
+    argv += ["-var_stream_map", streams, str(out_dir / "%v" / "index.m3u8")]
+    return argv
 
 
 def without_threads(argv: list[str]) -> list[str]:

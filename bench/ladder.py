@@ -1,6 +1,7 @@
 """1. The HLS ladder alone: upload → ready through the whole system, against
-the worker's own ladder argv by hand, and against the same system publishing
-the ladder only at the end (rounds as in bench/side_by_side.py).
+a user's own one-command ladder by hand (the target), the worker's own
+ladder argv by hand, and the same system publishing the ladder only at the
+end (rounds as in bench/side_by_side.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bench.direct import plain_poster, without_threads
+from bench.direct import HandJob, plain_ladder, plain_poster, plain_probe, without_threads
 from bench.harness import Bench
 from bench.side_by_side import Side, by_hand, side_by_side, system_once, target_row, totals
 from bench.table import Row, compared, fmt
@@ -34,6 +35,18 @@ def run(bench: Bench) -> list[Row]:
         poster=plain_poster(clip, bench.scratch("ladder-poster"), duration=p.clip_seconds),
     )
 
+    folder = bench.scratch("ladder-plain")
+    plain = HandJob(
+        probe=plain_probe(clip),
+        transcode=plain_ladder(
+            clip,
+            folder,
+            rungs=worker.raw["profile"]["rung_settings"],
+            audio=worker.raw["profile"]["audio"],
+        ),
+        poster=plain_poster(clip, folder, duration=p.clip_seconds),
+    )
+
     def system_with(**env: str) -> Side:
         def side() -> dict[str, Any]:
             bench.worker(**env)  # restarts the worker only when its settings change
@@ -46,14 +59,18 @@ def run(bench: Bench) -> list[Row]:
         rounds = side_by_side(
             bench,
             clip,
-            {"hand": by_hand(hand), "at_end": system_with(HLS_PROGRESSIVE="false")},
+            {
+                "plain": by_hand(plain),
+                "hand": by_hand(hand),
+                "at_end": system_with(HLS_PROGRESSIVE="false"),
+            },
             repeats=p.lone_repeats,
             system=system_with(),
         )
     finally:
         bench.web()
         bench.worker()
-    bench.raw["ladder"] = {"argv": hand.transcode, "rounds": rounds}
+    bench.raw["ladder"] = {"argv": hand.transcode, "plain": plain.transcode, "rounds": rounds}
 
     system = [r["system"] for r in rounds]
     at_end = [r["at_end"] for r in rounds]
@@ -72,8 +89,16 @@ def run(bench: Bench) -> list[Row]:
             f"upload → `ready`, ladder only ({rungs}; {p.clip_seconds:g} s {w}×{h}, "
             f"published while it is made, n={len(rounds)})",
             rounds,
-            baseline="hand",
-            what="ffprobe, the worker's one-pass ladder argv without -threads, poster",
+            baseline="plain",
+            what="ffprobe, a user's one-command ladder (split, scale, -var_stream_map, "
+            "4 s fMP4 VOD; the worker's rungs, preset and rates; no -threads), poster",
+        ),
+        compared(
+            "1",
+            "· same system vs the worker's own one-pass ladder argv by hand (without -threads)",
+            totals(rounds, "system"),
+            totals(rounds, "hand"),
+            unit="s",
         ),
         compared(
             "1",

@@ -66,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             "name": PROFILE_HLS,
             "rungs": [r.name for r in rungs],
             "progressive": progressive,
+            # What a user's own ladder command (bench/direct.py, plain_ladder) asks for.
+            "rung_settings": [
+                {
+                    "name": r.name,
+                    "width": r.width,
+                    "height": r.height,
+                    "crf": r.rung.crf,
+                    "maxrate": r.rung.maxrate,
+                    "bufsize": r.rung.bufsize,
+                    "audio_bitrate": r.rung.audio_bitrate,
+                }
+                for r in rungs
+            ],
+            "audio": info.audio_stream_index is not None,
         }
     else:
         profile = PROFILES[args.profile]

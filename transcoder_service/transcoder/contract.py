@@ -2,7 +2,8 @@
 
 These strings are the only coupling with the web service, which keeps its own
 copy. Change them only together with docs/messages.md and both contract
-tests; tests/test_contract.py pins every value here against that document.
+tests; tests/test_contract.py and tests/test_contract_results.py pin every value
+here against that document.
 """
 
 from __future__ import annotations

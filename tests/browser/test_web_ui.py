@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -202,15 +203,15 @@ def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_i
     sources_before = len(stack.store.objects("sources/"))
 
     # One byte over the server's limit, as a sparse file: refused before any byte is sent.
-    limit = int(page.get_attribute("#upload-form", "data-max-bytes"))
+    # The page's limits and the server's sentences (videos/limits.py, json_script).
+    limits = json.loads(page.text_content("#upload-limits") or "{}")
     huge = tmp_path / "huge.mp4"
     with huge.open("wb") as f:
-        f.truncate(limit + 1)
+        f.truncate(limits["max_bytes"] + 1)
     page.set_input_files("#id_file", str(huge))
-    human = page.get_attribute("#upload-form", "data-max-human")
-    expect(page.locator("#upload-error")).to_have_text(
-        f"The file is larger than the {human} upload limit."
-    )
+    too_large = limits["messages"]["too_large"]
+    assert too_large.startswith("The file is larger than the "), too_large
+    expect(page.locator("#upload-error")).to_have_text(too_large)
     assert posts == []
 
     # A slow upload, cancelled half-way by the person.

@@ -3,14 +3,15 @@ from __future__ import annotations
 from django import forms
 
 from videos.content_types import content_type_is_video, not_a_video_message
+from videos.limits import EMPTY_MESSAGE, NO_FILE_MESSAGE
 
 
 class VideoUploadForm(forms.Form):
     # The upload handler stores only this field's file.
     file = forms.FileField(
         error_messages={
-            "required": "Choose a video file to upload.",
-            "empty": "The file is empty.",
+            "required": NO_FILE_MESSAGE,
+            "empty": EMPTY_MESSAGE,
             "invalid": "The upload is not a file.",
         },
         # Generated names are used for storage; this only bounds what we show.

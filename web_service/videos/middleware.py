@@ -19,15 +19,10 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from videos import metrics
+from videos.limits import LENGTH_REQUIRED_MESSAGE, upload_size_refusal
 from videos.services.videos import upload_quota_refusal
-from videos.upload_handlers import (
-    upload_clear,
-    upload_declared_file_bytes,
-    upload_declared_length,
-    upload_declared_too_large,
-    upload_too_large_message,
-    uploads_discard,
-)
+from videos.streamed_upload import streamed_upload
+from videos.upload_handlers import uploads_discard
 from videos.views.rest import upload_rate_refusal
 
 logger = logging.getLogger(__name__)
@@ -54,11 +49,6 @@ class UploadCleanupMiddleware:
             uploads_discard(request=request)
 
 
-LENGTH_REQUIRED_MESSAGE = (
-    "Send the upload with a Content-Length header; uploads of unknown length are not accepted."
-)
-
-
 def _is_upload(request: HttpRequest) -> bool:
     return request.method == "POST" and request.path_info in (
         reverse("videos:home"),
@@ -80,7 +70,8 @@ class UploadPrecheckMiddleware:
     Early in MIDDLEWARE: CsrfViewMiddleware and DRF's session check read the
     body (request.POST), so a check in a view would come after the transfer.
     Without Content-Length (a chunked body) the size is unknown until the
-    end, so such an upload is refused outright: 411.
+    end, so such an upload is refused outright: 411. The request's
+    StreamedUpload (streamed_upload.py) is made here, from its headers.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -88,12 +79,12 @@ class UploadPrecheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _is_upload(request):
-            if upload_declared_length(request) is None:
+            upload = streamed_upload(request)
+            if upload.declared_length is None:
                 return upload_refusal(request=request, message=LENGTH_REQUIRED_MESSAGE, status=411)
-            if upload_declared_too_large(request):
-                return upload_refusal(
-                    request=request, message=upload_too_large_message(), status=413
-                )
+            too_large = upload_size_refusal(size_bytes=upload.declared_file_bytes)
+            if too_large:
+                return upload_refusal(request=request, message=too_large, status=413)
         return self.get_response(request)
 
 
@@ -155,10 +146,11 @@ def _upload_gate(
         response = upload_refusal(request=request, message=limited.message, status=429)
         response["Retry-After"] = str(limited.retry_after)
         return response
-    refusal = upload_quota_refusal(owner=uploader, size_bytes=upload_declared_file_bytes(request))
+    upload = streamed_upload(request)
+    refusal = upload_quota_refusal(owner=uploader, size_bytes=upload.declared_file_bytes)
     if refusal:
         return upload_refusal(request=request, message=refusal, status=413)
-    upload_clear(request=request, owner=uploader)
+    upload.clear(owner=uploader)
     return None
 
 
@@ -174,7 +166,8 @@ class UploadGateMiddleware:
     A process_view, listed just before CsrfViewMiddleware: CsrfViewMiddleware's
     process_view (and DRF's session CSRF check) read the body, and every
     middleware's request phase (so AuthenticationMiddleware's request.user)
-    has run before the first process_view. upload_receive refuses to read a
+    has run before the first process_view. It marks the request's
+    StreamedUpload cleared for the uploader; upload_receive refuses to read a
     body this gate did not clear.
     """
 

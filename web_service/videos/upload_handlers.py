@@ -12,21 +12,23 @@ before any view. So a handler never raises for an expected failure: it marks
 the request and stops the upload, and the view answers (413, 503). Whatever
 a request stored and did not keep is aborted or deleted by
 UploadCleanupMiddleware (`uploads_discard`), however the request ended.
+What they mark is the request's StreamedUpload (streamed_upload.py).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
 from videos import objectstore
 from videos.content_types import content_type_is_video
+from videos.limits import upload_size_refusal
 from videos.multipart import MultipartWriter
+from videos.streamed_upload import streamed_upload
 
 logger = logging.getLogger(__name__)
 
@@ -40,61 +42,6 @@ UPLOAD_FIELD = "file"
 # https://docs.djangoproject.com/en/5.2/ref/files/uploads/#django.core.files.uploadhandler.FileUploadHandler.chunk_size
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 
-# Multipart framing (boundaries, headers, a title field) around the file.
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-def human_size(num_bytes: int) -> str:
-    size = float(num_bytes)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return (
-                f"{size:.0f} {unit}"
-                if unit == "bytes" or size.is_integer()
-                else f"{size:.1f} {unit}"
-            )
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def upload_too_large_message() -> str:
-    return f"The file is larger than the {human_size(settings.UPLOAD_MAX_BYTES)} upload limit."
-
-
-def upload_declared_too_large(request: HttpRequest) -> bool:
-    """True when Content-Length alone says the body is over the limit.
-
-    Checked before the body is read, so the client is refused at once.
-    """
-    declared = upload_declared_length(request)
-    return declared is not None and declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
-
-
-def upload_declared_length(request: HttpRequest) -> int | None:
-    """The body's Content-Length; None when missing (a chunked body) or not a number."""
-    raw = request.META.get("CONTENT_LENGTH") or ""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
-
-
-def upload_declared_file_bytes(request: HttpRequest) -> int:
-    """The least the file can be, from Content-Length: the body less the framing allowance."""
-    return max(0, (upload_declared_length(request) or 0) - MULTIPART_OVERHEAD)
-
-
-def upload_clear(*, request: HttpRequest, owner: AbstractBaseUser) -> None:
-    """Mark the request as cleared for `owner` by the gate (UploadGateMiddleware)."""
-    request._upload_cleared_for = owner.pk
-
-
-def upload_cleared(*, request: HttpRequest, owner: AbstractBaseUser) -> bool:
-    """True when the gate decided, before the body, that `owner` may send this upload."""
-    return owner.pk is not None and getattr(request, "_upload_cleared_for", None) == owner.pk
-
-
-def upload_was_cut(request: HttpRequest) -> bool:
-    """True when SizeLimitedUploadHandler stopped this request's upload."""
-    return getattr(request, "_upload_over_limit", False)
-
 
 class SizeLimitedUploadHandler(FileUploadHandler):
     chunk_size = UPLOAD_CHUNK_BYTES
@@ -104,31 +51,21 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         # The body may be parsed before the view runs (CsrfViewMiddleware
         # reads request.POST), so the declared size is checked here too:
         # nothing of a body declared too large is sent to the store.
-        if upload_declared_too_large(self.request):
+        if upload_size_refusal(size_bytes=streamed_upload(self.request).declared_file_bytes):
             self._stop()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
+        if upload_size_refusal(size_bytes=start + len(raw_data)):
             self._stop()
         return raw_data
 
-    def _stop(self):
-        self.request._upload_over_limit = True
+    def _stop(self) -> NoReturn:
+        streamed_upload(self.request).over_limit = True
         # connection_reset: stop reading; the rest of the body is not ours to store.
         raise StopUpload(connection_reset=True)
 
     def file_complete(self, file_size: int) -> None:
         return None
-
-
-def upload_store_failed(request: HttpRequest) -> bool:
-    """True when the object store was unreachable while this request's file arrived."""
-    return getattr(request, "_upload_store_unavailable", False)
-
-
-def upload_keep(*, request: HttpRequest, key: str) -> None:
-    """Mark a stored source as used by a video, so the cleanup keeps it."""
-    request._upload_kept_key = key
 
 
 def uploads_discard(*, request: HttpRequest) -> None:
@@ -138,11 +75,11 @@ def uploads_discard(*, request: HttpRequest) -> None:
     unreachable even for this, the collector's sweep aborts the unfinished
     multipart upload later; a completed but unkept object is logged.
     """
-    kept = getattr(request, "_upload_kept_key", None)
-    for writer in getattr(request, "_upload_writers", []):
+    upload = streamed_upload(request)
+    for writer in upload.writers:
         if not writer.completed:
             writer.abort()
-        elif writer.key != kept:
+        elif writer.key != upload.kept_key:
             try:
                 objectstore.source_delete(key=writer.key)
             except objectstore.ObjectStoreError as exc:
@@ -181,15 +118,17 @@ class ObjectStoreUploadHandler(FileUploadHandler):
         self.received = 0
         # Only the first `file` is ours. A declared non-video type is refused
         # by the form, so none of its bytes are stored.
-        self.ours = field_name == UPLOAD_FIELD and not hasattr(self.request, "_upload_writers")
-        writers = self.request.__dict__.setdefault("_upload_writers", [])
+        upload = streamed_upload(self.request)
+        self.ours = field_name == UPLOAD_FIELD and not upload.file_seen
+        upload.file_seen = True
         if not self.ours or not content_type_is_video(content_type):
             return
         try:
-            self.writer = MultipartWriter(key=objectstore.source_key_new())
+            writer = MultipartWriter(key=objectstore.source_key_new())
         except objectstore.ObjectStoreUnavailable as exc:
             self._store_unavailable(exc)
-        writers.append(self.writer)
+        upload.writers.append(writer)
+        self.writer = writer
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.received += len(raw_data)
@@ -216,8 +155,8 @@ class ObjectStoreUploadHandler(FileUploadHandler):
             key=key, name=self.file_name, content_type=self.content_type, size=self.received
         )
 
-    def _store_unavailable(self, exc: Exception):
+    def _store_unavailable(self, exc: Exception) -> NoReturn:
         logger.warning("upload stopped, object store unavailable: %s", exc)
-        self.request._upload_store_unavailable = True
+        streamed_upload(self.request).store_unavailable = True
         # connection_reset: stop reading; the rest of the body cannot be stored.
         raise StopUpload(connection_reset=True) from exc

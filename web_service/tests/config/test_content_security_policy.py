@@ -25,7 +25,11 @@ pytestmark = pytest.mark.django_db
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 JOB_ID = "0b7e4c36-8f61-4d59-9a51-7d0c2f3e9a10"
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+# A script element without src= runs inline, unless it is JSON data (json_script's
+# type="application/json"), which the browser never runs.
+INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.IGNORECASE
+)
 INLINE_HANDLER = re.compile(r"<[^>]+\s(?:on[a-z]+|style)\s*=", re.IGNORECASE)
 
 

@@ -35,6 +35,12 @@ from django.utils import timezone
 
 from videos import direct_store, objectstore
 from videos.content_types import content_type_is_video, not_a_video_message
+from videos.limits import (
+    EMPTY_MESSAGE,
+    SITE_BUSY_MESSAGE,
+    upload_size_refusal,
+    uploads_open_message,
+)
 from videos.models import Upload, UploadState, Video
 from videos.selectors import uploads_open
 from videos.services.videos import (
@@ -43,7 +49,6 @@ from videos.services.videos import (
     upload_quota_refusal,
     video_create,
 )
-from videos.upload_handlers import upload_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +68,6 @@ PART_URLS_PER_REQUEST = 16
 # The collector drops abandoned uploads once a minute (consumers/collector.py).
 SWEEP_SECONDS = 60
 
-EMPTY_MESSAGE = "The file is empty."
 PARTS_MISMATCH_MESSAGE = (
     "The store does not hold the parts listed. List the uploaded parts, send the"
     " missing ones, and complete again."
@@ -74,9 +78,6 @@ COMPLETING_MESSAGE = (
 )
 CANCEL_COMPLETING_MESSAGE = (
     "This upload is being completed, so it can no longer be cancelled; delete its video instead."
-)
-SITE_BUSY_MESSAGE = (
-    "Too many uploads are in progress on the site right now. Please try again in a minute."
 )
 
 
@@ -125,8 +126,9 @@ def direct_upload_create(
     """Check what is declared, then start a multipart upload of a fresh sources/ key."""
     if size_bytes <= 0:
         raise DirectUploadRefused(EMPTY_MESSAGE)
-    if size_bytes > settings.UPLOAD_MAX_BYTES:
-        raise DirectUploadRefused(upload_too_large_message(), status=413)
+    too_large = upload_size_refusal(size_bytes=size_bytes)
+    if too_large:
+        raise DirectUploadRefused(too_large, status=413)
     if not content_type_is_video(content_type):
         raise DirectUploadRefused(not_a_video_message(content_type))
     # First without a lock, so a refusal costs the store nothing; then again
@@ -163,13 +165,8 @@ def _upload_start_check(*, owner: AbstractBaseUser, size_bytes: int) -> None:
     if mine.count() >= settings.USER_OPEN_UPLOADS_MAX:
         oldest = mine.order_by("created_at").values_list("created_at", flat=True).first()
         wait = _seconds_until_dropped(started=oldest)
-        minutes = math.ceil(wait / 60)
         raise DirectUploadRefused(
-            f"You already have {settings.USER_OPEN_UPLOADS_MAX} uploads in progress, the most"
-            f" at once. Finish or cancel one, or try again in {minutes}"
-            f" minute{'' if minutes == 1 else 's'}, when the oldest is dropped.",
-            status=429,
-            retry_after=wait,
+            uploads_open_message(wait_seconds=wait), status=429, retry_after=wait
         )
     if uploads_open().count() >= settings.SITE_OPEN_UPLOADS_MAX:
         raise DirectUploadRefused(SITE_BUSY_MESSAGE, status=429, retry_after=SWEEP_SECONDS)

@@ -13,13 +13,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, transaction
 
 from videos import objectstore
+from videos.limits import over_quota_message, site_full_message
 from videos.messaging import contract
 from videos.messaging.control import transcode_cancel_publish
 from videos.messaging.publisher import outputs_delete_publish
 from videos.models import FINAL_STATUSES, Video
 from videos.selectors import site_storage_used, uploads_open_bytes, user_storage_used
 from videos.services.dispatch import PUBLISH_ERRORS, job_create
-from videos.upload_handlers import human_size
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +45,10 @@ def upload_quota_refusal(*, owner: AbstractBaseUser, size_bytes: int) -> str | N
     held = uploads_open_bytes(owner=owner)
     left = max(0, settings.USER_QUOTA_BYTES - user_storage_used(owner=owner) - held)
     if size_bytes > left:
-        in_progress = f" ({human_size(held)} is held by uploads in progress)" if held else ""
-        return (
-            f"This upload needs {human_size(size_bytes)} but only {human_size(left)} of your "
-            f"{human_size(settings.USER_QUOTA_BYTES)} quota is left{in_progress}."
-            f" Delete videos{' or cancel uploads' if held else ''} to make room."
-        )
+        return over_quota_message(size_bytes=size_bytes, left_bytes=left, held_bytes=held)
     site_left = settings.SITE_QUOTA_BYTES - site_storage_used() - uploads_open_bytes()
     if size_bytes > site_left:
-        return (
-            f"The site's video storage is full: this upload needs {human_size(size_bytes)} but"
-            f" only {human_size(max(0, site_left))} is left for everyone. Please try again later."
-        )
+        return site_full_message(size_bytes=size_bytes, left_bytes=site_left)
     return None
 
 

@@ -16,11 +16,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from videos.forms import VideoUploadForm
+from videos.limits import human_size, upload_limits_for_page
 from videos.models import FINAL_STATUSES
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
 from videos.timelines import job_timeline
-from videos.upload_handlers import human_size
 from videos.views.api import IDS_MAX
 from videos.views.presenters import video_to_dict
 from videos.views.timeline import timeline_to_dict
@@ -51,12 +51,11 @@ def home(request: HttpRequest) -> HttpResponse:
         # app.js asks for the rows still moving in requests of this many ids.
         "live_batch": IDS_MAX,
         "final_statuses": FINAL,
-        "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
         "max_upload_human": human_size(settings.UPLOAD_MAX_BYTES),
-        "quota_bytes": settings.USER_QUOTA_BYTES,
         "quota_human": human_size(settings.USER_QUOTA_BYTES),
-        "quota_left_bytes": quota_left,
         "quota_left_human": human_size(quota_left),
+        # uploader.js's checks and sentences, as data (json_script): the server's own.
+        "upload_limits": upload_limits_for_page(quota_left_bytes=quota_left),
     }
     return render(request, "videos/home.html", context, status=status)
 

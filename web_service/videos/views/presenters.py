@@ -12,11 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from videos.limits import human_size
 from videos.messaging import contract
 from videos.models import JobStatus, TranscodeJob, Video
 from videos.selectors import job_queue_position
 from videos.services.jobs import CANCELLABLE, RETRYABLE
-from videos.upload_handlers import human_size
 
 OUTPUT_KEYS = ("profile", "width", "height", "duration", "size_bytes", "video_codec", "audio_codec")
 

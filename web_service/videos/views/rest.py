@@ -23,6 +23,8 @@ from rest_framework.throttling import BaseThrottle
 
 from ratelimits.clients import client_address
 from ratelimits.services import rate_hit, rate_parse, wait_sentence
+from videos.limits import upload_rate_message
+from videos.streamed_upload import streamed_upload
 
 ONE_FILE_MESSAGE = "Send one file per upload."
 FIELDS_TOO_LARGE_MESSAGE = "The form fields sent with the file are too large."
@@ -182,21 +184,18 @@ class UploadRateThrottle(_AtomicRateThrottle):
     """Uploads (API_THROTTLE_UPLOADS), on top of the general rate.
 
     One count per person for the API's uploads, its upload starts and the
-    page's form: the page's POST / is checked by upload_rate_refusal, before
-    its body is read, which marks the request so that it is not counted twice.
+    page's form: a streamed upload (the form's POST / and the API's) is
+    counted by upload_rate_refusal before its body is read, which marks its
+    StreamedUpload so that it is not counted twice.
     """
 
     scope = "uploads"
 
     def allow_request(self, request, view) -> bool:
-        if request.method != "POST" or getattr(request, UPLOAD_RATE_COUNTED, False):
+        # DRF's Request wraps Django's, which carries the upload's state.
+        if request.method != "POST" or streamed_upload(request._request).rate_counted:
             return True
         return super().allow_request(request, view)
-
-
-# Set on Django's request once its upload was counted (DRF's Request reads
-# through to it), so the view's throttle does not count it again.
-UPLOAD_RATE_COUNTED = "upload_rate_counted"
 
 
 @dataclass(frozen=True)
@@ -214,8 +213,8 @@ def upload_rate_refusal(
     """
     throttle = UploadRateThrottle()
     allowed = throttle.hit(request=request, user=uploader)
-    setattr(request, UPLOAD_RATE_COUNTED, True)
+    streamed_upload(request).rate_counted = True
     if allowed:
         return None
     wait = math.ceil(throttle.wait() or 0)
-    return UploadRateRefusal(message=f"Too many uploads. {wait_sentence(wait)}", retry_after=wait)
+    return UploadRateRefusal(message=upload_rate_message(wait_seconds=wait), retry_after=wait)

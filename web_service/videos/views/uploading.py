@@ -10,15 +10,10 @@ from django.http import HttpRequest
 
 from videos import objectstore
 from videos.forms import VideoUploadForm
+from videos.limits import upload_too_large_message
 from videos.models import Video
 from videos.services.videos import UploadQuotaExceeded, video_create
-from videos.upload_handlers import (
-    upload_cleared,
-    upload_keep,
-    upload_store_failed,
-    upload_too_large_message,
-    upload_was_cut,
-)
+from videos.streamed_upload import streamed_upload
 
 
 @dataclass(frozen=True)
@@ -32,21 +27,23 @@ def upload_receive(*, request: HttpRequest, owner: AbstractBaseUser) -> UploadOu
     """Validate and store one upload. Anything refused is removed by UploadCleanupMiddleware.
 
     `request` is Django's own request (a DRF view passes `request._request`),
-    because the upload handlers and the cleanup mark that object.
+    because its StreamedUpload is what the middleware, the upload handlers
+    and the cleanup share.
     """
+    streamed = streamed_upload(request)
     # Who uploads, and whether the declared size fits their quota, was decided
     # before the body by UploadGateMiddleware (and the size limit by
     # UploadPrecheckMiddleware). Without that decision no body is read: an
     # upload path the gate does not see is a configuration error, not an
     # anonymous upload to stream.
-    if not upload_cleared(request=request, owner=owner):
+    if not streamed.is_cleared_for(owner=owner):
         raise ImproperlyConfigured(
             "Uploads must pass videos.middleware.UploadGateMiddleware (settings.MIDDLEWARE)."
         )
     form = VideoUploadForm(request.POST, request.FILES)  # streams the body into the store
-    if upload_was_cut(request):
+    if streamed.over_limit:
         return UploadOutcome(error=upload_too_large_message(), status=413)
-    if upload_store_failed(request):
+    if streamed.store_unavailable:
         return UploadOutcome(error=objectstore.STORE_UNAVAILABLE_MESSAGE, status=503)
     if not form.is_valid():
         return UploadOutcome(error=form.first_error(), status=400)
@@ -61,5 +58,5 @@ def upload_receive(*, request: HttpRequest, owner: AbstractBaseUser) -> UploadOu
         )
     except UploadQuotaExceeded as exc:  # the real size, now known, does not fit
         return UploadOutcome(error=str(exc), status=413)
-    upload_keep(request=request, key=video.source_key)
+    streamed.kept_key = video.source_key  # the cleanup keeps what a video records
     return UploadOutcome(video=video)

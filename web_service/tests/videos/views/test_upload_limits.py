@@ -174,7 +174,44 @@ def test_the_page_shows_the_quota_refusal(session, user, settings):
     assert response.status_code == 413
     assert not _body_was_read(response)
     assert "quota is left. Delete videos to make room." in response.content.decode()
-    assert 'data-quota-left="1024"' in client.get("/").content.decode()
+    assert _page_limits(client)["quota_left_bytes"] == 1024
+
+
+def _page_limits(client: Client) -> dict:
+    """What the upload page gives uploader.js: its json_script data (videos/limits.py)."""
+    html = client.get("/").content.decode()
+    data = html.split('<script id="upload-limits" type="application/json">', 1)[1]
+    return json.loads(data.split("</script>", 1)[0])
+
+
+def test_the_page_refuses_with_the_servers_own_sentences(session, settings):
+    """The page checks a file before sending it, and says what the server would say."""
+    settings.UPLOAD_MAX_BYTES = 8192
+    settings.USER_QUOTA_BYTES = 4096
+    client, token = session
+    limits = _page_limits(client)
+    said = limits["messages"]
+    assert limits["max_bytes"] == 8192
+    assert set(limits["neutral_types"]) == {
+        "",
+        "application/octet-stream",
+        "application/mp4",
+        "application/x-matroska",
+    }
+
+    def refusal(file=None) -> str:
+        data = {"file": file} if file is not None else {}
+        return client.post("/api/videos/", data, HTTP_X_CSRFTOKEN=token).json()["error"]
+
+    assert refusal(_clip(200_000)) == said["too_large"]
+    picture = SimpleUploadedFile("a.png", b"x", content_type="image/png")
+    assert refusal(picture) == said["not_a_video"].replace("{type}", "image/png")
+    assert refusal(_clip(0)) == said["empty"]
+    assert refusal() == said["no_file"]
+    # Under the framing allowance, so the real size meets the quota: 4.9 KiB of 4 KiB.
+    assert refusal(_clip(5000)) == (
+        said["over_quota"].replace("{needs}", "4.9 KiB").replace("{left}", "4 KiB")
+    )
 
 
 def test_the_cap_holds_across_parts(session, settings, object_store, transcoder_s3):

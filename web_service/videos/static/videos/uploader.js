@@ -11,7 +11,8 @@
   "use strict";
 
   var form = document.getElementById("upload-form");
-  if (!form || !window.Uppy) return;
+  var limitsData = document.getElementById("upload-limits");
+  if (!form || !limitsData || !window.Uppy) return;
   var fileInput = document.getElementById("id_file");
   var titleInput = document.getElementById("id_title");
   var dropZone = document.getElementById("drop-zone");
@@ -22,8 +23,12 @@
   var cancelButton = document.getElementById("upload-cancel");
   var submitButton = document.getElementById("upload-button");
   var uploadsUrl = form.dataset.uploadsUrl; // "/api/uploads/"
-  var maxBytes = parseInt(form.dataset.maxBytes, 10);
-  var quotaLeft = parseInt(form.dataset.quotaLeft, 10);
+  // The server's limits and refusal sentences (videos/limits.py, upload_limits_for_page),
+  // so the page refuses before a byte is sent, in the server's words.
+  var limits = JSON.parse(limitsData.textContent);
+  var said = limits.messages;
+  var maxBytes = limits.max_bytes;
+  var quotaLeft = limits.quota_left_bytes;
   var MiB = 1024 * 1024;
   var chosen = null; // the File picked, not sent until Upload is clicked
   var discard = false; // the server refused the upload: drop it once Uppy is done
@@ -33,7 +38,7 @@
     return input ? input.value : "";
   }
 
-  // Same as human_size() in videos/upload_handlers.py, so both say the same sentence.
+  // Same as human_size() in videos/limits.py, so a size filled in reads as the server's.
   function humanSize(n) {
     var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
@@ -41,17 +46,20 @@
     return (Number.isInteger(n) ? n : n.toFixed(1)) + " " + units[i];
   }
 
-  // Keep these in step with the server's (videos/upload_handlers.py, videos/forms.py,
-  // videos/services/videos.py): the page refuses before a byte is sent.
-  var NEUTRAL = { "": true, "application/octet-stream": true, "application/mp4": true, "application/x-matroska": true };
+  // A sentence with its {name}s filled in; a value is inserted as it is, never read as a pattern.
+  function fill(sentence, values) {
+    return sentence.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : whole;
+    });
+  }
+
   function refusal(file) {
-    if (file.size > maxBytes) return "The file is larger than the " + form.dataset.maxHuman + " upload limit.";
+    if (file.size > maxBytes) return said.too_large;
     var type = (file.type || "").toLowerCase();
-    if (type.indexOf("video/") !== 0 && !NEUTRAL[type]) return "Only video files can be uploaded; this file is " + type + ".";
-    if (file.size === 0) return "The file is empty.";
+    if (type.indexOf("video/") !== 0 && limits.neutral_types.indexOf(type) < 0) return fill(said.not_a_video, { type: type });
+    if (file.size === 0) return said.empty;
     if (!isNaN(quotaLeft) && file.size > quotaLeft) {
-      return "This upload needs " + humanSize(file.size) + " but only " + humanSize(Math.max(0, quotaLeft)) +
-        " of your " + form.dataset.quotaHuman + " quota is left. Delete videos to make room.";
+      return fill(said.over_quota, { needs: humanSize(file.size), left: humanSize(Math.max(0, quotaLeft)) });
     }
     return null;
   }
@@ -258,7 +266,7 @@
       return;
     }
     if (chosen) start(chosen);
-    else errorBox.textContent = "Choose a video file to upload.";
+    else errorBox.textContent = said.no_file;
   });
   function choose(file) {
     chosen = file;

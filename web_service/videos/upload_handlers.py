@@ -116,10 +116,16 @@ class ObjectStoreUploadHandler(FileUploadHandler):
         super().new_file(field_name, file_name, content_type, *args, **kwargs)
         self.writer: MultipartWriter | None = None
         self.received = 0
-        # Only the first `file` is ours. A declared non-video type is refused
-        # by the form, so none of its bytes are stored.
+        # Only the first `file` of a body the upload gate cleared for someone
+        # is ours. Django parses any form body that a view or the CSRF check
+        # reads (the login page's too), and runs these handlers on it: without
+        # the gate's word, an anonymous file would stream into the store.
+        # A declared non-video type is refused by the form, so none of its
+        # bytes are stored.
         upload = streamed_upload(self.request)
-        self.ours = field_name == UPLOAD_FIELD and not upload.file_seen
+        self.ours = (
+            field_name == UPLOAD_FIELD and not upload.file_seen and upload.cleared_for is not None
+        )
         upload.file_seen = True
         if not self.ours or not content_type_is_video(content_type):
             return

@@ -10,9 +10,12 @@ read the body would still be waiting. The store must hold no multipart upload.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import time
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,6 +23,7 @@ from django.test import Client
 from knox.models import AuthToken
 
 from videos.models import Video
+from videos.upload_handlers import UPLOAD_CHUNK_BYTES
 
 from ...conftest import multipart_keys, source_keys
 from ...factories import user_make
@@ -51,9 +55,12 @@ class Answer:
         }
 
 
-def _answer_before_the_rest(live_server, path: str, headers: dict[str, str]) -> Answer:
-    """POST a multipart upload declaring DECLARED_FILE_BYTES, send SENT_FILE_BYTES, and
-    read the answer while the rest is withheld. Fails if none comes in time.
+@contextlib.contextmanager
+def _withheld_upload(
+    live_server, path: str, headers: dict[str, str], *, sent: int = SENT_FILE_BYTES
+) -> Iterator[socket.socket]:
+    """POST a multipart upload declaring DECLARED_FILE_BYTES, send `sent` bytes of the
+    file, and withhold the rest while the block runs.
 
     The CSRF field comes first, and the file part's header is sent: a server
     that parsed the body would have begun a multipart upload in the store.
@@ -77,7 +84,14 @@ def _answer_before_the_rest(live_server, path: str, headers: dict[str, str]) -> 
     ).encode()
     with socket.create_connection((url.hostname, url.port)) as sock:
         sock.settimeout(ANSWER_WITHIN_SECONDS)
-        sock.sendall(head + prefix + b"\x00" * SENT_FILE_BYTES)
+        sock.sendall(head + prefix + b"\x00" * sent)
+        yield sock
+
+
+def _answer_before_the_rest(live_server, path: str, headers: dict[str, str]) -> Answer:
+    """The answer to a `_withheld_upload`, read while the rest is withheld; fails if none
+    comes in time."""
+    with _withheld_upload(live_server, path, headers) as sock:
         raw = b""
         try:
             while not _complete(raw):
@@ -133,6 +147,24 @@ def test_an_anonymous_form_upload_with_its_own_csrf_cookie_and_field_reads_nothi
     assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/")
     # The test client's body: nothing (no CSRF check, no parser) read a byte of it.
     assert not response.wsgi_request.environ["wsgi.input"].read_started
+    assert _store_holds_nothing(object_store, transcoder_s3)
+
+
+@pytest.mark.django_db(transaction=True)  # the live server's thread reads what the test wrote
+@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/"])
+def test_a_file_sent_to_a_page_that_takes_no_upload_never_reaches_the_store(
+    live_server, object_store, transcoder_s3, path
+):
+    """Django parses any form body (CsrfViewMiddleware reads it, with a CSRF
+    cookie and field the client made up), and with it the upload handlers run:
+    only a body the upload gate cleared for someone may be streamed to the store."""
+    cookie = {"Cookie": f"csrftoken={SELF_MADE_CSRF}"}
+    # Django's parser reads the body a chunk at a time: send it past the file's header.
+    with _withheld_upload(live_server, path, cookie, sent=3 * UPLOAD_CHUNK_BYTES):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            assert _store_holds_nothing(object_store, transcoder_s3)
+            time.sleep(0.1)
     assert _store_holds_nothing(object_store, transcoder_s3)
 
 

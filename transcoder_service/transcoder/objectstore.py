@@ -85,9 +85,17 @@ class ObjectStore:
         return done
 
     def output_upload(self, *, path: Path, key: str, content_type: str) -> None:
-        """Upload a local file, then check with a HEAD that the store holds all of it."""
+        """Upload a local file: in one PUT below the multipart threshold (most
+        outputs: segments, playlists, the poster); above it, in parts, then
+        check with a HEAD that the store holds all of it."""
         with scratch_errors(f"reading {path.name}"):
             size = path.stat().st_size
+            whole = path.read_bytes() if size < TRANSFER_CONFIG.multipart_threshold else None
+        if whole is not None:
+            # No managed transfer: its thread pool, started per call, cost
+            # more CPU than the request itself beside a running ffmpeg.
+            self.output_put(key=key, body=whole, content_type=content_type)
+            return
         with store_errors(f"uploading {key!r}"):
             # boto3's managed transfer: multipart above the threshold, parts
             # retried on their own. An object appears only when complete.

@@ -124,7 +124,7 @@ def upload_row(bench: Bench, page: Page, api: ApiClient) -> Row:
         "8",
         f"browser upload {p.browser_upload_bytes / MIB:.0f} MiB: Chromium, the page's Uppy "
         "(parts of an eighth of the file, 8–64 MiB, their URLs signed 16 to a request, "
-        "PUT to the store, 1 in flight), "
+        "PUT to the store, 4 in flight), "
         f"submit → `/complete/` answered (video created) vs boto3, n={len(rate['browser'])}",
         rate["browser"],
         rate["boto3"],

@@ -123,8 +123,8 @@ def upload_row(bench: Bench, page: Page, api: ApiClient) -> Row:
     return compared(
         "8",
         f"browser upload {p.browser_upload_bytes / MIB:.0f} MiB: Chromium, the page's Uppy "
-        "(parts of an eighth of the file, 8–64 MiB, their URLs signed 16 to a request, "
-        "PUT to the store, 4 in flight), "
+        "(parts of a sixteenth of the file, 8–32 MiB, their URLs signed 16 to a request, "
+        "PUT to the store, 8 in flight), "
         f"submit → `/complete/` answered (video created) vs boto3, n={len(rate['browser'])}",
         rate["browser"],
         rate["boto3"],

@@ -94,16 +94,16 @@ def _sha256(data: bytes) -> str:
 def test_an_upload_cut_off_mid_way_continues_when_the_network_is_back(
     page: Page, stack, api, tmp_path: Path
 ):
-    # Five parts of 8 MiB, four sent at a time (uploader.js): the fifth waits
+    # Nine parts of 8 MiB, eight sent at a time (uploader.js): the ninth waits
     # for the first to end.
-    clip = _random_video(tmp_path / "drive.mp4", 40 * MiB)
+    clip = _random_video(tmp_path / "drive.mp4", 72 * MiB)
     before = set(stack.store.objects("sources/"))
     count_before = api.get("/api/videos/").json()["count"]
     page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
     finished: list[int] = []
     started: list[int] = []
     _part_puts(page, finished, started)
-    _throttle(page, 4 * MiB)  # about ten seconds
+    _throttle(page, 8 * MiB)  # about nine seconds
 
     rows = _rows(page)
     page.fill("#id_title", "Drive")
@@ -118,7 +118,7 @@ def test_an_upload_cut_off_mid_way_continues_when_the_network_is_back(
     assert _rows(page) == rows  # nothing completed while offline
     done_offline = sorted(set(finished))
     assert done_offline, done_offline
-    assert 5 not in done_offline, done_offline
+    assert 9 not in done_offline, done_offline
     page.context.set_offline(False)
 
     _wait_row(page, more_than=rows, timeout_s=60)
@@ -135,7 +135,7 @@ def test_an_upload_cut_off_mid_way_continues_when_the_network_is_back(
 def test_a_reload_mid_upload_resumes_without_sending_finished_parts_again(
     page: Page, stack, tmp_path: Path, screenshot_dir: Path
 ):
-    clip = _random_video(tmp_path / "reload.mp4", 36 * MiB + 12345)  # five parts
+    clip = _random_video(tmp_path / "reload.mp4", 72 * MiB + 12345)  # ten parts, eight at a time
     before = set(stack.store.objects("sources/"))
     page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
     finished: list[int] = []
@@ -160,7 +160,7 @@ def test_a_reload_mid_upload_resumes_without_sending_finished_parts_again(
     after_reload = started[started_before_reload:]
     assert after_reload, "nothing was sent after the reload"
     assert not set(after_reload) & set(done_before_reload), (done_before_reload, after_reload)
-    assert sorted(set(started)) == [1, 2, 3, 4, 5]
+    assert sorted(set(started)) == list(range(1, 11))
 
 
 def test_an_upload_kept_from_a_visit_that_no_longer_exists_does_not_block_a_new_one(
@@ -168,7 +168,7 @@ def test_an_upload_kept_from_a_visit_that_no_longer_exists_does_not_block_a_new_
 ):
     # A kept upload whose server side is gone (completed, aborted or swept
     # while the tab was closed) must not stand in the way of the next file.
-    stale = _random_video(tmp_path / "stale.mp4", 40 * MiB)  # not done when its first part is
+    stale = _random_video(tmp_path / "stale.mp4", 72 * MiB)  # not done when its first part is
     page.goto(f"{stack.base_url}/", wait_until="domcontentloaded")
     finished: list[int] = []
     _part_puts(page, finished, [])

@@ -54,12 +54,13 @@ logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 MIN_PART_BYTES = 8 * MiB  # S3's floor is 5 MiB (except the last part)
-# One part in flight, as big as is reasonable: each part costs a signing call
-# and a new PUT, so 8 MiB parts sent a 256 MiB file at 0.56x a boto3 upload
-# and 32 MiB parts at 0.85x (bench/results.md, section 8). Parts stay at most
-# an eighth of the file and 64 MiB, which bounds what a dropped connection
-# sends again.
-PREFERRED_MAX_PART_BYTES = 64 * MiB
+# Parts go up eight at a time (static/videos/uploader.js, `limit`): one
+# stream of big parts sent a 512 MiB file at 0.73x a boto3 upload, four at a
+# time 0.79x, eight 0.82-0.85x (bench/results.md, section 8). Parts are a
+# sixteenth of the file, so the eight in flight, which a dropped connection
+# sends again, are at most half of it; and at most 32 MiB each, at least 8.
+PARTS_PER_FILE = 16
+PREFERRED_MAX_PART_BYTES = 32 * MiB
 MAX_PARTS = 10_000  # S3's ceiling
 # Part URLs signed by one request (direct_upload_part_urls): the page asks
 # for the next ones together instead of one signing round trip per part.
@@ -94,14 +95,15 @@ class DirectUploadRefused(Exception):
 
 
 def direct_upload_part_size(*, size_bytes: int) -> int:
-    """An eighth of the file in whole MiB, from 8 to 64 MiB; more only if S3's 10,000 parts need it.
+    """A sixteenth of the file in whole MiB, from 8 to 32 MiB; more only if S3's 10,000 parts
+    need it.
 
     static/videos/uploader.js (partSize) computes the same.
     """
-    eighth = math.ceil(size_bytes / 8 / MiB) * MiB
+    share = math.ceil(size_bytes / PARTS_PER_FILE / MiB) * MiB
     return max(
         MIN_PART_BYTES,
-        min(PREFERRED_MAX_PART_BYTES, eighth),
+        min(PREFERRED_MAX_PART_BYTES, share),
         math.ceil(size_bytes / MAX_PARTS),
     )
 

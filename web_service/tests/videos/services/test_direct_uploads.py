@@ -26,15 +26,15 @@ MiB = 1024 * 1024
     ("size", "part_size"),
     [
         (1, 8 * MiB),
-        (64 * MiB, 8 * MiB),  # an eighth, at the floor
-        (256 * MiB, 32 * MiB),
-        (256 * MiB + 1, 33 * MiB),  # whole MiB
-        (2 * 1024**3, 64 * MiB),  # the upload limit: capped
-        (64 * MiB * 10_000, 64 * MiB),  # exactly 10,000 parts of 64 MiB
-        (64 * MiB * 10_000 + 1, 64 * MiB + 1),  # one byte more: bigger parts, never 10,001
+        (128 * MiB, 8 * MiB),  # a sixteenth, at the floor
+        (256 * MiB, 16 * MiB),
+        (256 * MiB + 1, 17 * MiB),  # whole MiB
+        (2 * 1024**3, 32 * MiB),  # the upload limit: capped
+        (32 * MiB * 10_000, 32 * MiB),  # exactly 10,000 parts of 32 MiB
+        (32 * MiB * 10_000 + 1, 32 * MiB + 1),  # one byte more: bigger parts, never 10,001
     ],
 )
-def test_parts_are_an_eighth_from_8_to_64_mib_or_what_10000_parts_need(size, part_size):
+def test_parts_are_a_sixteenth_from_8_to_32_mib_or_what_10000_parts_need(size, part_size):
     assert direct_upload_part_size(size_bytes=size) == part_size
     assert -(-size // part_size) <= 10_000
 

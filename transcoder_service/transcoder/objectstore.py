@@ -1,38 +1,33 @@
-"""The S3 bucket shared with the web, through boto3, and what its failures mean.
+"""The S3 bucket shared with the web, through boto3.
 
-Every call the transcoder makes to the store goes through `ObjectStore`, so
-one place decides how a failure reaches the caller (docs/messages.md,
-"FAILURE reasons"):
-
-- unreachable, timed out, or `5xx`        -> `StorageError` (retried)
-- `403` (AccessDenied, a bad signature)   -> `StorageDenied` (a person must act)
-- a source key that names no object       -> `InvalidPayload`
-
-Messages name keys, never the endpoint or a local path: they end up in front
-of a person, who has no use for the worker's file system. Every write is
-over before a SIGTERM or a time limit goes on past it (interrupts.py).
+Every call the transcoder makes to the store goes through `ObjectStore`,
+inside `store_errors` (store_failures.py says what each failure means to a
+job). Every write is over before a SIGTERM or a time limit goes on past it
+(interrupts.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import boto3
-from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from transcoder.errors import InvalidMedia, InvalidPayload, StorageDenied, StorageError
+from transcoder.errors import InvalidMedia, StorageDenied, StorageError
 from transcoder.interrupts import call_to_the_end
 from transcoder.scratch import scratch_errors
 from transcoder.settings import Settings
-
-logger = logging.getLogger(__name__)
+from transcoder.store_failures import (
+    DENIED_CODES,
+    MISSING_CODES,
+    denied_sentence,
+    error_code,
+    store_errors,
+)
 
 MIB = 1024 * 1024
 # Multipart above 8 MiB, in 8 MiB parts (docs/storage.md, "The transcoder's
@@ -42,8 +37,6 @@ TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * MIB, multipart_chunksiz
 DOWNLOAD_CHUNK_BYTES = 1 * MIB
 # S3's limit per DeleteObjects request.
 DELETE_BATCH = 1000
-_DENIED_CODES = frozenset({"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId"})
-_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 # (bytes done, bytes in all) while a source downloads.
 DownloadProgress = Callable[[int, int], None]
@@ -131,7 +124,7 @@ class ObjectStore:
             try:
                 return int(self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
             except ClientError as exc:
-                if _code(exc) in _MISSING_CODES:
+                if error_code(exc) in MISSING_CODES:
                     return None
                 raise
 
@@ -141,7 +134,7 @@ class ObjectStore:
             try:
                 response = self._client.get_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _code(exc) in _MISSING_CODES:
+                if error_code(exc) in MISSING_CODES:
                     return None
                 raise
             body: bytes = response["Body"].read()
@@ -214,8 +207,8 @@ class ObjectStore:
         errors = response.get("Errors", [])
         if errors:
             code, key = errors[0].get("Code", ""), errors[0].get("Key", "")
-            if code in _DENIED_CODES:
-                raise StorageDenied(_denied_sentence(f"deleting {key!r}"))
+            if code in DENIED_CODES:
+                raise StorageDenied(denied_sentence(f"deleting {key!r}"))
             raise StorageError(f"The object store could not delete {key!r} ({code}).")
         return len(keys)
 
@@ -240,57 +233,6 @@ def store_connect(*, settings: Settings) -> ObjectStore:
         ),
     )
     return ObjectStore(client=client, bucket=settings.s3_bucket)
-
-
-@contextlib.contextmanager
-def store_errors(action: str, *, missing_key: str | None = None) -> Iterator[None]:
-    """Turn boto3's exceptions raised inside the block into the contract's failures.
-
-    `missing_key`: a 404 means that source does not exist (`InvalidPayload`);
-    without it a 404 is unexpected and treated like any other store fault.
-    """
-    try:
-        yield
-    except ClientError as exc:
-        raise _client_failure(exc, action=action, missing_key=missing_key) from exc
-    except S3UploadFailedError as exc:
-        # boto3's transfer manager wraps the ClientError (as __context__).
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ClientError):
-            raise _client_failure(cause, action=action, missing_key=None) from exc
-        raise StorageError(f"The object store failed while {action}.") from exc
-    except BotoCoreError as exc:
-        # Connection refused or reset, timeouts, a proxy in the way: all
-        # transient as far as we can tell, so retried.
-        logger.warning("object store unreachable while %s: %s", action, exc)
-        raise StorageError(f"The object store could not be reached while {action}.") from exc
-
-
-def _client_failure(
-    exc: ClientError, *, action: str, missing_key: str | None
-) -> InvalidPayload | StorageDenied | StorageError:
-    code = _code(exc)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code == "NoSuchBucket":
-        # A 404 too, but about our configuration, not the message: retried
-        # like a store fault, with a sentence that says what to check.
-        return StorageError(f"The bucket does not exist (check S3_BUCKET) while {action}.")
-    if missing_key is not None and (code in _MISSING_CODES or status == 404):
-        return InvalidPayload(f"The source object {missing_key!r} does not exist.")
-    if code in _DENIED_CODES or status == 403:
-        return StorageDenied(_denied_sentence(action))
-    return StorageError(f"The object store failed while {action} ({code or status}).")
-
-
-def _denied_sentence(action: str) -> str:
-    return (
-        f"The object store refused the transcoder's credentials while {action}: "
-        "check TRANSCODER_S3_ACCESS_KEY_ID and the bucket's permissions (docs/storage.md)."
-    )
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _check_size(size: int, *, max_bytes: int) -> None:

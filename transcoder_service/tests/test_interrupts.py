@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 
 from transcoder.live import LadderPublisher
-from transcoder.objectstore import store_connect
+from transcoder.objectstore import MIB, store_connect
 
 from .seaweed import SeaweedStore
 from .support import keys_under, make_settings
 
 SIGTERM_AFTER = 0.5
 RELEASED_AFTER = 2.0
+LARGE_BYTES = 9 * MIB
 
 
 @pytest.fixture
@@ -60,20 +61,27 @@ def test_a_write_from_the_main_thread_lands_before_systemexit_goes_on(
 ) -> None:
     store = store_connect(settings=make_settings(seaweed, scratch_dir, S3_ENDPOINT_URL=line.url))
     key = f"{prefix}interrupted.m3u8"
-    (tmp_path / "body").write_bytes(b"#EXTM3U\n")
-    calls: dict[str, Callable[[], object]] = {
-        "output_put": lambda: store.output_put(key=key, body=b"#EXTM3U\n", content_type="x/y"),
-        "output_upload": lambda: store.output_upload(
-            path=tmp_path / "body", key=key, content_type="x/y"
+    # Above the multipart threshold: output_upload's managed transfer, whose
+    # parts run on s3transfer's threads (a smaller file is one output_put).
+    (tmp_path / "body").write_bytes(b"v" * LARGE_BYTES)
+    calls: dict[str, tuple[Callable[[], object], int]] = {
+        "output_put": (
+            lambda: store.output_put(key=key, body=b"#EXTM3U\n", content_type="x/y"),
+            8,
         ),
-        "json_create": lambda: store.json_create(key=key, body=b"{}"),
+        "output_upload": (
+            lambda: store.output_upload(path=tmp_path / "body", key=key, content_type="x/y"),
+            LARGE_BYTES,
+        ),
+        "json_create": (lambda: store.json_create(key=key, body=b"{}"), 2),
     }
+    call, size = calls[write]
     started = _sigterm_then_release(line)
     with sigterm_raising_system_exit(), pytest.raises(SystemExit):
-        calls[write]()
+        call()
     # The request was over when SystemExit went on: here, landed.
     assert time.monotonic() - started >= RELEASED_AFTER
-    assert keys_under(seaweed, prefix) == {key: 8 if write != "json_create" else 2}
+    assert keys_under(seaweed, prefix) == {key: size}
 
 
 def test_the_ladder_publisher_has_ended_when_systemexit_leaves_its_block(

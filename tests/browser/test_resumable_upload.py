@@ -189,8 +189,10 @@ def test_an_upload_kept_from_a_visit_that_no_longer_exists_does_not_block_a_new_
     assert api.delete(f"/api/uploads/{created[0]}/").status_code == 204
 
     page.reload(wait_until="domcontentloaded")  # Uppy restores the kept upload; it is gone
+    # Uppy may retry the gone upload's calls (uploader.js, retryDelays: 39 s in
+    # all) before it says so.
     page.wait_for_function(
-        "document.getElementById('upload-error').textContent.length > 0", timeout=30_000
+        "document.getElementById('upload-error').textContent.length > 0", timeout=60_000
     )
     rows = _rows(page)
     fresh = _random_video(tmp_path / "fresh.mp4", 6 * MiB)

@@ -13,7 +13,7 @@ Playwright as tests/browser does), logged in as an account of its own.
   home page open on each; a MutationObserver stamps Date.now() when a row's
   badge turns `ready`, against the job's finished_at, which the collector
   writes in the transaction that makes the job ready
-  (videos/services/replies.py). Same machine, same clock.
+  (jobs/services/replies.py). Same machine, same clock.
 """
 
 from __future__ import annotations

@@ -40,9 +40,10 @@ def main(video_id: str) -> None:
     from django.conf import settings
     from django.db import connection, transaction
     from django_celery_results.models import TaskResult
-    from videos.messaging import contract
-    from videos.models import FINAL_STATUSES, TranscodeJob, Video
-    from videos.services.dispatch import job_create
+    from jobs.messaging import contract
+    from jobs.models import FINAL_STATUSES, TranscodeJob
+    from videos.models import Video
+    from jobs.services.dispatch import job_create
 
     video = Video.objects.get(pk=video_id)
 

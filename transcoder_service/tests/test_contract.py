@@ -3,7 +3,7 @@
 Transport, sending, deleting and cancelling a job, and what the worker
 refuses; what a job answers and leaves in the store is pinned by
 test_contract_results.py. The web service has the mirror of both
-(web_service/tests/videos/messaging/test_contract.py). If a test here has to
+(web_service/tests/jobs/messaging/test_contract.py). If a test here has to
 change, the contract changed: update docs/messages.md and the web's test in
 the same pull request, and read the document's "Versioning" section first.
 """

@@ -4,7 +4,7 @@ Output keys, the PROGRESS state, the failure codes, and the fields of a
 `SUCCESS` result and of its manifest, for MP4 renditions and for the ladder.
 The messages themselves are pinned by test_contract.py; if a test here has
 to change, the contract changed: update docs/messages.md and the web's test
-(web_service/tests/videos/messaging/test_contract.py) in the same pull
+(web_service/tests/jobs/messaging/test_contract.py) in the same pull
 request, and read the document's "Versioning" section first.
 """
 

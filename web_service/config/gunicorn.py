@@ -16,7 +16,7 @@ def _setting(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
 
 
-# The web's /metrics (videos/metrics.py) in prometheus-client's multiprocess
+# The web's /metrics (core/metrics.py) in prometheus-client's multiprocess
 # mode: each worker writes its numbers to files in this folder, and whichever
 # worker answers a scrape sums them. A fresh folder per start (stale files
 # would add old counts), set before anything imports prometheus_client.
@@ -56,14 +56,14 @@ with contextlib.suppress(OSError, AttributeError):
 
 def post_fork(server: object, worker: object) -> None:
     """Install the tracer provider in each worker: its export thread must live there."""
-    from videos.telemetry import tracing_start
+    from core.telemetry import tracing_start
 
     tracing_start(service_name="web")
 
 
 def worker_exit(server: object, worker: object) -> None:
     """Send the spans still queued before the worker goes."""
-    from videos.telemetry import tracing_stop
+    from core.telemetry import tracing_stop
 
     tracing_stop()
 

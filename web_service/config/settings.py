@@ -71,7 +71,10 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "ratelimits",
+    # One app per concern (web_service/README.md): the catalogue and playback,
+    # the transcode jobs, and the uploads.
     "videos",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -149,7 +152,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     # Django requires a default storage; nothing here uses it. Videos live in
-    # the object store, reached through videos/objectstore.py.
+    # the object store, reached through core/objectstore.py.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed but not hashed: works with or without collectstatic, so a
     # fresh checkout serves the same CSS as the image that ran collectstatic.
@@ -344,7 +347,7 @@ RESULTS_QUEUE = _env("RESULTS_QUEUE", "web.transcode_results")
 # cannot consume the jobs.
 TRANSCODE_QUEUE_DECLARE = _env("TRANSCODE_QUEUE_DECLARE", "1") == "1"
 # What a new upload asks the transcoder for (docs/messages.md, `profiles`).
-# Checked against the contract's list when the app starts (videos/apps.py),
+# Checked against the contract's list when the app starts (jobs/apps.py),
 # so a typo stops start-up instead of failing every job with InvalidPayload.
 TRANSCODE_PROFILES = _env_list("TRANSCODE_PROFILES", "720p,hls")
 # ---- Celery: the web only sends (config/celery_app.py reads CELERY_*) ----
@@ -357,7 +360,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_ACCEPT_CONTENT = ["json"]
 # Route by task-name prefix, one queue per worker type, declared as the
 # transcoder declares it (docs/messages.md; these literals are pinned against
-# videos/messaging/contract.py by tests/videos/messaging/test_contract.py).
+# jobs/messaging/contract.py by tests/jobs/messaging/test_contract.py).
 # https://docs.celeryq.dev/en/stable/userguide/routing.html#automatic-routing
 CELERY_TASK_ROUTES = {"transcode.*": {"queue": "transcode_queue"}}
 CELERY_TASK_QUEUES = [
@@ -385,11 +388,11 @@ OUTBOX_RELAY_INTERVAL = _env_int("OUTBOX_RELAY_INTERVAL", 5)
 # The web's GET /metrics answers a loopback client, and any other only with
 # `Authorization: Bearer <METRICS_TOKEN>`; blank: loopback only.
 METRICS_TOKEN = _env("METRICS_TOKEN", "")
-# The collector's Prometheus /metrics (videos/metrics.py): 0 (the default)
+# The collector's Prometheus /metrics (core/metrics.py): 0 (the default)
 # serves none. Loopback by default: only a local scraper sees it.
 COLLECTOR_METRICS_PORT = _env_int("COLLECTOR_METRICS_PORT", 0)
 COLLECTOR_METRICS_HOST = _env("COLLECTOR_METRICS_HOST", "127.0.0.1")
-# The reaper (videos/services/reaper.py). A job sent but not started for
+# The reaper (jobs/services/reaper.py). A job sent but not started for
 # JOB_RESEND_AFTER seconds is sent again, at most JOB_RESEND_LIMIT times, then
 # failed. An hour: a job may wait that long behind a backlog, and a re-send
 # is harmless (the transcoder is idempotent per job_id) but costs a queue slot.
@@ -475,7 +478,7 @@ CONTENT_SECURITY_POLICY = {
 
 # text (readable), or json: one JSON object per line (python-json-logger), as
 # the transcoder writes them. Either way each record gets trace_id, span_id,
-# job_id and video_id where they exist (videos/telemetry.py, LogContext).
+# job_id and video_id where they exist (core/telemetry.py, LogContext).
 LOG_FORMAT = _env("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}.")
@@ -490,7 +493,7 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
-    "filters": {"context": {"()": "videos.telemetry.LogContext"}},
+    "filters": {"context": {"()": "core.telemetry.LogContext"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

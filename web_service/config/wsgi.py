@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from videos.telemetry import tracing_instrument_web
+from core.telemetry import tracing_instrument_web
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Before the handler loads the middleware: Django's instrumentation adds one.

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from knox.models import AuthToken
 from kombu import Connection, Consumer
 
-from videos.messaging import contract
+from jobs.messaging import contract
 
 from .factories import user_make
 from .seaweedfs import SeaweedFS, seaweedfs_start
@@ -36,7 +36,7 @@ def object_store() -> Iterator[SeaweedFS]:
 
     pytest-django imports the settings before any conftest runs, so the
     Makefile passes placeholders for the required S3 variables, and this
-    fixture overrides them. That is enough because videos/objectstore.py
+    fixture overrides them. That is enough because core/objectstore.py
     reads the settings at each call, never at import.
     """
     store = seaweedfs_start()

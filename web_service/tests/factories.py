@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from videos.models import DispatchState, JobStatus, TranscodeJob, Video
+from jobs.models import DispatchState, JobStatus, TranscodeJob
+from videos.models import Video
 
 PASSWORD = "a-long-test-password-9"
 _serial = itertools.count(1)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from videos.models import TranscodeJob, Video
+from jobs.models import TranscodeJob
+from videos.models import Video
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 from videos.services.videos import video_delete
 

@@ -2,9 +2,6 @@ from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-from videos.messaging import contract
 
 
 class VideosConfig(AppConfig):
@@ -15,9 +12,3 @@ class VideosConfig(AppConfig):
         # WhiteNoise serves from the app folders until collectstatic fills
         # this (the Docker image does at build time); it only needs to exist.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-        profiles = settings.TRANSCODE_PROFILES
-        if not profiles or set(profiles) - set(contract.PROFILES):
-            raise ImproperlyConfigured(
-                f"TRANSCODE_PROFILES must list profiles the transcoder makes"
-                f" ({', '.join(contract.PROFILES)}), got {', '.join(profiles) or 'none'}."
-            )

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
-from videos.objectstore import client, public_client, translated_errors
+from core.objectstore import client, public_client, translated_errors
 
 
 def multipart_part_url_presign(*, key: str, upload_id: str, number: int, length: int) -> str:

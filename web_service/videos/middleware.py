@@ -18,7 +18,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from videos import metrics
+from core import metrics
 from videos.limits import LENGTH_REQUIRED_MESSAGE, upload_size_refusal
 from videos.services.videos import upload_quota_refusal
 from videos.streamed_upload import streamed_upload
@@ -234,7 +234,7 @@ _REFUSAL_REASONS = {
 
 
 class RequestMetricsMiddleware:
-    """Times every request by view and status, and counts uploads (videos/metrics.py).
+    """Times every request by view and status, and counts uploads (core/metrics.py).
 
     Outermost, so the answers of the other middlewares (a 413 or 429 from the
     upload gate before any view runs) are counted too. The view is the URL's

@@ -16,7 +16,7 @@ import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from videos import objectstore
+from core import objectstore
 
 logger = logging.getLogger(__name__)
 

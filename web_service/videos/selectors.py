@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, Subquery, Sum
 
-from videos.messaging import contract
-from videos.models import DispatchState, JobStatus, TranscodeJob, Upload, Video
+from jobs.messaging import contract
+from jobs.models import JobStatus, TranscodeJob
+from videos.models import Upload, Video
 
 
 def video_list(
@@ -119,13 +120,6 @@ def site_storage_used() -> int:
     sources = Video.objects.aggregate(total=Sum("size_bytes"))["total"]
     results = TranscodeJob.objects.filter(result__isnull=False).values_list("result", flat=True)
     return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
-
-
-def jobs_pending_count() -> int:
-    """Job rows still waiting in the outbox (not yet accepted by the broker)."""
-    return TranscodeJob.objects.filter(
-        dispatch_state=DispatchState.PENDING, status=JobStatus.QUEUED
-    ).count()
 
 
 def job_queue_position(*, job: TranscodeJob) -> int | None:

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from videos.models import TIMELINE_STARTED, TranscodeJob
+from jobs.models import TIMELINE_STARTED, TranscodeJob
 
 QUEUED = "queued"
 COLLECTED = "collected"

@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
-from videos import objectstore
+from core import objectstore
 from videos.content_types import content_type_is_video
 from videos.limits import upload_size_refusal
 from videos.multipart import MultipartWriter

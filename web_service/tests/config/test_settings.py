@@ -95,7 +95,7 @@ def test_the_store_client_takes_its_timeouts_from_the_environment(env, expected)
     result = _settings(
         {**PRODUCTION, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
         "__import__('django').setup() or (lambda c: (c.connect_timeout, c.read_timeout))"
-        "(__import__('videos.objectstore').objectstore.client().meta.config)",
+        "(__import__('core.objectstore').objectstore.client().meta.config)",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected

@@ -9,9 +9,9 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from videos.messaging.reply_decoding import reply_decode
-from videos.models import TIMELINE_STARTED, TranscodeJob
-from videos.services.replies import reply_apply
+from jobs.messaging.reply_decoding import reply_decode
+from jobs.models import TIMELINE_STARTED, TranscodeJob
+from jobs.services.replies import reply_apply
 from videos.timelines import job_timeline, result_encode_passes
 
 from ..factories import success_result, video_with_job

@@ -33,7 +33,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from videos import direct_store, objectstore
+from core import objectstore
+from videos import direct_store
 from videos.content_types import content_type_is_video, not_a_video_message
 from videos.limits import (
     EMPTY_MESSAGE,

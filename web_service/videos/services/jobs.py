@@ -7,10 +7,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from videos.messaging import contract
-from videos.messaging.control import transcode_cancel_publish
-from videos.models import JobStatus, TranscodeJob, Video
-from videos.services.dispatch import PUBLISH_ERRORS, job_create
+from jobs.messaging import contract
+from jobs.messaging.control import transcode_cancel_publish
+from jobs.models import JobStatus, TranscodeJob
+from jobs.services.dispatch import PUBLISH_ERRORS, job_create
+from videos.models import Video
 
 logger = logging.getLogger(__name__)
 

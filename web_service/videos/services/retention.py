@@ -23,10 +23,11 @@ from datetime import timedelta
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from videos import objectstore
-from videos.messaging.publisher import outputs_delete_publish
-from videos.models import JobStatus, TranscodeJob, Video
-from videos.services.dispatch import PUBLISH_ERRORS
+from core import objectstore
+from jobs.messaging.publisher import outputs_delete_publish
+from jobs.models import JobStatus, TranscodeJob
+from jobs.services.dispatch import PUBLISH_ERRORS
+from videos.models import Video
 
 logger = logging.getLogger(__name__)
 

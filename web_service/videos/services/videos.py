@@ -12,14 +12,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, transaction
 
-from videos import objectstore
+from core import objectstore
+from jobs.messaging import contract
+from jobs.messaging.control import transcode_cancel_publish
+from jobs.messaging.publisher import outputs_delete_publish
+from jobs.models import FINAL_STATUSES
+from jobs.services.dispatch import PUBLISH_ERRORS, job_create
 from videos.limits import over_quota_message, site_full_message
-from videos.messaging import contract
-from videos.messaging.control import transcode_cancel_publish
-from videos.messaging.publisher import outputs_delete_publish
-from videos.models import FINAL_STATUSES, Video
+from videos.models import Video
 from videos.selectors import site_storage_used, uploads_open_bytes, user_storage_used
-from videos.services.dispatch import PUBLISH_ERRORS, job_create
 
 logger = logging.getLogger(__name__)
 

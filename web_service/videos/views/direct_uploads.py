@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from videos import objectstore
+from core import objectstore
 from videos.models import Upload
 from videos.services.direct_uploads import (
     PART_URLS_PER_REQUEST,

@@ -27,7 +27,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_safe
 
-from videos import objectstore, playlists
+from core import objectstore
+from videos import playlists
 from videos.selectors import ServableOutput, output_key_servable
 
 logger = logging.getLogger(__name__)

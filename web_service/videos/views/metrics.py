@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from videos.metrics import metrics_exposition
+from core.metrics import metrics_exposition
 
 REFUSED = "The metrics are open to this host only, or with the metrics token."
 

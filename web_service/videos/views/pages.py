@@ -15,9 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jobs.models import FINAL_STATUSES
 from videos.forms import VideoUploadForm
 from videos.limits import human_size, upload_limits_for_page
-from videos.models import FINAL_STATUSES
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
 from videos.timelines import job_timeline

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from videos import objectstore
+from core import objectstore
 from videos.forms import VideoUploadForm
 from videos.limits import upload_too_large_message
 from videos.models import Video

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from videos.consumers.collector import ResultCollector
+from jobs.consumers.collector import ResultCollector
 from videos.models import Upload
 from videos.services.direct_uploads import (
     direct_upload_create,

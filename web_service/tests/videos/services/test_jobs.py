@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from videos.models import DispatchState, JobStatus
+from jobs.models import DispatchState, JobStatus
 from videos.services.jobs import JobActionError, job_cancel, job_retry
 
 from ...factories import video_with_job

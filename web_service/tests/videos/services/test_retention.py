@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from videos import objectstore
-from videos.models import JobStatus, TranscodeJob
+from core import objectstore
+from jobs.models import JobStatus, TranscodeJob
 
 from ...conftest import multipart_keys, source_keys, transcode_queue_drain
 from ...factories import video_with_job

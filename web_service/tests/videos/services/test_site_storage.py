@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 from videos.selectors import site_storage_used, user_storage_used
 
 from ...factories import hls_result, success_result, user_make, video_with_job

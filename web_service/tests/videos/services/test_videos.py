@@ -8,9 +8,10 @@ from botocore.exceptions import ClientError
 from django.db import DataError
 from kombu import Consumer, Queue
 
-from videos import objectstore
-from videos.messaging import contract
-from videos.models import DispatchState, JobStatus, TranscodeJob, Video
+from core import objectstore
+from jobs.messaging import contract
+from jobs.models import DispatchState, JobStatus, TranscodeJob
+from videos.models import Video
 from videos.selectors import user_storage_used
 from videos.services.videos import UploadQuotaExceeded, video_create, video_delete
 

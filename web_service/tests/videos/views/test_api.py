@@ -11,7 +11,8 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from videos.models import JobStatus, Video
+from jobs.models import JobStatus
+from videos.models import Video
 
 from ...factories import success_result, success_result_v1, video_with_job
 

@@ -8,7 +8,8 @@ from django.test import Client
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-from videos.models import JobStatus, Video
+from jobs.models import JobStatus
+from videos.models import Video
 
 from ...conftest import logged_in_client, source_keys
 from ...factories import PASSWORD, user_make, video_with_job

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 
 from ...factories import success_result, video_with_job
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 
 from ...conftest import logged_in_client
 from ...factories import hls_result, video_with_job

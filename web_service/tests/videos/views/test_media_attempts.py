@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from django.test import Client
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 
 from ...conftest import logged_in_client
 from ...factories import hls_result, success_result_v1, video_with_job

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from videos.models import JobStatus, Video
+from jobs.models import JobStatus
+from videos.models import Video
 
 from ...conftest import logged_in_client, source_keys
 from ...factories import success_result, video_with_job

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 from videos.views.presenters import video_to_dict
 
 from ...conftest import logged_in_client

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from videos.models import JobStatus
+from jobs.models import JobStatus
 from videos.views.presenters import video_to_dict
 
 from ...factories import hls_result, video_with_job

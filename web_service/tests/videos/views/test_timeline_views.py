@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from videos.messaging.reply_decoding import reply_decode
-from videos.services.replies import reply_apply
+from jobs.messaging.reply_decoding import reply_decode
+from jobs.services.replies import reply_apply
 from videos.timelines import TimelineBar
 from videos.views.timeline import timeline_to_dict
 

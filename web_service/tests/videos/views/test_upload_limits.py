@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from videos.models import JobStatus, Video
+from jobs.models import JobStatus
+from videos.models import Video
 
 from ...conftest import multipart_keys, source_keys
 from ...factories import success_result, video_with_job

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from videos import objectstore
+from core import objectstore
 from videos.models import Video
 from videos.multipart import FIRST_PART_BYTES, PART_BYTES
 

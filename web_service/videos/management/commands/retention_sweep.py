@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from videos import objectstore
+from core import objectstore
 from videos.services.retention import retention_sweep
 
 

@@ -203,7 +203,7 @@ def test_an_oversize_file_never_leaves_the_page_and_an_upload_can_be_cancelled_i
     sources_before = len(stack.store.objects("sources/"))
 
     # One byte over the server's limit, as a sparse file: refused before any byte is sent.
-    # The page's limits and the server's sentences (videos/limits.py, json_script).
+    # The page's limits and the server's sentences (ingest/limits.py, json_script).
     limits = json.loads(page.text_content("#upload-limits") or "{}")
     huge = tmp_path / "huge.mp4"
     with huge.open("wb") as f:

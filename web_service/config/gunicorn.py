@@ -40,7 +40,7 @@ preload_app = True
 # test run) would fight over it, and nothing here uses it.
 control_socket_disable = True
 
-# Uploads pass through 8 MiB part buffers (videos/multipart.py). glibc raises
+# Uploads pass through 8 MiB part buffers (ingest/multipart.py). glibc raises
 # its mmap threshold after the first such buffer is freed, so later ones come
 # from the heap, which fragments: a 1 GiB upload grew a worker by 65 MiB. A
 # fixed 4 MiB threshold keeps each part in its own mapping, returned when

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     # the transcode jobs, and the uploads.
     "videos",
     "jobs",
+    "ingest",
 ]
 
 MIDDLEWARE = [
@@ -86,10 +87,10 @@ MIDDLEWARE = [
     # Early, so it runs after everything else, however the request ended:
     # it aborts or deletes what this request streamed into the store and
     # did not keep (a refused, cut or invalid upload).
-    "videos.middleware.UploadCleanupMiddleware",
+    "ingest.middleware.UploadCleanupMiddleware",
     # Refuses an upload on its Content-Length (411 without one, 413 over the
     # limit) before anything below can read a byte of its body.
-    "videos.middleware.UploadPrecheckMiddleware",
+    "ingest.middleware.UploadPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn, so the admin and the page
     # are styled without a separate web server. https://whitenoise.readthedocs.io/
@@ -100,7 +101,7 @@ MIDDLEWARE = [
     # in its process_view, which runs before CsrfViewMiddleware's, the first
     # thing that reads the body, and after every request phase below, so
     # request.user is known.
-    "videos.middleware.UploadGateMiddleware",
+    "ingest.middleware.UploadGateMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -307,8 +308,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 # while the bytes arrive.
 # https://docs.djangoproject.com/en/5.2/topics/http/file-uploads/#upload-handlers
 FILE_UPLOAD_HANDLERS = [
-    "videos.upload_handlers.SizeLimitedUploadHandler",
-    "videos.upload_handlers.ObjectStoreUploadHandler",
+    "ingest.upload_handlers.SizeLimitedUploadHandler",
+    "ingest.upload_handlers.ObjectStoreUploadHandler",
 ]
 # A multipart upload under sources/ started longer ago than this lost its web
 # process (killed mid-request); the collector aborts it. It counts from the

@@ -15,7 +15,7 @@ Errors reach callers as two types only, never as botocore's:
 Why boto3 directly, not django-storages: an upload is streamed into a
 multipart upload while the request body arrives, with at most two 8 MiB
 parts in flight and an abort when the upload is cut or refused
-(videos/multipart.py). django-storages' S3Storage writes a file it is given,
+(ingest/multipart.py). django-storages' S3Storage writes a file it is given,
 so it would need the whole upload on disk or in memory first, and it hides
 the upload id that an abort needs. We also presign GET URLs for another
 endpoint (S3_PUBLIC_ENDPOINT_URL), and its S3 backend declares support up to
@@ -64,7 +64,7 @@ class ObjectStoreUnavailable(ObjectStoreError):
 
 @contextmanager
 def translated_errors(operation: str) -> Iterator[None]:
-    """botocore's errors as ours (see above); videos/direct_store.py uses it too."""
+    """botocore's errors as ours (see above); ingest/direct_store.py uses it too."""
     try:
         yield
     except ClientError as exc:

@@ -15,7 +15,7 @@ from django.db.models import QuerySet, Subquery, Sum
 
 from jobs.messaging import contract
 from jobs.models import JobStatus, TranscodeJob
-from videos.models import Upload, Video
+from videos.models import Video
 
 
 def video_list(
@@ -97,17 +97,6 @@ def user_storage_used(*, owner: AbstractBaseUser) -> int:
         video__owner_id=owner.pk, result__isnull=False
     ).values_list("result", flat=True)
     return (sources or 0) + sum(_outputs_bytes(result) for result in results.iterator())
-
-
-def uploads_open(*, owner: AbstractBaseUser | None = None) -> QuerySet[Upload]:
-    """Direct uploads in progress, the owner's or (None) everyone's; each holds its size."""
-    uploads = Upload.objects.all()
-    return uploads if owner is None else uploads.filter(owner_id=owner.pk)
-
-
-def uploads_open_bytes(*, owner: AbstractBaseUser | None = None) -> int:
-    """The declared sizes of the uploads in progress, the owner's or (None) everyone's."""
-    return uploads_open(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
 
 
 def site_storage_used() -> int:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from videos.views import api, direct_uploads, health, media, metrics, pages
+from ingest.views import direct_uploads
+from videos.views import api, health, media, metrics, pages
 
 app_name = "videos"
 

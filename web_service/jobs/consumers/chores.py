@@ -30,10 +30,10 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from core import metrics, objectstore
+from ingest.services.direct_uploads import direct_uploads_forget_abandoned
 from jobs.selectors import jobs_pending_count
 from jobs.services.dispatch import jobs_dispatch_pending
 from jobs.services.reaper import jobs_reap
-from videos.services.direct_uploads import direct_uploads_forget_abandoned
 
 logger = logging.getLogger(__name__)
 

@@ -15,31 +15,31 @@ from django.conf import settings
 RULES = [
     (
         "videos.middleware.RequestMetricsMiddleware",
-        "videos.middleware.UploadPrecheckMiddleware",
+        "ingest.middleware.UploadPrecheckMiddleware",
         "the request metrics time every answer, the upload refusals included",
     ),
     (
         "csp.middleware.CSPMiddleware",
-        "videos.middleware.UploadPrecheckMiddleware",
+        "ingest.middleware.UploadPrecheckMiddleware",
         "the refusal pages carry the Content-Security-Policy too",
     ),
     (
-        "videos.middleware.UploadCleanupMiddleware",
-        "videos.middleware.UploadPrecheckMiddleware",
+        "ingest.middleware.UploadCleanupMiddleware",
+        "ingest.middleware.UploadPrecheckMiddleware",
         "the cleanup runs last on the way out, however the request ended",
     ),
     (
-        "videos.middleware.UploadPrecheckMiddleware",
+        "ingest.middleware.UploadPrecheckMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "a too-large or length-less upload is refused before anything else runs",
     ),
     (
         "django.contrib.sessions.middleware.SessionMiddleware",
-        "videos.middleware.UploadGateMiddleware",
+        "ingest.middleware.UploadGateMiddleware",
         "the gate needs the session to know who uploads",
     ),
     (
-        "videos.middleware.UploadGateMiddleware",
+        "ingest.middleware.UploadGateMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "CSRF's process_view reads the body: the gate must refuse first",
     ),

@@ -107,8 +107,8 @@ def test_there_is_no_shared_media_disk_any_more():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "(False, ['videos.upload_handlers.SizeLimitedUploadHandler',"
-        " 'videos.upload_handlers.ObjectStoreUploadHandler'])"
+        "(False, ['ingest.upload_handlers.SizeLimitedUploadHandler',"
+        " 'ingest.upload_handlers.ObjectStoreUploadHandler'])"
     )
 
 

@@ -23,11 +23,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from core import telemetry
+from ingest.services.uploads import video_create
 from jobs.messaging import contract
 from jobs.messaging.reply_decoding import reply_decode
 from jobs.services.dispatch import job_dispatch
 from jobs.services.replies import reply_apply
-from videos.services.videos import video_create
 
 from ..factories import user_make, video_with_job
 

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from ingest.views.uploading import upload_receive
 from videos.models import Video
 from videos.selectors import video_get, video_list
 from videos.services.jobs import JobActionError, job_cancel, job_retry
@@ -31,7 +32,6 @@ from videos.views.openapi import UploadFileField, detail_schema_with_preview, er
 from videos.views.presenters import video_to_dict
 from videos.views.rest import PagePagination, UploadRateThrottle
 from videos.views.timeline import VIDEO_DETAIL_SCHEMA
-from videos.views.uploading import upload_receive
 
 UPLOAD_REQUEST = inline_serializer(
     "VideoUpload",
@@ -92,7 +92,7 @@ def _video_owned(request: Request, video_id: uuid.UUID) -> Video:
 
 class VideoCollectionView(APIView):
     # Multipart only: Django's parser runs FILE_UPLOAD_HANDLERS, which stream
-    # the file into the store (videos/upload_handlers.py); nothing is buffered.
+    # the file into the store (ingest/upload_handlers.py); nothing is buffered.
     # (upload_receive reads Django's request.POST, so the parsers only tell
     # the schema what a file can come in: a form without a file is a 400.)
     parser_classes = [MultiPartParser]

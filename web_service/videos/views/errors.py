@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from videos.middleware import upload_refusal
+from ingest.middleware import upload_refusal
 from videos.views.rest import bad_body_message
 
 

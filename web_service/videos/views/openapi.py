@@ -60,7 +60,7 @@ class UploadFileField(serializers.FileField):
     pass
 
 
-# The declared types videos.content_types lets through; any other is a 400. (A
+# The declared types ingest.content_types lets through; any other is a 400. (A
 # blank one is let through too: drf-spectacular adds that, for allow_blank.)
 @extend_schema_field(
     {

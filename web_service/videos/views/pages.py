@@ -15,16 +15,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ingest.forms import VideoUploadForm
+from ingest.limits import human_size, upload_limits_for_page
+from ingest.views.uploading import upload_receive
 from jobs.models import FINAL_STATUSES
-from videos.forms import VideoUploadForm
-from videos.limits import human_size, upload_limits_for_page
 from videos.selectors import user_storage_used, video_get, video_list
 from videos.services.videos import video_delete
 from videos.timelines import job_timeline
 from videos.views.api import IDS_MAX
 from videos.views.presenters import video_to_dict
 from videos.views.timeline import timeline_to_dict
-from videos.views.uploading import upload_receive
 
 PAGE_SIZE = 12
 # The templates draw a finished job without a progress bar.

@@ -12,9 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from ingest.limits import human_size
 from jobs.messaging import contract
 from jobs.models import JobStatus, TranscodeJob
-from videos.limits import human_size
 from videos.models import Video
 from videos.selectors import job_queue_position
 from videos.services.jobs import CANCELLABLE, RETRYABLE

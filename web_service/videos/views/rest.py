@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from ingest.limits import upload_rate_message
+from ingest.streamed_upload import streamed_upload
 from ratelimits.clients import client_address
 from ratelimits.services import rate_hit, rate_parse, wait_sentence
-from videos.limits import upload_rate_message
-from videos.streamed_upload import streamed_upload
 
 ONE_FILE_MESSAGE = "Send one file per upload."
 FIELDS_TOO_LARGE_MESSAGE = "The form fields sent with the file are too large."

@@ -11,10 +11,10 @@ from django.utils import timezone
 from kombu import Connection
 
 from config.celery_app import app
+from ingest.services.uploads import video_create
 from jobs.messaging import contract
 from jobs.models import DispatchState, JobStatus, TranscodeJob
 from jobs.services.dispatch import job_dispatch, jobs_dispatch_pending
-from videos.services.videos import video_create
 
 from ...conftest import transcode_queue_drain
 from ...factories import video_with_job

@@ -1,7 +1,7 @@
 // The upload form: resumable uploads straight to the object store, with Uppy.
 //
 // The web starts the multipart upload and signs a PUT per part, several in one
-// request (/api/uploads/, videos/views/direct_uploads.py); the browser sends the parts
+// request (/api/uploads/, ingest/views/direct_uploads.py); the browser sends the parts
 // to the store, so a dropped connection costs one part, not the file. Uppy's
 // @uppy/aws-s3 (4.x) does the part loop, progress, retries and resume through
 // its documented multipart callbacks, which call our endpoints with the
@@ -23,7 +23,7 @@
   var cancelButton = document.getElementById("upload-cancel");
   var submitButton = document.getElementById("upload-button");
   var uploadsUrl = form.dataset.uploadsUrl; // "/api/uploads/"
-  // The server's limits and refusal sentences (videos/limits.py, upload_limits_for_page),
+  // The server's limits and refusal sentences (ingest/limits.py, upload_limits_for_page),
   // so the page refuses before a byte is sent, in the server's words.
   var limits = JSON.parse(limitsData.textContent);
   var said = limits.messages;
@@ -38,7 +38,7 @@
     return input ? input.value : "";
   }
 
-  // Same as human_size() in videos/limits.py, so a size filled in reads as the server's.
+  // Same as human_size() in ingest/limits.py, so a size filled in reads as the server's.
   function humanSize(n) {
     var units = ["bytes", "KiB", "MiB", "GiB"], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }

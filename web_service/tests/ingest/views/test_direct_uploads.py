@@ -15,8 +15,9 @@ import pytest
 import urllib3
 from django.test import Client
 
-from videos.models import Upload, Video
-from videos.services.direct_uploads import MIN_PART_BYTES
+from ingest.models import Upload
+from ingest.services.direct_uploads import MIN_PART_BYTES
+from videos.models import Video
 
 from ...conftest import logged_in_client, multipart_keys, source_keys, transcode_queue_drain
 from ...factories import user_make

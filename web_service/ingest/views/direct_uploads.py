@@ -1,6 +1,6 @@
 """The resumable upload API: the page (Uppy) and scripts send parts straight to the store.
 
-Thin views over videos/services/direct_uploads.py. Authentication, CSRF for
+Thin views over ingest/services/direct_uploads.py. Authentication, CSRF for
 session writes, errors as `{"error": "<sentence>"}` and throttles are the
 rest of the API's (videos/views/rest.py). Another person's upload is a 404.
 """
@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import objectstore
-from videos.models import Upload
-from videos.services.direct_uploads import (
+from ingest.models import Upload
+from ingest.services.direct_uploads import (
     PART_URLS_PER_REQUEST,
     DirectUploadRefused,
     direct_upload_abort,

@@ -1,4 +1,4 @@
-"""The store's side of direct uploads (videos/services/direct_uploads.py).
+"""The store's side of direct uploads (ingest/services/direct_uploads.py).
 
 The browser PUTs each part to the store itself, to a URL the web signs; the
 web starts (objectstore.multipart_create), lists, completes and checks.
@@ -7,7 +7,7 @@ Each part URL is signed with the part's exact length: `Content-Length`
 becomes a signed header (X-Amz-SignedHeaders=content-length;host), so the
 store refuses a body of any other size with 403 SignatureDoesNotMatch
 before it keeps a byte, a chunked body (no Content-Length) included.
-Checked on SeaweedFS 4.48 (tests/videos/test_direct_store.py); AWS S3 and
+Checked on SeaweedFS 4.48 (tests/ingest/views/test_direct_upload_parts_signed.py); AWS S3 and
 MinIO check signed headers the same way. Without it a URL for an 8 MiB
 part took any size, so a declared 1 MiB upload could store 300 MiB.
 """

@@ -9,11 +9,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from core import objectstore
-from videos.forms import VideoUploadForm
-from videos.limits import upload_too_large_message
+from ingest.forms import VideoUploadForm
+from ingest.limits import upload_too_large_message
+from ingest.services.uploads import UploadQuotaExceeded, video_create
+from ingest.streamed_upload import streamed_upload
 from videos.models import Video
-from videos.services.videos import UploadQuotaExceeded, video_create
-from videos.streamed_upload import streamed_upload
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def upload_receive(*, request: HttpRequest, owner: AbstractBaseUser) -> UploadOu
     # anonymous upload to stream.
     if not streamed.is_cleared_for(owner=owner):
         raise ImproperlyConfigured(
-            "Uploads must pass videos.middleware.UploadGateMiddleware (settings.MIDDLEWARE)."
+            "Uploads must pass ingest.middleware.UploadGateMiddleware (settings.MIDDLEWARE)."
         )
     form = VideoUploadForm(request.POST, request.FILES)  # streams the body into the store
     if streamed.over_limit:

@@ -8,8 +8,8 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from core import objectstore
+from ingest.multipart import FIRST_PART_BYTES, PART_BYTES
 from videos.models import Video
-from videos.multipart import FIRST_PART_BYTES, PART_BYTES
 
 from ...conftest import multipart_keys, source_keys, transcode_queue_drain
 

@@ -20,5 +20,5 @@ def content_type_is_video(content_type: str | None) -> bool:
 
 
 def not_a_video_message(content_type: str | None) -> str:
-    # The page shows it too, from videos/limits.py's data (static/videos/uploader.js).
+    # The page shows it too, from ingest/limits.py's data (static/videos/uploader.js).
     return f"Only video files can be uploaded; this file is {content_type}."

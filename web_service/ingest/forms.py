@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from videos.content_types import content_type_is_video, not_a_video_message
-from videos.limits import EMPTY_MESSAGE, NO_FILE_MESSAGE
+from ingest.content_types import content_type_is_video, not_a_video_message
+from ingest.limits import EMPTY_MESSAGE, NO_FILE_MESSAGE
 
 
 class VideoUploadForm(forms.Form):

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
+from ingest.content_types import NEUTRAL_TYPES, not_a_video_message
 from ratelimits.services import wait_sentence
-from videos.content_types import NEUTRAL_TYPES, not_a_video_message
 
 LENGTH_REQUIRED_MESSAGE = (
     "Send the upload with a Content-Length header; uploads of unknown length are not accepted."

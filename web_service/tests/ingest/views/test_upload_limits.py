@@ -179,7 +179,7 @@ def test_the_page_shows_the_quota_refusal(session, user, settings):
 
 
 def _page_limits(client: Client) -> dict:
-    """What the upload page gives uploader.js: its json_script data (videos/limits.py)."""
+    """What the upload page gives uploader.js: its json_script data (ingest/limits.py)."""
     html = client.get("/").content.decode()
     data = html.split('<script id="upload-limits" type="application/json">', 1)[1]
     return json.loads(data.split("</script>", 1)[0])

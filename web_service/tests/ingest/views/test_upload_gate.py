@@ -22,8 +22,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from knox.models import AuthToken
 
+from ingest.upload_handlers import UPLOAD_CHUNK_BYTES
 from videos.models import Video
-from videos.upload_handlers import UPLOAD_CHUNK_BYTES
 
 from ...conftest import multipart_keys, source_keys
 from ...factories import user_make

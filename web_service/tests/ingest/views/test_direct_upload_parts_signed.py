@@ -16,7 +16,7 @@ import pytest
 import urllib3
 from django.test import Client
 
-from videos.services.direct_uploads import MIN_PART_BYTES
+from ingest.services.direct_uploads import MIN_PART_BYTES
 
 from ...conftest import multipart_keys, source_keys
 

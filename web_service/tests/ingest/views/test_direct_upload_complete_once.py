@@ -17,9 +17,10 @@ import urllib3
 from botocore.exceptions import ClientError
 from django.db import IntegrityError, connection, connections, transaction
 
-from videos.models import Upload, UploadState, Video
-from videos.services.direct_uploads import CANCEL_COMPLETING_MESSAGE, COMPLETING_MESSAGE
-from videos.services.videos import video_create
+from ingest.models import Upload, UploadState
+from ingest.services.direct_uploads import CANCEL_COMPLETING_MESSAGE, COMPLETING_MESSAGE
+from ingest.services.uploads import video_create
+from videos.models import Video
 
 from ...conftest import logged_in_client, multipart_keys, source_keys, transcode_queue_drain
 from ...factories import user_make

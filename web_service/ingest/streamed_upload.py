@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from videos.multipart import MultipartWriter
+from ingest.multipart import MultipartWriter
 
 # Multipart framing (boundaries, headers, a title field) around the file.
 MULTIPART_OVERHEAD = 64 * 1024

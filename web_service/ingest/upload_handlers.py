@@ -4,7 +4,7 @@ Django runs FILE_UPLOAD_HANDLERS in order for every chunk of the body.
 SizeLimitedUploadHandler stops the transfer as soon as it passes
 UPLOAD_MAX_BYTES, so the view can answer 413 with a clear message.
 ObjectStoreUploadHandler streams the file into an S3 multipart upload as the
-chunks arrive (videos/multipart.py), so neither memory nor a local disk holds
+chunks arrive (ingest/multipart.py), so neither memory nor a local disk holds
 the file.
 
 Both run while Django parses the body, which can be inside CsrfViewMiddleware,
@@ -25,10 +25,10 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
 from core import objectstore
-from videos.content_types import content_type_is_video
-from videos.limits import upload_size_refusal
-from videos.multipart import MultipartWriter
-from videos.streamed_upload import streamed_upload
+from ingest.content_types import content_type_is_video
+from ingest.limits import upload_size_refusal
+from ingest.multipart import MultipartWriter
+from ingest.streamed_upload import streamed_upload
 
 logger = logging.getLogger(__name__)
 

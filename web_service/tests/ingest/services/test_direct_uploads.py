@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from jobs.consumers.collector import ResultCollector
-from videos.models import Upload
-from videos.services.direct_uploads import (
+from ingest.models import Upload
+from ingest.services.direct_uploads import (
     direct_upload_create,
     direct_upload_part_size,
     direct_uploads_forget_abandoned,
 )
+from jobs.consumers.collector import ResultCollector
 
 from ...conftest import multipart_keys
 

@@ -18,7 +18,7 @@ import urllib3
 from django.db import connections
 from django.test import Client
 
-from videos.models import Upload
+from ingest.models import Upload
 
 from ...conftest import logged_in_client, multipart_keys
 from ...factories import user_make, video_with_job

@@ -34,22 +34,23 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import objectstore
-from videos import direct_store
-from videos.content_types import content_type_is_video, not_a_video_message
-from videos.limits import (
+from ingest import direct_store
+from ingest.content_types import content_type_is_video, not_a_video_message
+from ingest.limits import (
     EMPTY_MESSAGE,
     SITE_BUSY_MESSAGE,
     upload_size_refusal,
     uploads_open_message,
 )
-from videos.models import Upload, UploadState, Video
-from videos.selectors import uploads_open
-from videos.services.videos import (
+from ingest.models import Upload, UploadState
+from ingest.selectors import uploads_open
+from ingest.services.uploads import (
     UploadQuotaExceeded,
     display_filename,
     upload_quota_refusal,
     video_create,
 )
+from videos.models import Video
 
 logger = logging.getLogger(__name__)
 

@@ -42,8 +42,8 @@ def main(video_id: str) -> None:
     from django_celery_results.models import TaskResult
     from jobs.messaging import contract
     from jobs.models import FINAL_STATUSES, TranscodeJob
-    from videos.models import Video
     from jobs.services.dispatch import job_create
+    from videos.models import Video
 
     video = Video.objects.get(pk=video_id)
 

@@ -7,7 +7,7 @@
 #
 # Why generated here: nginx reads no environment variables, and the body
 # limit must follow the web's. nginx refuses a body declared over the limit
-# (+ the multipart framing margin the web allows too, videos/uploads.py
+# (+ the multipart framing margin the web allows too, ingest/streamed_upload.py
 # MULTIPART_OVERHEAD) with 413 before a byte of it is read, with the web's
 # own JSON message under /api/.
 set -eu
@@ -17,7 +17,7 @@ case $limit in
   "" | *[!0-9]*) echo "nginx: UPLOAD_MAX_BYTES must be a whole number, got '$limit'" >&2; exit 64 ;;
 esac
 margin=65536
-# The same wording as the web's videos/uploads.py human_size.
+# The same wording as the web's ingest/limits.py human_size.
 human=$(awk -v n="$limit" 'BEGIN {
   split("bytes KiB MiB GiB", units, " ")
   for (i = 1; i <= 4; i++) {

@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = {
-    "web_service": ["config", "accounts", "ratelimits", "videos"],
+    "web_service": ["config", "accounts", "ratelimits", "core", "ingest", "jobs", "videos"],
     "transcoder_service": ["transcoder"],
 }
 # Django's and Python's boilerplate, which says nothing a reader looks for.

@@ -45,8 +45,9 @@ test-units: ## each service's own tests, as its own repository runs them
 	$(MAKE) -C web_service test
 
 # Repository-level suites against real processes: shipping checks, end to end.
+# On every core (pytest-xdist): tests/conftest.py says what stays together.
 test-repo: ## repository-level suites against real processes
-	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest -n auto --dist loadgroup tests
 
 test-e2e: setup ## only the end-to-end suite
 	$(VENV)/bin/pytest tests/e2e

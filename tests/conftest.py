@@ -1,6 +1,9 @@
 """Fixtures shared by the repository-level suites (e2e, browser, faults, multihost).
 
 Session-scoped and lazy: the stack starts only for the suites that ask.
+`make test-repo` runs the suites on every core (pytest-xdist, `--dist
+loadgroup`); `pytest_collection_modifyitems` below keeps together what must
+run in one process.
 """
 
 from __future__ import annotations
@@ -14,6 +17,25 @@ import pytest
 from tests.support.api import ApiClient
 from tests.support.media import clip_make
 from tests.support.stack import Stack, stack_external, stack_running
+
+
+TESTS = Path(__file__).resolve().parent
+
+# Suites whose tests run in one process, one after another, under xdist:
+# - e2e and browser share the session's `stack`, which would otherwise start
+#   once per process;
+# - compose and multihost change the host's network (dockerd rewrites
+#   iptables and forwarding until it stops; multihost adds namespaces and
+#   veths), and compose's package-scoped stack must start once.
+# Every other test (faults, bin, infra, bench) goes to whichever process is free.
+XDIST_GROUPS = {"e2e": "stack", "browser": "stack", "compose": "host", "multihost": "host"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.relative_to(TESTS).parts[0])
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -176,8 +176,14 @@ def _job_apply(*, job: TranscodeJob, reply: Reply) -> None:
             logger.error("job %s: failed outside the contract: %r", job.id, reply.result)
         job.finished_at = now
     elif reply.status == contract.STATE_REVOKED:
-        job.status = JobStatus.CANCELLED
-        job.finished_at = now
+        # The web never asked for it: job_cancel makes a job final before it
+        # sends the cancel, so an asked-for REVOKED is ignored as late. Celery
+        # sends one unasked when it stops a running job on a lost broker link
+        # (docs/messages.md, "Results and states"); the job is delivered again,
+        # and the reaper fails it if no state ever comes (JOB_STALLED_AFTER).
+        logger.warning("job %s: REVOKED without a cancel; waiting for its redelivery", job.id)
+        _preview_retire(job=job)
+        job.stage = "retrying"
     if job.is_final:
         # A ready job serves its result's attempt; no job serves a preview once final.
         _preview_retire(job=job)

@@ -10,6 +10,7 @@ from django_celery_results.models import TaskResult
 from jobs.messaging.reply_decoding import reply_decode
 from jobs.models import JobStatus
 from jobs.services.replies import reply_apply
+from videos.services.jobs import job_cancel
 
 from ...factories import hls_result, success_result, success_result_v1, video_with_job
 
@@ -55,6 +56,16 @@ def test_a_late_progress_never_overwrites_a_final_state():
     job.refresh_from_db()
     assert (job.status, job.progress) == (JobStatus.READY, 100)
     assert TaskResult.objects.get(task_id=task_id).status == "SUCCESS"
+
+
+def test_a_job_the_person_cancelled_stays_cancelled_when_its_revoked_arrives():
+    video, job = video_with_job()
+    task_id = str(job.id)
+    _apply(task_id, "STARTED", {"pid": 1, "hostname": "w"})
+    job_cancel(video=video)
+    _apply(task_id, "REVOKED")
+    job.refresh_from_db()
+    assert (job.status, job.error) == (JobStatus.CANCELLED, "Cancelled.")
 
 
 def test_failure_stores_the_reason_for_a_person():

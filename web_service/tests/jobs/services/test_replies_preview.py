@@ -167,12 +167,23 @@ def test_a_retry_ends_the_attempt(running_job):
     assert (_preview(job), job.stage) == (("", None, None), "retrying")
 
 
+def test_a_revoked_the_web_did_not_ask_for_ends_the_attempt_not_the_job(running_job):
+    # Celery sends one by itself when a lost broker link stops a running job
+    # and the RETRY saying so cannot be sent: the job is delivered again.
+    job_id = str(running_job.id)
+    job = _apply(running_job, "PROGRESS", progress_with_preview(job_id=job_id))
+    job = _apply(job, "REVOKED", None)
+    assert (job.status, job.stage, job.finished_at) == (JobStatus.PROCESSING, "retrying", None)
+    assert _preview(job) == ("", None, None)
+    job = _apply(job, "SUCCESS", hls_result(job_id=job_id))
+    assert job.status == JobStatus.READY
+
+
 @pytest.mark.parametrize(
     ("status", "result", "final"),
     [
         ("SUCCESS", "hls", JobStatus.READY),
         ("FAILURE", {"exc_type": "TranscodeFailed", "exc_message": ["x"]}, JobStatus.FAILED),
-        ("REVOKED", None, JobStatus.CANCELLED),
     ],
 )
 def test_a_final_state_clears_it_and_nothing_moves_it_back(running_job, status, result, final):

@@ -31,6 +31,9 @@ TESTS = Path(__file__).resolve().parent
 XDIST_GROUPS = {"e2e": "stack", "browser": "stack", "compose": "host", "multihost": "host"}
 
 
+# tryfirst: xdist reads the groups in its own hook of that name, which would
+# otherwise run before this one.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         group = XDIST_GROUPS.get(item.path.relative_to(TESTS).parts[0])

@@ -18,7 +18,6 @@ from tests.support.api import ApiClient
 from tests.support.media import clip_make
 from tests.support.stack import Stack, stack_external, stack_running
 
-
 TESTS = Path(__file__).resolve().parent
 
 # Suites whose tests run in one process, one after another, under xdist:

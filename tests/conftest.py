@@ -1,9 +1,9 @@
 """Fixtures shared by the repository-level suites (e2e, browser, faults, multihost).
 
 Session-scoped and lazy: the stack starts only for the suites that ask.
-`make test-repo` runs the suites on every core (pytest-xdist, `--dist
-loadgroup`); `pytest_collection_modifyitems` below keeps together what must
-run in one process.
+`make test-repo PYTEST_ARGS="-n auto --dist loadgroup"` runs the suites on
+every core (pytest-xdist); `pytest_collection_modifyitems` below keeps
+together what must run in one process.
 """
 
 from __future__ import annotations
